@@ -62,9 +62,10 @@ def motion_kernel(
 ) -> np.ndarray:
     """Random camera-shake kernel (Boracchi & Foi 2012), size x size, from the generator `rng`.
 
-    intensity in [0, 1] scales the random acceleration and the frequency of abrupt shakes (0 gives an
-    almost straight line). The trajectory's length is the kernel's size minus 2 pixels; its centroid is
-    placed at the kernel centre and it is shrunk about the centroid if it would leave the grid.
+    intensity in [0, 1] scales the random and centripetal accelerations and the frequency of abrupt
+    shakes (0 gives a straight line; 1 gives strongly curved, occasionally kinked paths). The
+    trajectory's length is the kernel's size minus 2 pixels; its centroid is placed at the kernel
+    centre and it is shrunk about the centroid if it would leave the grid.
     """
     if size < 3 or size % 2 == 0:
         raise ValueError(f"motion kernel: size must be an odd integer >= 3, got {size}")
@@ -72,13 +73,15 @@ def motion_kernel(
         raise ValueError(f"motion kernel: intensity must be in [0, 1], got {intensity}")
     length = float(size - 2)
     step = length / (steps - 1)
-    # The model's random constants, drawn per kernel as in the paper's generator.
+    # The model's random constants, drawn per kernel as in the paper's generator; `anxiety` (the
+    # paper's exposure-dependent scale) weights the random and centripetal accelerations.
+    anxiety = 0.01 * intensity
     centripetal = 0.7 * float(rng.random())
-    gaussian_term = 10.0 * float(rng.random()) * intensity
-    shake_probability = 0.2 * float(rng.random()) * intensity
+    gaussian_term = 10.0 * float(rng.random())
+    shake_probability = 0.2 * float(rng.random()) * anxiety
     angle = 2.0 * math.pi * float(rng.random())
     normals = rng.standard_normal((steps, 2)).tolist()
-    shakes = rng.random(steps).tolist()
+    shake_draws = rng.random((steps, 2)).tolist()
     # Scalar Python floats and the math module (not numpy's SIMD transcendental functions, whose last
     # bit depends on the CPU): the trajectory is the same on every machine with the same C library.
     vx, vy = math.cos(angle) * step, math.sin(angle) * step
@@ -88,13 +91,13 @@ def motion_kernel(
     for t in range(steps):
         xs[t], ys[t] = px, py
         sx = sy = 0.0
-        if shakes[t] < shake_probability:
-            # Abrupt shake: a kick of twice the velocity, rotated by an angle in [pi/2, 3pi/2).
-            turn = math.pi * (0.5 + shakes[t])
-            sx = -2.0 * (vx * math.cos(turn) - vy * math.sin(turn))
-            sy = -2.0 * (vx * math.sin(turn) + vy * math.cos(turn))
-        ax = (gaussian_term * normals[t][0] - centripetal * px) * step
-        ay = (gaussian_term * normals[t][1] - centripetal * py) * step
+        if shake_draws[t][0] < shake_probability:
+            # Abrupt shake: a kick of twice the velocity, turned by pi +- 0.5 rad (roughly backwards).
+            turn = math.pi + (shake_draws[t][1] - 0.5)
+            sx = 2.0 * (vx * math.cos(turn) - vy * math.sin(turn))
+            sy = 2.0 * (vx * math.sin(turn) + vy * math.cos(turn))
+        ax = anxiety * (gaussian_term * normals[t][0] - centripetal * px) * step
+        ay = anxiety * (gaussian_term * normals[t][1] - centripetal * py) * step
         vx, vy = vx + ax + sx, vy + ay + sy
         magnitude = math.hypot(vx, vy)
         if magnitude > 0:
