@@ -1,0 +1,28 @@
+"""Run submitted models (ONNX, or safetensors weights of a registered architecture) safely.
+
+Public entry points:
+- `run_model_submission(model_path, manifest, inputs_dir, out_dir, limits) -> RunReport`: run the model
+  in a sandboxed child process on every input image and write validated PNG outputs (sandbox.py).
+- `run_model_job(...) -> dict`: the same, then score the outputs with the evaluator (jobs.py) — JSON in,
+  JSON out, for the platform's Celery task.
+- `parse_manifest(dict) -> Manifest` (manifest.py), `RunLimits`, `RunReport`.
+
+See docs/model_submissions.md for formats, the manifest, the sandbox and its limits.
+"""
+
+from evaluator.model_runner.formats import ModelFormatError, detect_format
+from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
+from evaluator.model_runner.sandbox import ImageRun, ModelRunError, RunLimits, RunReport, run_model_submission
+
+__all__ = [
+    "ImageRun",
+    "Manifest",
+    "ManifestError",
+    "ModelFormatError",
+    "ModelRunError",
+    "RunLimits",
+    "RunReport",
+    "detect_format",
+    "parse_manifest",
+    "run_model_submission",
+]

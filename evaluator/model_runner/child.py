@@ -1,0 +1,298 @@
+"""The sandboxed child process that runs a submitted model (started by `sandbox.py`, never imported).
+
+Run as `python -I -B child.py SCRATCH/job.json` with the scratch directory as working directory and a
+minimal environment. In order, before it touches the submitted file, it:
+1. opens its event log (SCRATCH/events.jsonl, one JSON object per line, the parent's only channel);
+2. moves into a new network namespace (`unshare(CLONE_NEWNET)`: only a down loopback device), where
+   the host allows it, and sets PR_SET_NO_NEW_PRIVS;
+3. when started as root, drops to the unprivileged uid/gid the parent chose (the scratch directory's
+   owner), so it cannot write outside the scratch directory;
+4. imports the runtime (onnxruntime, or torch for safetensors weights) and sets resource limits:
+   CPU seconds, address space (CPU inference only: CUDA reserves far more virtual memory than it
+   uses), file size, open files, no core dumps.
+Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
+ever registered), runs every input image (tiled, see tiling.py) and writes each raw network output
+as SCRATCH/out/NNNNNN.npy (float32, NCHW, in the manifest's output range). The parent validates
+each file as it appears, like an uploaded image.
+
+Exit codes: 0 done, 3 the model failed (an "error" event says why), anything else a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.util
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+PR_SET_NO_NEW_PRIVS = 38
+_HERE = Path(__file__).resolve().parent
+
+
+class ChildError(Exception):
+    def __init__(self, kind: str, message: str, image: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.image = image
+
+
+@functools.cache
+def _load_sibling(name: str):  # noqa: ANN202 - a module object
+    """Import evaluator/model_runner/<name>.py by path, without running the evaluator package's
+    __init__ (which may import heavy scoring dependencies)."""
+    spec = importlib.util.spec_from_file_location(f"_restorebench_model_runner_{name}", _HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _emit(log, **event: object) -> None:  # noqa: ANN001 - a text file
+    log.write(json.dumps(event) + "\n")
+    log.flush()
+
+
+def _isolate_network(enabled: bool) -> str:
+    if not enabled:
+        return "disabled by the caller"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) == 0:
+        return "new network namespace (loopback only, down)"
+    first = os.strerror(ctypes.get_errno())
+    # Unprivileged hosts may still allow a user namespace that owns a network namespace.
+    if os.getuid() != 0 and libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        return "new user + network namespace (loopback only, down)"
+    return f"not isolated: unshare(CLONE_NEWNET) failed ({first}); best effort only (no proxy variables)"
+
+
+def _harden(job: dict) -> dict:
+    libc = ctypes.CDLL(None, use_errno=True)
+    network = _isolate_network(job["isolate_network"])
+    no_new_privs = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    return {"network": network, "no_new_privs": no_new_privs}
+
+
+def _drop_privileges(job: dict) -> str:
+    """Become the unprivileged user chosen by the parent (only when started as root).
+
+    Called after the runtime's modules are imported: the interpreter may live where that user cannot
+    read (e.g. under /root), and every module the run needs is then already in memory.
+    """
+    drop = job.get("drop_to")
+    if not drop or os.getuid() != 0:
+        return (
+            "unchanged (not started as root)"
+            if os.getuid() != 0
+            else "unchanged (root: disabled by the caller)"
+        )
+    uid, gid = drop
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    return f"dropped to uid {uid}, gid {gid}"
+
+
+def _confine(job: dict, gpu: bool) -> dict:
+    """Drop privileges, then set the resource limits; return what was applied."""
+    user = _drop_privileges(job)
+    applied = _set_limits(job["limits"], gpu)
+    return {"user": user, "limits": applied}
+
+
+def _set_limits(limits: dict, gpu: bool) -> dict:
+    applied = {}
+
+    def cap(which: int, value: int, name: str, hard: int | None = None) -> None:
+        resource.setrlimit(which, (value, value if hard is None else hard))
+        applied[name] = value
+
+    cpu = limits.get("cpu_seconds")
+    if cpu:
+        # Soft limit: SIGXCPU; the hard limit a moment later is SIGKILL for a process that ignores it.
+        cap(resource.RLIMIT_CPU, int(cpu), "cpu_seconds", hard=int(cpu) + 2)
+    if limits.get("address_space_bytes") and not gpu:
+        cap(resource.RLIMIT_AS, int(limits["address_space_bytes"]), "address_space_bytes")
+    if limits.get("file_bytes"):
+        cap(resource.RLIMIT_FSIZE, int(limits["file_bytes"]), "file_bytes")
+    if limits.get("open_files"):
+        cap(resource.RLIMIT_NOFILE, int(limits["open_files"]), "open_files")
+    cap(resource.RLIMIT_CORE, 0, "core_bytes")
+    return applied
+
+
+def _read_image(path: Path):  # noqa: ANN202 - numpy array
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if im.mode in ("I;16", "I;16B", "I"):
+            arr = np.asarray(im, dtype=np.float64) / 65535.0
+        elif im.mode in ("L", "RGB"):
+            arr = np.asarray(im, dtype=np.float64) / 255.0
+        elif im.mode == "P":
+            arr = np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
+        else:
+            raise ChildError("input", f"unsupported image mode {im.mode} in {path.name}", path.name)
+    return arr
+
+
+def network_input(image, color: str, lo: float, hi: float):  # noqa: ANN001, ANN201 - numpy arrays
+    """(H, W) or (H, W, 3) on [0, 1] -> NCHW float32 on [lo, hi] for the manifest's colour mode."""
+    import numpy as np
+
+    if color == "rgb":
+        rgb = image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+        x = rgb.transpose(2, 0, 1)[None]
+    elif color == "gray":
+        x = image[None, None] if image.ndim == 2 else image.transpose(2, 0, 1)[:, None]
+    else:
+        if image.ndim == 2:
+            y = image
+        else:
+            colorspace = _load_sibling("colorspace")
+            y = colorspace.rgb_to_ycbcr(image)[:, :, 0]
+        x = y[None, None]
+    return (lo + (hi - lo) * x).astype(np.float32)
+
+
+def _onnx_runner(model_path: Path, job: dict):  # noqa: ANN202
+    import numpy as np
+    import onnxruntime as ort
+
+    gpu = job["use_gpu"] and "CUDAExecutionProvider" in ort.get_available_providers()
+    limits = _confine(job, gpu)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = job["threads"]
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
+    try:
+        # From bytes: an external-data reference has no directory to resolve against.
+        session = ort.InferenceSession(model_path.read_bytes(), sess_options=opts, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ChildError(
+            _classify(exc, "model_load"), f"onnxruntime could not load the model: {exc}"
+        ) from None
+    name = session.get_inputs()[0].name
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return session.run(None, {name: x})[0]
+
+    return forward, session.get_providers()[0], limits
+
+
+def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
+    import torch
+
+    sys.path.insert(0, job["project_root"])
+    from reference_methods.deep.archs import create_arch  # the registered reference architectures
+    from safetensors.torch import load_file
+
+    gpu = job["use_gpu"] and torch.cuda.is_available()
+    torch.set_num_threads(job["threads"])
+    limits = _confine(job, gpu)
+
+    manifest = job["manifest"]
+    try:
+        net = create_arch(manifest["architecture"], **manifest.get("architecture_params", {}))
+    except Exception as exc:  # noqa: BLE001 - report any construction problem to the participant
+        raise ChildError(
+            "weights", f"cannot build architecture {manifest['architecture']!r}: {exc}"
+        ) from None
+    try:
+        state = load_file(str(model_path))
+        result = net.load_state_dict(state, strict=False)
+    except Exception as exc:  # noqa: BLE001 - shape mismatches and bad files
+        raise ChildError(
+            "weights", f"the weights do not fit architecture {manifest['architecture']!r}: {exc}"
+        ) from None
+    if result.missing_keys or result.unexpected_keys:
+        raise ChildError(
+            "weights",
+            f"the weights do not fit architecture {manifest['architecture']!r}: missing "
+            f"{sorted(result.missing_keys)[:10]}, unexpected {sorted(result.unexpected_keys)[:10]}",
+        )
+    device = torch.device("cuda" if gpu else "cpu")
+    net = net.to(device).eval()
+
+    def forward(x):  # noqa: ANN001, ANN202 - numpy arrays
+        with torch.inference_mode():
+            return net(torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+    return forward, f"torch:{device.type}", limits
+
+
+def _classify(exc: BaseException, default: str) -> str:
+    text = str(exc).lower()
+    if (
+        isinstance(exc, MemoryError)
+        or "bad_alloc" in text
+        or "failed to allocate" in text
+        or "out of memory" in text
+    ):
+        return "memory"
+    return default
+
+
+def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
+    import numpy as np
+    from PIL import Image
+
+    # Everything the run needs is imported before privileges are dropped (see _drop_privileges).
+    Image.preinit()
+    tiling = _load_sibling("tiling")
+    _load_sibling("colorspace")
+    manifest = job["manifest"]
+    model_path = scratch / job["model"]
+    backend = _onnx_runner if job["backend"] == "onnx" else _torch_runner
+    t0 = time.perf_counter()
+    forward, provider, limits = backend(model_path, job)
+    _emit(log, event="loaded", provider=provider, seconds=time.perf_counter() - t0, **limits)
+    lo, hi = manifest["input_range"]
+    fixed = tuple(job["fixed_hw"]) if job.get("fixed_hw") else None
+    for index, name in enumerate(job["inputs"]):
+        image = _read_image(scratch / "in" / name)
+        x = network_input(image, manifest["color"], lo, hi)
+        t = time.perf_counter()
+        try:
+            y = tiling.run_tiled(
+                forward, x, manifest["scale"], manifest["tile_size"], manifest["tile_overlap"], fixed
+            )
+        except tiling.TileShapeError as exc:
+            raise ChildError("output_shape", f"{name}: {exc}", name) from None
+        except Exception as exc:  # noqa: BLE001 - any runtime failure of the submitted model
+            raise ChildError(
+                _classify(exc, "model_error"), f"the model failed on {name}: {exc}", name
+            ) from None
+        seconds = time.perf_counter() - t
+        out = scratch / "out" / f"{index:06d}.npy"
+        np.save(out, np.asarray(y, dtype=np.float32), allow_pickle=False)
+        _emit(log, event="image", index=index, name=name, seconds=seconds, file=str(out.relative_to(scratch)))
+
+
+def main(argv: list[str]) -> int:
+    job_path = Path(argv[1])
+    scratch = job_path.parent
+    job = json.loads(job_path.read_text())
+    with open(scratch / "events.jsonl", "a", buffering=1) as log:
+        _emit(log, event="sandbox", **_harden(job))
+        try:
+            run(job, scratch, log)
+        except ChildError as exc:
+            _emit(log, event="error", kind=exc.kind, message=str(exc), image=exc.image)
+            return 3
+        except MemoryError:
+            _emit(log, event="error", kind="memory", message="the model ran out of memory", image=None)
+            return 3
+        _emit(log, event="done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

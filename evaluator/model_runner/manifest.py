@@ -1,0 +1,175 @@
+"""The manifest that comes with a submitted model: what it restores and how to feed it.
+
+A manifest is a small JSON object, validated here before anything touches the model file:
+
+    {
+      "task": "sr",                      # denoise | deblur | sr | inpaint
+      "scale": 4,                        # sr only: integer >= 2 (other tasks: 1 or absent)
+      "color": "y",                      # rgb | gray | y   (what the network's channels are, below)
+      "input_range": [0, 1],             # the intensity range the network expects
+      "output_range": [0, 1],            # the intensity range the network produces
+      "tile_size": 128,                  # input tile side in pixels, or null for whole images
+      "tile_overlap": 16,                # pixels shared by neighbouring tiles (even, < tile_size)
+      "architecture": "srcnn",           # safetensors only: a registered reference architecture
+      "architecture_params": {"scale": 4}
+    }
+
+`color` fixes the network's channel layout, NCHW float32:
+- "rgb": 3 channels R, G, B; a gray input is replicated to 3 channels, and the output averaged back.
+- "gray": 1 channel; an RGB input is run as a batch of its three channels separately.
+- "y": 1 channel, the ITU-R BT.601 luma Y (MATLAB `rgb2ycbcr`); chroma is carried over from the
+  input (bicubic-upscaled for SR), as in the SRCNN/VDSR protocol.
+
+Ranges map the platform's [0, 1] intensities linearly: x_model = lo + (hi - lo) * x.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TASKS = ("denoise", "deblur", "sr", "inpaint")
+COLORS = ("rgb", "gray", "y")
+FORMATS = ("onnx", "safetensors")
+_KNOWN_KEYS = {
+    "format",
+    "task",
+    "scale",
+    "color",
+    "input_range",
+    "output_range",
+    "tile_size",
+    "tile_overlap",
+    "architecture",
+    "architecture_params",
+}
+MAX_TILE = 4096
+
+
+class ManifestError(ValueError):
+    """The manifest is invalid; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated model manifest (see the module docstring for each field)."""
+
+    task: str
+    scale: int = 1
+    color: str = "rgb"
+    input_range: tuple[float, float] = (0.0, 1.0)
+    output_range: tuple[float, float] = (0.0, 1.0)
+    tile_size: int | None = None
+    tile_overlap: int = 16
+    format: str | None = None
+    architecture: str | None = None
+    architecture_params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        """Channels of the network's input and output tensors."""
+        return 3 if self.color == "rgb" else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_range"] = list(self.input_range)
+        d["output_range"] = list(self.output_range)
+        d["architecture_params"] = dict(self.architecture_params)
+        return d
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _range(name: str, value: Any, problems: list[str]) -> tuple[float, float]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(_number(v) for v in value)
+        or not value[0] < value[1]
+    ):
+        problems.append(f"{name} must be [low, high] with finite numbers and low < high, got {value!r}")
+        return (0.0, 1.0)
+    return (float(value[0]), float(value[1]))
+
+
+def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
+    """Validate a manifest given as a plain dict (e.g. parsed JSON); raise ManifestError listing problems."""
+    if isinstance(data, Manifest):
+        return data
+    if not isinstance(data, Mapping):
+        raise ManifestError(f"the manifest must be a JSON object, got {type(data).__name__}")
+    problems: list[str] = []
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        problems.append(
+            f"unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+
+    task = data.get("task")
+    if task not in TASKS:
+        problems.append(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+
+    scale = data.get("scale", 1)
+    if not isinstance(scale, int) or isinstance(scale, bool):
+        problems.append(f"scale must be an integer, got {scale!r}")
+        scale = 1
+    elif task == "sr" and not 2 <= scale <= 8:
+        problems.append(f"scale must be an integer from 2 to 8 for task 'sr', got {scale}")
+    elif task != "sr" and scale != 1:
+        problems.append(f"scale must be 1 (or absent) for task {task!r}, got {scale}")
+
+    color = data.get("color", "rgb")
+    if color not in COLORS:
+        problems.append(f"color must be one of {', '.join(COLORS)}, got {color!r}")
+
+    input_range = _range("input_range", data.get("input_range", [0, 1]), problems)
+    output_range = _range("output_range", data.get("output_range", [0, 1]), problems)
+
+    tile_size = data.get("tile_size")
+    overlap = data.get("tile_overlap", 16)
+    if tile_size is not None and (
+        not isinstance(tile_size, int) or isinstance(tile_size, bool) or not 8 <= tile_size <= MAX_TILE
+    ):
+        problems.append(f"tile_size must be null or an integer from 8 to {MAX_TILE}, got {tile_size!r}")
+        tile_size = None
+    if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0 or overlap % 2:
+        problems.append(f"tile_overlap must be a non-negative even integer, got {overlap!r}")
+        overlap = 0
+    elif tile_size is not None and overlap >= tile_size // 2:
+        problems.append(f"tile_overlap ({overlap}) must be less than half of tile_size ({tile_size})")
+
+    fmt = data.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        problems.append(f"format must be one of {', '.join(FORMATS)} (or absent to detect), got {fmt!r}")
+    architecture = data.get("architecture")
+    arch_params = data.get("architecture_params", {})
+    if architecture is not None and (not isinstance(architecture, str) or not architecture):
+        problems.append(f"architecture must be a non-empty string, got {architecture!r}")
+    if not isinstance(arch_params, Mapping) or not all(
+        isinstance(k, str) and (_number(v) or isinstance(v, str | bool)) for k, v in arch_params.items()
+    ):
+        problems.append("architecture_params must be an object of numbers, strings or booleans")
+        arch_params = {}
+    if fmt == "safetensors" and architecture is None:
+        problems.append("format 'safetensors' needs 'architecture' (a registered reference architecture)")
+    if fmt == "onnx" and architecture is not None:
+        problems.append("'architecture' applies to safetensors weights only; an ONNX model carries its graph")
+
+    if problems:
+        raise ManifestError("invalid model manifest: " + "; ".join(problems))
+    return Manifest(
+        task=task,
+        scale=scale,
+        color=color,
+        input_range=input_range,
+        output_range=output_range,
+        tile_size=tile_size,
+        tile_overlap=overlap,
+        format=fmt,
+        architecture=architecture,
+        architecture_params=dict(arch_params),
+    )

@@ -1,0 +1,186 @@
+"""Tiny ONNX models, built with the onnx helper API, that behave well or badly in one precise way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+OPSET = 17
+
+
+def _save(graph: onnx.GraphProto, path: Path, opset: int = OPSET, extra_opsets: tuple = ()) -> Path:
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", opset), *extra_opsets],
+        producer_name="restorebench-tests",
+    )
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def _io(channels: int = 1):
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", channels, "H", "W"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", channels, "H2", "W2"])
+    return x, y
+
+
+def _const(name: str, value) -> onnx.TensorProto:  # noqa: ANN001
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+class Models:
+    """Builders; each returns the path of a fresh .onnx file in the test's tmp folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def affine(self, a: float, b: float, channels: int = 1, name: str = "affine") -> Path:
+        """y = a·x + b, elementwise."""
+        x, y = _io(channels)
+        nodes = [
+            helper.make_node("Mul", ["input", "a"], ["ax"]),
+            helper.make_node("Add", ["ax", "b"], ["output"]),
+        ]
+        inits = [_const("a", np.float32(a)), _const("b", np.float32(b))]
+        return _save(helper.make_graph(nodes, name, [x], [y], inits), self.folder / f"{name}.onnx")
+
+    def box_blur(self, fixed_hw: tuple[int, int] | None = None) -> Path:
+        """3×3 mean filter with zero padding (one channel)."""
+        shape = ["N", 1, *(fixed_hw or ("H", "W"))]
+        x = helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)
+        y = helper.make_tensor_value_info("output", TensorProto.FLOAT, shape)
+        w = _const("w", np.full((1, 1, 3, 3), 1 / 9, dtype=np.float32))
+        node = helper.make_node("Conv", ["input", "w"], ["output"], pads=[1, 1, 1, 1])
+        return _save(helper.make_graph([node], "blur", [x], [y], [w]), self.folder / "blur.onnx")
+
+    def nearest_upscale(self, scale: int, channels: int = 3) -> Path:
+        x, y = _io(channels)
+        scales = _const("scales", np.array([1, 1, scale, scale], dtype=np.float32))
+        node = helper.make_node("Resize", ["input", "", "scales"], ["output"], mode="nearest")
+        return _save(helper.make_graph([node], "up", [x], [y], [scales]), self.folder / f"up{scale}.onnx")
+
+    def half_size(self) -> Path:
+        """Wrong shape for denoising: keeps every other pixel."""
+        x, y = _io(1)
+        node = helper.make_node("MaxPool", ["input"], ["output"], kernel_shape=[2, 2], strides=[2, 2])
+        return _save(helper.make_graph([node], "half", [x], [y]), self.folder / "half.onnx")
+
+    def nan_model(self) -> Path:
+        """sqrt(-x - 1): NaN everywhere."""
+        x, y = _io(1)
+        nodes = [
+            helper.make_node("Neg", ["input"], ["n"]),
+            helper.make_node("Sub", ["n", "one"], ["m"]),
+            helper.make_node("Sqrt", ["m"], ["output"]),
+        ]
+        return _save(
+            helper.make_graph(nodes, "nan", [x], [y], [_const("one", np.float32(1))]),
+            self.folder / "nan.onnx",
+        )
+
+    def custom_op(self) -> Path:
+        x, y = _io(1)
+        node = helper.make_node("Sharpen", ["input"], ["output"], domain="com.example.evil")
+        return _save(
+            helper.make_graph([node], "custom", [x], [y]),
+            self.folder / "custom.onnx",
+            extra_opsets=(helper.make_opsetid("com.example.evil", 1),),
+        )
+
+    def external_data(self) -> Path:
+        path = self.affine(1.0, 0.0, name="ext")
+        model = onnx.load(str(path))
+        onnx.save(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location="weights.bin",
+            size_threshold=0,
+        )
+        return path
+
+    def loop(self, iterations: int, name: str = "loop") -> Path:
+        """Adds 0 to the image `iterations` times in an ONNX Loop: as slow as we like."""
+        x, y = _io(1)
+        body = helper.make_graph(
+            [
+                helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+                helper.make_node("Add", ["v_in", "zero"], ["v_out"]),
+            ],
+            "body",
+            [
+                helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None),
+            ],
+            [
+                helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+                helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None),
+            ],
+            [_const("zero", np.float32(0))],
+        )
+        node = helper.make_node("Loop", ["M", "cond", "input"], ["output"], body=body)
+        inits = [_const("M", np.int64(iterations)), _const("cond", np.bool_(True))]
+        return _save(helper.make_graph([node], name, [x], [y], inits), self.folder / f"{name}.onnx")
+
+    def huge_allocation(self) -> Path:
+        """Tiles the image 2^22 times along channels (4 GiB for a 16×16 image) before averaging it back."""
+        x, y = _io(1)
+        nodes = [
+            helper.make_node("Tile", ["input", "shape"], ["big"]),
+            helper.make_node("ReduceMean", ["big"], ["output"], axes=[1], keepdims=1),
+        ]
+        return _save(
+            helper.make_graph(
+                nodes, "huge", [x], [y], [_const("shape", np.array([1, 2**22, 1, 1], np.int64))]
+            ),
+            self.folder / "huge.onnx",
+            opset=13,
+        )
+
+    def fixed_reshape(self, side: int) -> Path:
+        """Works only on side×side images (reshapes to a fixed shape), so it fails on the first other size."""
+        x, y = _io(1)
+        node = helper.make_node("Reshape", ["input", "shape"], ["output"])
+        shape = _const("shape", np.array([1, 1, side, side], np.int64))
+        return _save(helper.make_graph([node], "reshape", [x], [y], [shape]), self.folder / "reshape.onnx")
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Models:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    return Models(folder)
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.fixture
+def gray_inputs(tmp_path: Path) -> Path:
+    """Three gray 8-bit images of different sizes (the last one larger than a test tile)."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, shape in (("a.png", (16, 16)), ("b.png", (20, 24)), ("c.png", (70, 50))):
+        write_png(folder / name, rng.integers(0, 256, shape, dtype=np.uint8))
+    return folder
+
+
+@pytest.fixture
+def rgb_inputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "rgb_inputs"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name, shape in (("x.png", (12, 10, 3)), ("y.png", (9, 17, 3))):
+        write_png(folder / name, rng.integers(0, 256, shape, dtype=np.uint8))
+    return folder
