@@ -30,6 +30,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "restorebench.catalog",
     "restorebench.baselines",
+    "restorebench.challenges",
+    "restorebench.accounts",
+    "restorebench.submissions",
+    "restorebench.leaderboards",
 ]
 
 MIDDLEWARE = [
@@ -75,15 +79,31 @@ def _database_from_url(url: str) -> dict:
             "TEST": {"NAME": os.environ.get("RESTOREBENCH_TEST_DATABASE_NAME") or None},
         }
     if parsed.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parsed.path or VAR_DIR / "restorebench.sqlite3"}
-    raise ValueError(f"RESTOREBENCH_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use postgres:// or sqlite://)")
-
-
-DATABASES = {
-    "default": _database_from_url(
-        os.environ.get("RESTOREBENCH_DATABASE_URL", f"sqlite://{VAR_DIR / 'restorebench.sqlite3'}")
+        name = parsed.path or VAR_DIR / "restorebench.sqlite3"
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    raise ValueError(
+        f"RESTOREBENCH_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use postgres:// or sqlite://)"
     )
-}
+
+
+# Under pytest (which sets PYTEST_VERSION) the suite runs against the real services named by the
+# RESTOREBENCH_TEST_* variables (the Makefile exports them), with names unique to this run so that
+# concurrent runs on one machine share neither a test database nor a queue.
+TESTING = "PYTEST_VERSION" in os.environ
+_RUN_ID = f"{os.getpid()}"
+if TESTING:
+    _database_url = os.environ.get(
+        "RESTOREBENCH_TEST_DATABASE_URL",
+        os.environ.get("RESTOREBENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/restorebench"),
+    )
+else:
+    _database_url = os.environ.get(
+        "RESTOREBENCH_DATABASE_URL", f"sqlite://{VAR_DIR / 'restorebench.sqlite3'}"
+    )
+DATABASES = {"default": _database_from_url(_database_url)}
+_db = DATABASES["default"]
+if TESTING and _db["ENGINE"].endswith("postgresql") and not _db["TEST"]["NAME"]:
+    _db["TEST"]["NAME"] = f"test_{_db['NAME']}_{_RUN_ID}"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Workers and the web process share the file: wait for locks rather than fail.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
@@ -128,7 +148,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. JSON only: a pickled message from a compromised broker would execute code in a worker.
-CELERY_BROKER_URL = os.environ.get("RESTOREBENCH_BROKER_URL", "filesystem://")
+if TESTING:
+    CELERY_BROKER_URL = os.environ.get(
+        "RESTOREBENCH_TEST_BROKER_URL",
+        os.environ.get("RESTOREBENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+    )
+else:
+    CELERY_BROKER_URL = os.environ.get("RESTOREBENCH_BROKER_URL", "filesystem://")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("out", "processed"):
@@ -146,7 +172,45 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "cpu"
+# Queue names per compute kind (a track's `compute`); prefixed so that several sites (or test runs)
+# can share one broker.
+RESTOREBENCH_QUEUE_PREFIX = os.environ.get("RESTOREBENCH_QUEUE_PREFIX", f"test{_RUN_ID}-" if TESTING else "")
+RESTOREBENCH_QUEUES = {kind: f"{RESTOREBENCH_QUEUE_PREFIX}{kind}" for kind in ("cpu", "gpu")}
+CELERY_TASK_DEFAULT_QUEUE = RESTOREBENCH_QUEUES["cpu"]
+# Reaper schedule: `evaluation_jobs_reap` finds jobs the broker lost or whose worker vanished.
+CELERY_BEAT_SCHEDULE = {
+    "reap-evaluation-jobs": {
+        "task": "restorebench.submissions.tasks.reap_evaluation_jobs",
+        "schedule": float(os.environ.get("RESTOREBENCH_REAP_EVERY_S", "60")),
+        "options": {"queue": RESTOREBENCH_QUEUES["cpu"], "expires": 55},
+    }
+}
+# Evaluation pipeline knobs (seconds). A running job whose heartbeat is older than
+# RESTOREBENCH_HEARTBEAT_TIMEOUT_S is taken to have lost its worker.
+RESTOREBENCH_HEARTBEAT_EVERY_S = float(os.environ.get("RESTOREBENCH_HEARTBEAT_EVERY_S", "10"))
+RESTOREBENCH_HEARTBEAT_TIMEOUT_S = float(os.environ.get("RESTOREBENCH_HEARTBEAT_TIMEOUT_S", "120"))
+# A pending job older than this was never handed to the broker (it was down) and is sent again; a
+# queued one older than RESTOREBENCH_QUEUED_TIMEOUT_S is sent again in case the broker lost it.
+RESTOREBENCH_PENDING_GRACE_S = float(os.environ.get("RESTOREBENCH_PENDING_GRACE_S", "30"))
+RESTOREBENCH_QUEUED_TIMEOUT_S = float(os.environ.get("RESTOREBENCH_QUEUED_TIMEOUT_S", "3600"))
+RESTOREBENCH_JOB_MAX_ATTEMPTS = int(os.environ.get("RESTOREBENCH_JOB_MAX_ATTEMPTS", "3"))
+RESTOREBENCH_RETRY_BACKOFF_S = float(os.environ.get("RESTOREBENCH_RETRY_BACKOFF_S", "30"))
+# The scoring function the task calls (a dotted path, so a deployment can wrap it).
+RESTOREBENCH_SCORING_FUNCTION = os.environ.get(
+    "RESTOREBENCH_SCORING_FUNCTION", "evaluator.jobs.run_scoring_job"
+)
+# Upload checks done before anything is stored.
+RESTOREBENCH_MAX_ZIP_MEMBERS = int(os.environ.get("RESTOREBENCH_MAX_ZIP_MEMBERS", "2000"))
+RESTOREBENCH_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("RESTOREBENCH_MAX_UNCOMPRESSED_BYTES", str(8 * 1024**3))
+)
+RESTOREBENCH_MAX_COMPRESSION_RATIO = float(os.environ.get("RESTOREBENCH_MAX_COMPRESSION_RATIO", "100"))
+RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES = int(
+    os.environ.get("RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES", str(64 * 1024**2))
+)
+# Requests may carry large chunks; Django must not try to hold bigger bodies in memory itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES + 1024**2
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 
 LOGGING = {
     "version": 1,

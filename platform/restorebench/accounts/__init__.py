@@ -1,0 +1,1 @@
+"""Users, teams and API tokens: who participates in which challenge, and on which tracks."""

@@ -1,0 +1,65 @@
+"""Reads for challenges, tracks, phases, organizers and the audit log, with the visibility rules."""
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from restorebench.challenges.models import AuditLogEntry, Challenge, ChallengeOrganizer, Phase, Track
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def user_is_organizer(*, user: User, challenge: Challenge | int) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    challenge_id = challenge if isinstance(challenge, int) else challenge.pk
+    return ChallengeOrganizer.objects.filter(challenge_id=challenge_id, user=user).exists()
+
+
+def challenge_list(*, user: User) -> QuerySet[Challenge]:
+    """Public challenges, plus the private ones the user organizes."""
+    qs = Challenge.objects.all()
+    if user.is_authenticated and user.is_superuser:
+        return qs
+    if user.is_authenticated:
+        return qs.filter(Q(is_public=True) | Q(organizers__user=user)).distinct()
+    return qs.filter(is_public=True)
+
+
+def challenge_get(*, user: User, slug: str) -> Challenge | None:
+    return challenge_list(user=user).filter(slug=slug).first()
+
+
+def track_list(*, challenge: Challenge) -> QuerySet[Track]:
+    return challenge.tracks.all()
+
+
+def track_get(*, user: User, track_id: int) -> Track | None:
+    challenges = challenge_list(user=user)
+    return Track.objects.select_related("challenge").filter(pk=track_id, challenge__in=challenges).first()
+
+
+def phase_list(*, track: Track) -> QuerySet[Phase]:
+    return track.phases.all()
+
+
+def phase_get(*, user: User, phase_id: int) -> Phase | None:
+    challenges = challenge_list(user=user)
+    return (
+        Phase.objects.select_related("track", "track__challenge")
+        .filter(pk=phase_id, track__challenge__in=challenges)
+        .first()
+    )
+
+
+def phase_is_open(*, phase: Phase, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return phase.starts_at <= now < phase.ends_at
+
+
+def audit_log_list(*, challenge: Challenge) -> QuerySet[AuditLogEntry]:
+    return challenge.audit_log.select_related("actor").all()

@@ -1,0 +1,342 @@
+"""Writes for challenges, tracks, phases, organizers and the audit log.
+
+Every function is keyword-only and validates its input, raising `django.core.exceptions.ValidationError`
+with a message naming the field. Organizer actions that change how a challenge is judged (limits,
+visibility, ranking, rescoring, disqualification) are recorded with `audit_log_record`.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from restorebench.challenges.models import (
+    AuditLogEntry,
+    Challenge,
+    ChallengeOrganizer,
+    Compute,
+    Phase,
+    RankingMethod,
+    Task,
+    Track,
+)
+from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+
+# Phase fields whose change is recorded in the audit log.
+AUDITED_PHASE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "max_submissions_per_day",
+    "max_submissions_total",
+    "leaderboard_public",
+    "hidden_ground_truth",
+    "score_decimals",
+    "max_upload_bytes",
+    "ground_truth_dir",
+)
+AUDITED_TRACK_FIELDS = ("scoring_spec", "ranking_method", "ranking_metrics", "degradation_spec", "compute")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def audit_log_record(
+    *,
+    challenge: Challenge,
+    actor: AbstractBaseUser | None,
+    action: str,
+    target: str = "",
+    details: dict | None = None,
+) -> AuditLogEntry:
+    return AuditLogEntry.objects.create(
+        challenge=challenge, actor=actor, action=action, target=target, details=details or {}
+    )
+
+
+@transaction.atomic
+def challenge_create(
+    *,
+    slug: str,
+    title: str,
+    created_by: AbstractBaseUser | None,
+    description: str = "",
+    is_public: bool = True,
+) -> Challenge:
+    """Create a challenge; its creator becomes its first organizer."""
+    if Challenge.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"a challenge with slug {slug!r} already exists"})
+    challenge = Challenge(
+        slug=slug, title=title, description=description, is_public=is_public, created_by=created_by
+    )
+    challenge.full_clean()
+    challenge.save()
+    if created_by is not None:
+        ChallengeOrganizer.objects.create(challenge=challenge, user=created_by)
+        audit_log_record(
+            challenge=challenge, actor=created_by, action="challenge.create", target=f"challenge:{slug}"
+        )
+    return challenge
+
+
+@transaction.atomic
+def challenge_update(*, challenge: Challenge, actor: AbstractBaseUser | None, **fields: Any) -> Challenge:
+    allowed = {"title", "description", "is_public"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "cannot be changed here" for name in sorted(unknown)})
+    changes = {}
+    for name, value in fields.items():
+        if getattr(challenge, name) != value:
+            changes[name] = {"from": getattr(challenge, name), "to": value}
+            setattr(challenge, name, value)
+    challenge.full_clean()
+    challenge.save()
+    if changes:
+        audit_log_record(
+            challenge=challenge,
+            actor=actor,
+            action="challenge.update",
+            target=f"challenge:{challenge.slug}",
+            details=changes,
+        )
+    return challenge
+
+
+@transaction.atomic
+def challenge_organizer_add(
+    *, challenge: Challenge, user: AbstractBaseUser, actor: AbstractBaseUser | None
+) -> ChallengeOrganizer:
+    organizer, created = ChallengeOrganizer.objects.get_or_create(challenge=challenge, user=user)
+    if created:
+        audit_log_record(
+            challenge=challenge,
+            actor=actor,
+            action="organizer.add",
+            target=f"user:{user.pk}",
+            details={"username": user.get_username()},
+        )
+    return organizer
+
+
+def _validated_ranking(method: str, metrics: list) -> list[dict]:
+    try:
+        rule = RankingRule.from_data(method, metrics)
+    except RankingRuleError as error:
+        field = "ranking_method" if str(error).startswith("ranking_method") else "ranking_metrics"
+        raise ValidationError({field: str(error)}) from error
+    return [m.to_dict() for m in rule.metrics]
+
+
+def _check_json_object(name: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError({name: f"must be a JSON object, got {type(value).__name__}"})
+
+
+@transaction.atomic
+def track_create(
+    *,
+    challenge: Challenge,
+    slug: str,
+    title: str,
+    task: str,
+    ranking_metrics: list,
+    ranking_method: str = RankingMethod.METRIC,
+    degradation_spec: dict | None = None,
+    scoring_spec: dict | None = None,
+    compute: str = Compute.CPU,
+    description: str = "",
+    order: int = 0,
+    actor: AbstractBaseUser | None = None,
+) -> Track:
+    if task not in Task.values:
+        raise ValidationError({"task": f"{task!r} is not one of {', '.join(Task.values)}"})
+    if compute not in Compute.values:
+        raise ValidationError({"compute": f"{compute!r} is not one of {', '.join(Compute.values)}"})
+    degradation_spec = {} if degradation_spec is None else degradation_spec
+    scoring_spec = {} if scoring_spec is None else scoring_spec
+    _check_json_object("degradation_spec", degradation_spec)
+    _check_json_object("scoring_spec", scoring_spec)
+    if Track.objects.filter(challenge=challenge, slug=slug).exists():
+        raise ValidationError({"slug": f"track {slug!r} already exists in {challenge.slug}"})
+    track = Track(
+        challenge=challenge,
+        slug=slug,
+        title=title,
+        description=description,
+        task=task,
+        degradation_spec=degradation_spec,
+        scoring_spec=scoring_spec,
+        ranking_method=ranking_method,
+        ranking_metrics=_validated_ranking(ranking_method, ranking_metrics),
+        compute=compute,
+        order=order,
+    )
+    track.full_clean(validate_constraints=False)
+    track.save()
+    audit_log_record(
+        challenge=challenge,
+        actor=actor,
+        action="track.create",
+        target=f"track:{track.pk}",
+        details={"slug": slug},
+    )
+    return track
+
+
+@transaction.atomic
+def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any) -> Track:
+    allowed = {
+        "title",
+        "description",
+        "degradation_spec",
+        "scoring_spec",
+        "ranking_method",
+        "ranking_metrics",
+        "compute",
+        "order",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "cannot be changed here" for name in sorted(unknown)})
+    for name in ("degradation_spec", "scoring_spec"):
+        if name in fields:
+            _check_json_object(name, fields[name])
+    if "compute" in fields and fields["compute"] not in Compute.values:
+        raise ValidationError({"compute": f"{fields['compute']!r} is not one of {', '.join(Compute.values)}"})
+    if "ranking_method" in fields or "ranking_metrics" in fields:
+        fields["ranking_metrics"] = _validated_ranking(
+            fields.get("ranking_method", track.ranking_method),
+            fields.get("ranking_metrics", track.ranking_metrics),
+        )
+    changes = {}
+    for name, value in fields.items():
+        if getattr(track, name) != value:
+            if name in AUDITED_TRACK_FIELDS:
+                changes[name] = {"from": getattr(track, name), "to": value}
+            setattr(track, name, value)
+    track.full_clean(validate_constraints=False)
+    track.save()
+    if changes:
+        audit_log_record(
+            challenge=track.challenge,
+            actor=actor,
+            action="track.update",
+            target=f"track:{track.pk}",
+            details=changes,
+        )
+    return track
+
+
+def _check_phase_fields(fields: dict) -> None:
+    starts, ends = fields.get("starts_at"), fields.get("ends_at")
+    for name in ("starts_at", "ends_at"):
+        value = fields.get(name)
+        if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+            raise ValidationError({name: "must be a timezone-aware datetime"})
+    if starts is not None and ends is not None and ends <= starts:
+        raise ValidationError({"ends_at": f"must be after starts_at ({starts.isoformat()})"})
+    for name in ("max_submissions_per_day", "max_submissions_total"):
+        value = fields.get(name)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ValidationError({name: "must be a non-negative integer, or null for no limit"})
+    if "score_decimals" in fields and not (0 <= fields["score_decimals"] <= 10):
+        raise ValidationError({"score_decimals": "must be between 0 and 10"})
+    if "max_upload_bytes" in fields and fields["max_upload_bytes"] <= 0:
+        raise ValidationError({"max_upload_bytes": "must be positive"})
+    if "expected_images" in fields:
+        names = fields["expected_images"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n and "/" not in n for n in names):
+            raise ValidationError({"expected_images": "must be a list of plain file names"})
+        if len({n.lower() for n in names}) != len(names):
+            raise ValidationError({"expected_images": "names must be unique (ignoring case)"})
+
+
+@transaction.atomic
+def phase_create(
+    *,
+    track: Track,
+    slug: str,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    max_submissions_per_day: int | None = None,
+    max_submissions_total: int | None = None,
+    leaderboard_public: bool = True,
+    hidden_ground_truth: bool = False,
+    score_decimals: int = 4,
+    max_upload_bytes: int = 2 * 1024**3,
+    inputs_dir: str = "",
+    ground_truth_dir: str = "",
+    expected_images: list[str] | None = None,
+    description: str = "",
+    order: int = 0,
+    actor: AbstractBaseUser | None = None,
+) -> Phase:
+    fields = dict(
+        slug=slug,
+        title=title,
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        max_submissions_per_day=max_submissions_per_day,
+        max_submissions_total=max_submissions_total,
+        leaderboard_public=leaderboard_public,
+        hidden_ground_truth=hidden_ground_truth,
+        score_decimals=score_decimals,
+        max_upload_bytes=max_upload_bytes,
+        inputs_dir=inputs_dir,
+        ground_truth_dir=ground_truth_dir,
+        expected_images=list(expected_images or []),
+        order=order,
+    )
+    _check_phase_fields(fields)
+    if Phase.objects.filter(track=track, slug=slug).exists():
+        raise ValidationError({"slug": f"phase {slug!r} already exists in track {track.slug}"})
+    phase = Phase(track=track, **fields)
+    phase.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            phase.save()
+    except IntegrityError as error:
+        raise ValidationError({"__all__": f"phase violates a constraint: {error}"}) from error
+    audit_log_record(
+        challenge=track.challenge,
+        actor=actor,
+        action="phase.create",
+        target=f"phase:{phase.pk}",
+        details={"slug": slug},
+    )
+    return phase
+
+
+@transaction.atomic
+def phase_update(*, phase: Phase, actor: AbstractBaseUser | None, **fields: Any) -> Phase:
+    """Change a phase; limit, window and visibility changes go to the audit log."""
+    allowed = set(AUDITED_PHASE_FIELDS) | {"title", "description", "inputs_dir", "expected_images", "order"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "cannot be changed here" for name in sorted(unknown)})
+    merged = {name: getattr(phase, name) for name in ("starts_at", "ends_at")} | fields
+    _check_phase_fields(merged)
+    changes = {}
+    for name, value in fields.items():
+        if getattr(phase, name) != value:
+            if name in AUDITED_PHASE_FIELDS:
+                changes[name] = {"from": _json_value(getattr(phase, name)), "to": _json_value(value)}
+            setattr(phase, name, value)
+    phase.full_clean(validate_constraints=False)
+    phase.save()
+    if changes:
+        audit_log_record(
+            challenge=phase.track.challenge,
+            actor=actor,
+            action="phase.update",
+            target=f"phase:{phase.pk}",
+            details=changes,
+        )
+    return phase

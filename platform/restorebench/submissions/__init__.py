@@ -1,0 +1,1 @@
+"""Uploads (direct and chunked), submissions, evaluation jobs run over Celery, and per-image scores."""

@@ -1,0 +1,80 @@
+"""Admin for submissions, evaluation jobs (with platform errors), uploads and rescores."""
+
+from django.contrib import admin
+
+from restorebench.submissions.models import EvaluationJob, Rescore, Submission, UploadSession
+
+
+class JobInline(admin.TabularInline):
+    model = EvaluationJob
+    extra = 0
+    fields = ("purpose", "status", "attempts", "queue", "worker", "heartbeat_at", "error_kind")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "phase",
+        "team",
+        "is_reference",
+        "method_name",
+        "status",
+        "disqualified",
+        "created_at",
+    )
+    list_filter = ("status", "is_reference", "disqualified", "failure_kind")
+    search_fields = ("method_name", "team__name", "sha256")
+    readonly_fields = (
+        "archive_path",
+        "archive_bytes",
+        "sha256",
+        "content_fingerprint",
+        "image_count",
+        "scores",
+        "current_job",
+        "scored_at",
+        "created_at",
+    )
+    inlines = [JobInline]
+
+
+@admin.register(EvaluationJob)
+class EvaluationJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "submission",
+        "purpose",
+        "status",
+        "attempts",
+        "queue",
+        "worker",
+        "heartbeat_at",
+        "error_kind",
+    )
+    list_filter = ("status", "error_kind", "purpose", "queue")
+    readonly_fields = ("aggregates", "problems", "scoring_record")
+
+
+@admin.register(UploadSession)
+class UploadSessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "phase",
+        "filename",
+        "received_bytes",
+        "total_bytes",
+        "status",
+        "updated_at",
+    )
+    list_filter = ("status",)
+
+
+@admin.register(Rescore)
+class RescoreAdmin(admin.ModelAdmin):
+    list_display = ("id", "phase", "requested_by", "created_at")
+    readonly_fields = ("before",)

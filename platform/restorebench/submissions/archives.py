@@ -1,0 +1,169 @@
+"""Receiving and checking submission archives before anything is stored.
+
+`archive_receive` streams an upload to a temporary file beside its final home while hashing it, and
+stops as soon as the size limit is passed. `archive_inspect` reads only the zip's central directory
+(no decompression) and refuses, with a message naming the offending entry: files that are not zips,
+empty archives, zip bombs (declared total size or compression ratio over the limits), absolute paths
+and `..` components, symbolic links, folders, non-image files, duplicate names, too many entries and a
+wrong image count. Decoding the images is the evaluator's job.
+"""
+
+import hashlib
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp")
+READ_BLOCK = 1024 * 1024
+
+
+class ArchiveError(ValueError):
+    """The upload is refused; the message tells the participant what to fix."""
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ArchiveContents:
+    names: tuple[str, ...]
+    uncompressed_bytes: int
+    fingerprint: str
+
+    @property
+    def image_count(self) -> int:
+        return len(self.names)
+
+
+def _blocks(source: IO[bytes] | Iterable[bytes]) -> Iterable[bytes]:
+    if hasattr(source, "read"):
+        while block := source.read(READ_BLOCK):
+            yield block
+    else:
+        yield from source
+
+
+def archive_receive(source: IO[bytes] | Iterable[bytes], *, directory: Path, max_bytes: int) -> ReceivedFile:
+    """Stream `source` into a new file under `directory`, hashing it; the caller owns (and must move or
+    delete) the returned file. Nothing is left behind when the size limit is passed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for block in _blocks(source):
+                size += len(block)
+                if size > max_bytes:
+                    raise ArchiveError(
+                        f"upload too large: more than {max_bytes:,} bytes (the phase's limit); "
+                        "send fewer or smaller images"
+                    )
+                digest.update(block)
+                out.write(block)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return ReceivedFile(Path(name), size, digest.hexdigest())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_name(name: str) -> None:
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise ArchiveError(f"absolute path in the zip: {name!r}; put the images at the top level of the zip")
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        raise ArchiveError(f"path traversal in the zip: {name!r} contains '..'")
+
+
+def archive_inspect(
+    path: Path,
+    *,
+    expected_count: int | None,
+    max_members: int,
+    max_uncompressed_bytes: int,
+    max_ratio: float,
+) -> ArchiveContents:
+    """Check a stored zip from its central directory alone; raises ArchiveError naming the problem."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise ArchiveError(f"not a zip archive ({error}); upload a .zip of the restored images") from error
+    except OSError as error:
+        raise ArchiveError(f"the upload could not be read as a zip archive: {error}") from error
+    with archive:
+        infos = archive.infolist()
+        if not infos:
+            raise ArchiveError("empty zip: it contains no files")
+        if len(infos) > max_members:
+            raise ArchiveError(f"too many files in the zip: {len(infos):,} (at most {max_members:,})")
+        names: list[str] = []
+        seen: dict[str, str] = {}
+        total = 0
+        for info in infos:
+            name = info.filename
+            _check_name(name)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise ArchiveError(f"symbolic link in the zip: {name!r}; zip the image files themselves")
+            if info.is_dir() or "/" in name.rstrip("/") or "\\" in name:
+                raise ArchiveError(
+                    f"folder in the zip: {name!r}; put the images at the top level of the zip, "
+                    "not inside a folder"
+                )
+            if info.flag_bits & 0x1:
+                raise ArchiveError(f"encrypted file in the zip: {name!r}")
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                raise ArchiveError(
+                    f"not an image file: {name!r}; the zip may contain only {', '.join(IMAGE_SUFFIXES)} files"
+                )
+            key = name.lower()
+            if key in seen:
+                raise ArchiveError(f"duplicate file names in the zip: {seen[key]!r} and {name!r}")
+            seen[key] = name
+            total += info.file_size
+            if total > max_uncompressed_bytes:
+                raise ArchiveError(
+                    f"zip too large when unpacked: more than {max_uncompressed_bytes:,} bytes "
+                    "(possible zip bomb)"
+                )
+            if info.file_size > READ_BLOCK and info.file_size > max_ratio * max(info.compress_size, 1):
+                raise ArchiveError(
+                    f"suspicious compression ratio for {name!r}: {info.file_size:,} bytes from "
+                    f"{info.compress_size:,} (more than {max_ratio:g}x; possible zip bomb)"
+                )
+            names.append(name)
+        archive_bytes = max(path.stat().st_size, 1)
+        if total > READ_BLOCK and total > max_ratio * archive_bytes:
+            raise ArchiveError(
+                f"suspicious compression ratio: {total:,} bytes unpacked from {archive_bytes:,} "
+                f"(more than {max_ratio:g}x; possible zip bomb)"
+            )
+        if expected_count is not None and len(names) != expected_count:
+            raise ArchiveError(
+                f"wrong number of images: the zip has {len(names)}, the phase expects {expected_count}"
+            )
+        digest = hashlib.sha256()
+        for info in sorted(infos, key=lambda i: i.filename):
+            digest.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\n".encode())
+        return ArchiveContents(tuple(names), total, digest.hexdigest())
+
+
+def expected_count_of(expected_images: Sequence[str]) -> int | None:
+    return len(expected_images) if expected_images else None

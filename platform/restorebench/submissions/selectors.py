@@ -1,0 +1,120 @@
+"""Reads for submissions, their evaluation and scores, with who may see what.
+
+A submission is visible to the members of its team and to the challenge's organizers; reference
+baselines to anyone who can see the challenge. Anything else is "not found" (the API answers 404, never
+403, so ids of other teams' submissions reveal nothing). Per-image scores of a hidden-ground-truth
+phase are for organizers only.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from restorebench.challenges.models import ChallengeOrganizer, Phase
+from restorebench.challenges.selectors import challenge_list, user_is_organizer
+from restorebench.submissions.models import (
+    ACTIVE_JOB_STATUSES,
+    EvaluationJob,
+    FailureKind,
+    ImageScore,
+    JobStatus,
+    Submission,
+    UploadSession,
+)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def submission_visible_qs(*, user: User) -> QuerySet[Submission]:
+    qs = Submission.objects.select_related(
+        "team", "phase", "phase__track", "phase__track__challenge", "current_job"
+    )
+    if not user.is_authenticated:
+        return qs.filter(is_reference=True, phase__track__challenge__in=challenge_list(user=user))
+    if user.is_superuser:
+        return qs
+    organizing = ChallengeOrganizer.objects.filter(user=user).values("challenge_id")
+    return qs.filter(
+        Q(team__memberships__user=user)
+        | Q(phase__track__challenge_id__in=organizing)
+        | Q(is_reference=True, phase__track__challenge__in=challenge_list(user=user))
+    ).distinct()
+
+
+def submission_get(*, user: User, submission_id: int) -> Submission | None:
+    return submission_visible_qs(user=user).filter(pk=submission_id).first()
+
+
+def submission_list(
+    *, user: User, phase: Phase | None = None, mine_only: bool = True
+) -> QuerySet[Submission]:
+    """The user's teams' submissions (or, with mine_only=False, all those the user may see)."""
+    qs = submission_visible_qs(user=user)
+    if mine_only:
+        if not user.is_authenticated:
+            return qs.none()
+        qs = qs.filter(team__memberships__user=user)
+    if phase is not None:
+        qs = qs.filter(phase=phase)
+    return qs.order_by("-created_at", "-id")
+
+
+def submission_can_see_image_scores(*, user: User, submission: Submission) -> bool:
+    if user_is_organizer(user=user, challenge=submission.phase.track.challenge_id):
+        return True
+    return not submission.phase.hidden_ground_truth
+
+
+def submission_image_scores(*, submission: Submission) -> QuerySet[ImageScore]:
+    """Per-image rows of the submission's current result (empty until scored)."""
+    if submission.current_job_id is None:
+        return ImageScore.objects.none()
+    return ImageScore.objects.filter(job_id=submission.current_job_id).order_by("image_name", "metric")
+
+
+def submission_image_table(*, submission: Submission) -> list[dict]:
+    """Per-image scores pivoted to one dict per image: {"image": name, metric: value, ...}."""
+    table: dict[str, dict] = {}
+    for name, metric, value in submission_image_scores(submission=submission).values_list(
+        "image_name", "metric", "value"
+    ):
+        table.setdefault(name, {"image": name})[metric] = value
+    return list(table.values())
+
+
+def submission_active_job(*, submission: Submission) -> EvaluationJob | None:
+    return submission.jobs.filter(status__in=ACTIVE_JOB_STATUSES).first()
+
+
+def submission_progress(*, submission: Submission) -> dict:
+    """Status as a participant sees it: state, progress of the running job, and the failure reason."""
+    job = submission_active_job(submission=submission) or submission.jobs.first()
+    progress = None
+    if job is not None and job.status == JobStatus.RUNNING and job.progress_total:
+        progress = {"done": job.progress_done, "total": job.progress_total}
+    retrying = bool(
+        job and job.status in (JobStatus.PENDING, JobStatus.QUEUED) and job.error_kind == FailureKind.PLATFORM
+    )
+    return {
+        "status": submission.status,
+        "progress": progress,
+        "attempts": job.attempts if job else 0,
+        "retrying_after_platform_error": retrying,
+        "failure_kind": submission.failure_kind,
+        "failure_reason": submission.failure_reason,
+        "problems": (submission.current_job.problems if submission.current_job else []),
+    }
+
+
+def evaluation_problem_list(*, challenge_id: int) -> QuerySet[EvaluationJob]:
+    """Jobs that hit platform errors (failed, or waiting for a retry): what organizers must look at."""
+    return (
+        EvaluationJob.objects.select_related("submission", "submission__team", "submission__phase")
+        .filter(submission__phase__track__challenge_id=challenge_id, error_kind=FailureKind.PLATFORM)
+        .order_by("-created_at")
+    )
+
+
+def upload_session_get(*, user: User, session_id: str) -> UploadSession | None:
+    if not user.is_authenticated:
+        return None
+    return UploadSession.objects.select_related("phase").filter(pk=session_id, user=user).first()

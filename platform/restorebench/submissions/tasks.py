@@ -1,0 +1,23 @@
+"""Celery tasks: each looks up ids and calls a service; the job row holds the state, not the broker.
+
+`evaluate_submission` is acknowledged late (after it returns), so a worker that dies mid-job leaves
+the message to be redelivered; `jobs.evaluation_job_claim` then takes the job over, and its results
+are still written once. Messages are JSON (settings refuse pickle).
+"""
+
+from celery import shared_task
+
+from restorebench.submissions import jobs
+
+
+@shared_task(name=jobs.TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def evaluate_submission(self, job_id: int) -> str:
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return jobs.evaluation_job_run(
+        job_id=int(job_id), worker=self.request.hostname or "worker", redelivered=redelivered
+    )
+
+
+@shared_task(name="restorebench.submissions.tasks.reap_evaluation_jobs", ignore_result=True)
+def reap_evaluation_jobs() -> dict:
+    return jobs.evaluation_jobs_reap().as_dict()
