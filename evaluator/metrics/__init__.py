@@ -1,0 +1,18 @@
+"""Full-reference metrics: the registry and the metrics registered in it (PSNR, SSIM, LPIPS).
+
+Importing this package registers every metric. See `registry.py` for the tensor convention.
+"""
+
+from evaluator.metrics import lpips as _lpips  # noqa: F401  (registers lpips, lpips_vgg)
+from evaluator.metrics import psnr as _psnr  # noqa: F401  (registers psnr)
+from evaluator.metrics import ssim as _ssim  # noqa: F401  (registers ssim)
+from evaluator.metrics.registry import (
+    Metric,
+    MetricInfo,
+    create_metric,
+    list_metrics,
+    metric_info,
+    register_metric,
+)
+
+__all__ = ["Metric", "MetricInfo", "create_metric", "list_metrics", "metric_info", "register_metric"]

@@ -1,0 +1,169 @@
+"""LPIPS v0.1 (Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric",
+CVPR 2018) with the official weights, computed offline.
+
+Architecture (as the paper, the official `lpips` package and pyiqa define it): inputs on [0, 1] are mapped
+to [-1, 1]; a fixed scaling layer (shift (-0.030, -0.088, -0.188), scale (0.458, 0.448, 0.450)); five ReLU
+outputs of the trunk (AlexNet: relu1–relu5; VGG16: relu1_2, relu2_2, relu3_3, relu4_3, relu5_3), each
+unit-normalised over channels (x / (‖x‖₂ + 1e-10)); squared difference; a 1×1 linear layer with no bias;
+spatial mean; sum over the five layers. The trunk is torchvision's `alexnet().features` /
+`vgg16().features` built on the meta device (nothing is downloaded or randomly initialised) and filled
+from the provisioned weights with every key checked (`evaluator.weights`).
+
+Tensors: (N, C, H, W) on [0, 1], C = 3 (gray C = 1 is repeated to 3 channels); the network runs in
+float32 like the reference; scores come back as float64 (N,). Lower is better; identical images give 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+from torch import nn
+
+from evaluator.errors import WeightsNotInstalled
+from evaluator.metrics.registry import register_metric
+from evaluator.weights import LPIPS_PACKAGE, load_lpips_state_dict
+
+# ReLU outputs tapped inside torchvision's `features` Sequential, and their channel counts.
+_TAPS = {"alex": (1, 4, 7, 9, 11), "vgg": (3, 8, 15, 22, 29)}
+_CHANNELS = {"alex": (64, 192, 384, 256, 256), "vgg": (64, 128, 256, 512, 512)}
+_SHIFT = (-0.030, -0.088, -0.188)
+_SCALE = (0.458, 0.448, 0.450)
+
+
+class LPIPSNetwork(nn.Module):
+    """Trunk + linear layers; state-dict keys `features.<i>.{weight,bias}` and `lins.<k>.weight`."""
+
+    def __init__(self, net: str = "alex") -> None:
+        super().__init__()
+        if net not in _TAPS:
+            raise ValueError(f"unknown LPIPS net {net!r}; valid: {sorted(_TAPS)}")
+        self.net = net
+        trunk = torchvision.models.alexnet if net == "alex" else torchvision.models.vgg16
+        last = _TAPS[net][-1]
+        self.features = nn.Sequential(*list(trunk(weights=None).features.children())[: last + 1])
+        self.lins = nn.ModuleList(nn.Conv2d(c, 1, kernel_size=1, bias=False) for c in _CHANNELS[net])
+        self.register_buffer("shift", torch.tensor(_SHIFT).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("scale", torch.tensor(_SCALE).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float32 on [0, 1] × 2 → (N,) float32 LPIPS distances."""
+        feats = []
+        for x in (pred, gt):
+            h = ((2 * x - 1) - self.shift) / self.scale
+            taps = []
+            for i, layer in enumerate(self.features):
+                h = layer(h)
+                if i in _TAPS[self.net]:
+                    taps.append(h)
+            feats.append(taps)
+        total = torch.zeros(pred.shape[0], dtype=pred.dtype, device=pred.device)
+        for lin, f0, f1 in zip(self.lins, feats[0], feats[1], strict=True):
+            n0 = f0 / (torch.sqrt(torch.sum(f0**2, dim=1, keepdim=True)) + 1e-10)
+            n1 = f1 / (torch.sqrt(torch.sum(f1**2, dim=1, keepdim=True)) + 1e-10)
+            total = total + lin((n0 - n1) ** 2).mean(dim=(2, 3)).flatten()
+        return total
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """ "auto" → CUDA when available, else CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_lpips_network(
+    net: str = "alex", root: Path | None = None, device: str | torch.device = "auto"
+) -> tuple[LPIPSNetwork, str, Path]:
+    """Build the network on the meta device and fill it strictly from the provisioned weights.
+
+    Returns (network in eval mode on `device`, weights SHA-256, weights path). Raises `WeightsNotInstalled`
+    if the weights are missing, fail their checksum, or do not cover exactly the network's parameters.
+    """
+    state, digest, path = load_lpips_state_dict(net, root)
+    with torch.device("meta"):
+        model = LPIPSNetwork(net)
+    expected = set(model.state_dict())
+    if set(state) != expected:
+        raise WeightsNotInstalled(
+            f"LPIPS weights at {path} do not match the {net} network: "
+            f"missing {sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}"
+        )
+    model.load_state_dict(state, strict=True, assign=True)
+    # Non-persistent buffers are still on the meta device: rebuild them for real.
+    model.shift = torch.tensor(_SHIFT).view(1, 3, 1, 1)
+    model.scale = torch.tensor(_SCALE).view(1, 3, 1, 1)
+    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if leftover:
+        raise WeightsNotInstalled(f"LPIPS weights at {path} left tensors uninitialised: {leftover}")
+    model.requires_grad_(False)
+    return model.eval().to(resolve_device(device)), digest, path
+
+
+class LPIPS:
+    """Thin wrapper holding the loaded network; `metric(pred, gt)` takes float64 (N, C, H, W) on [0, 1]."""
+
+    min_size = 32
+
+    def __init__(
+        self, net: str = "alex", device: str = "auto", weights_root: str | None = None, **ignored: Any
+    ) -> None:
+        # `ignored`: the scorer passes colour-space/data-range options to every metric; LPIPS is defined
+        # on RGB in [0, 1] only, so they do not apply.
+        self.net_name = net
+        self.name = "lpips" if net == "alex" else f"lpips_{net}"
+        self.model, self.sha256, self.path = load_lpips_network(
+            net, Path(weights_root) if weights_root else None, device
+        )
+        self.device = next(self.model.parameters()).device
+
+    @torch.inference_mode()
+    def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        if pred.shape != gt.shape:
+            raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
+        if pred.ndim != 4 or pred.shape[1] not in (1, 3):
+            raise ValueError(f"expected (N, 1|3, H, W) tensors, got shape {tuple(pred.shape)}")
+        if min(pred.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f"LPIPS needs images of at least {self.min_size}×{self.min_size} px, "
+                f"got {pred.shape[-1]}×{pred.shape[-2]}"
+            )
+        if pred.shape[1] == 1:
+            pred, gt = pred.expand(-1, 3, -1, -1), gt.expand(-1, 3, -1, -1)
+        p = pred.to(self.device, torch.float32)
+        g = gt.to(self.device, torch.float32)
+        return self.model(p, g).to("cpu", torch.float64)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "implementation": f"evaluator.metrics.lpips: LPIPS v0.1 ({self.net_name}), torchvision "
+            f"{torchvision.__version__} trunk, official weights from {LPIPS_PACKAGE}",
+            "options": {"net": self.net_name, "version": "0.1", "input": "RGB on [0,1] mapped to [-1,1]"},
+            "weights": {self.path.name: self.sha256},
+        }
+
+
+@register_metric(
+    "lpips",
+    higher_is_better=False,
+    implementation="evaluator.metrics.lpips (LPIPS v0.1, AlexNet, official weights)",
+    description="LPIPS v0.1 with the AlexNet trunk (Zhang et al. 2018), official weights",
+    needs_weights=True,
+)
+def _create_lpips_alex(**options: Any) -> LPIPS:
+    return LPIPS(net="alex", **options)
+
+
+@register_metric(
+    "lpips_vgg",
+    higher_is_better=False,
+    implementation="evaluator.metrics.lpips (LPIPS v0.1, VGG16, official weights)",
+    description="LPIPS v0.1 with the VGG16 trunk (Zhang et al. 2018), official weights",
+    needs_weights=True,
+)
+def _create_lpips_vgg(**options: Any) -> LPIPS:
+    return LPIPS(net="vgg", **options)

