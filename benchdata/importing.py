@@ -144,6 +144,8 @@ def _recorded(name: str, root: Path) -> DatasetManifest | None:
 def verify_folder(name: str, folder: str | Path, root: str | Path | None = None) -> VerificationReport:
     """Compare `folder` with dataset `name` (see the module docstring for the reference used)."""
     manifest = load_manifest(name)
+    if manifest.data["checksums"] == "built":
+        raise ManifestError(f"dataset {manifest.name} is built, not imported: see build_starter")
     folder = Path(folder)
     root = Path(root) if root is not None else data_root()
     found = scan_folder(folder)

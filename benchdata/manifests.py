@@ -10,7 +10,7 @@ Schema (version 1), fields in order:
     schema: 1
     name: lowercase id, equal to the file name without ".json"
     title, description: text; variant: text or null (which copy of the set this is)
-    checksums: "known" | "unknown"
+    checksums: "known" | "unknown" | "built" (made at run time from a recipe, see benchdata.starter)
     files: [{"name", "size", "sha256"}, ...]        (checksums known; sorted by name)
     expected_count: int; expected_stems: [str] | null (checksums unknown; stems = names sans extension)
     splits: {"test": [names] or "all", ...} or null; "all" (as a split or a value) means every file
@@ -76,6 +76,8 @@ class DatasetManifest:
 
     @property
     def expected_count(self) -> int:
+        if self.data["checksums"] == "built":
+            return len(self.data["recipe"])
         return len(self.data["files"]) if self.checksums_known else int(self.data["expected_count"])
 
     @property
@@ -183,6 +185,16 @@ def validate_manifest_data(data: Any, where: str) -> dict:
                     raise ManifestError(
                         f"{where}: split {split!r} names files not in the manifest: {unknown[:5]}"
                     )
+    elif data["checksums"] == "built":
+        recipe = data.get("recipe")
+        if not isinstance(recipe, list) or not recipe:
+            raise ManifestError(f"{where}: checksums are 'built', so 'recipe' must list the images to build")
+        for entry in recipe:
+            missing = {"name", "package", "file", "mode", "crop", "split", "pixels_sha256"} - set(entry)
+            if missing:
+                raise ManifestError(
+                    f"{where}: recipe entry {entry.get('name')!r} lacks {', '.join(sorted(missing))}"
+                )
     elif data["checksums"] == "unknown":
         count = data.get("expected_count")
         if not isinstance(count, int) or count < 1:
@@ -193,7 +205,9 @@ def validate_manifest_data(data: Any, where: str) -> dict:
         if stems is not None and (not isinstance(stems, list) or len(stems) != count):
             raise ManifestError(f"{where}: expected_stems must list expected_count ({count}) stems")
     else:
-        raise ManifestError(f"{where}: checksums must be 'known' or 'unknown', got {data['checksums']!r}")
+        raise ManifestError(
+            f"{where}: checksums must be 'known', 'unknown' or 'built', got {data['checksums']!r}"
+        )
     download = (data.get("source") or {}).get("download")
     if download is not None:
         if not isinstance(download, dict) or not isinstance(download.get("url"), str):
