@@ -18,6 +18,7 @@ Participant uploads go through the evaluator's safe decoder, not through this mo
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 
@@ -52,29 +53,28 @@ def round_to_uint8(values: np.ndarray) -> np.ndarray:
     return np.clip(rounded, 0, 255).astype(np.uint8)
 
 
-def _png_header(path: Path) -> tuple[int, int] | None:
-    """(bit depth, colour type) from a PNG's IHDR chunk, or None when the file is not a PNG."""
-    with open(path, "rb") as handle:
-        head = handle.read(33)
+def _png_header(data: bytes) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's IHDR chunk, or None when the data is not a PNG."""
+    head = data[:33]
     if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
         return None
     bit_depth, colour_type = struct.unpack(">BB", head[24:26])
     return bit_depth, colour_type
 
 
-def _read_16bit_colour_png(path: Path) -> np.ndarray:
+def _decode_16bit_colour_png(data: bytes, name: str) -> np.ndarray:
     """Pillow silently truncates 16-bit colour PNGs to 8 bits; OpenCV (a pyiqa dependency) does not."""
     try:
         import cv2
     except ImportError as error:  # pragma: no cover - cv2 ships with pyiqa
-        raise ValueError(f"{path}: 16-bit colour PNG needs OpenCV (cv2) to decode") from error
-    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        raise ValueError(f"{name}: 16-bit colour PNG needs OpenCV (cv2) to decode") from error
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16 or array.ndim != 3:
-        raise ValueError(f"{path}: could not decode as a 16-bit colour PNG")
+        raise ValueError(f"{name}: could not decode as a 16-bit colour PNG")
     if array.shape[2] == 4:
         alpha = array[:, :, 3]
         if not np.all(alpha == 65535):
-            raise ValueError(f"{path}: RGBA image has transparent pixels (only opaque alpha is accepted)")
+            raise ValueError(f"{name}: RGBA image has transparent pixels (only opaque alpha is accepted)")
         array = array[:, :, :3]
     return array[:, :, ::-1].astype(np.float64) / 65535.0  # BGR -> RGB
 
@@ -84,11 +84,16 @@ def read_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
-    header = _png_header(path)
+    return decode_image(path.read_bytes(), str(path))
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode image file bytes like `read_image` (`name` only labels errors)."""
+    header = _png_header(data)
     if header is not None and header[0] == 16 and header[1] in (2, 6):
-        return _read_16bit_colour_png(path)
+        return _decode_16bit_colour_png(data, name)
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             mode = image.mode
             if mode == "P":
@@ -96,12 +101,12 @@ def read_image(path: str | Path) -> np.ndarray:
                 mode = image.mode
             array = np.asarray(image)
     except (OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{path}: cannot decode image ({error})") from error
+        raise ValueError(f"{name}: cannot decode image ({error})") from error
 
     if mode in ("LA", "RGBA"):
         alpha = array[..., -1]
         if not np.all(alpha == 255):
-            raise ValueError(f"{path}: {mode} image has transparent pixels (only opaque alpha is accepted)")
+            raise ValueError(f"{name}: {mode} image has transparent pixels (only opaque alpha is accepted)")
         array = array[..., 0] if mode == "LA" else array[..., :3]
         mode = "L" if mode == "LA" else "RGB"
     if mode == "1":
@@ -112,9 +117,9 @@ def read_image(path: str | Path) -> np.ndarray:
         # Pillow gives 16-bit gray PNGs as "I;16*" or "I" (int32 holding 0..65535).
         values = array.astype(np.float64)
         if values.min() < 0 or values.max() > 65535:
-            raise ValueError(f"{path}: 16-bit gray values outside 0..65535")
+            raise ValueError(f"{name}: 16-bit gray values outside 0..65535")
         return values / 65535.0
-    raise ValueError(f"{path}: unsupported image mode {mode!r} (expected gray or RGB, 8 or 16 bits)")
+    raise ValueError(f"{name}: unsupported image mode {mode!r} (expected gray or RGB, 8 or 16 bits)")
 
 
 def _check_image_array(array: np.ndarray, what: str) -> None:
