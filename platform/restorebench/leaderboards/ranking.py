@@ -11,6 +11,7 @@ Two rules, as image-restoration challenges use them:
 Ranks are "competition" ranks (1, 2, 2, 4). Entries missing a ranked metric come last, unranked.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -94,19 +95,30 @@ class Placement:
     mean_rank: float | None = None  # only for the mean_rank rule
 
 
-def _complete(scores: Mapping[str, float] | None, rule: RankingRule) -> bool:
+def score_value(value: object) -> float | None:
+    """A stored score as a float: numbers, and the evaluator's "inf" / "-inf" strings for non-finite
+    values (PSNR of a perfect image is +inf); None for anything missing or NaN."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif value in ("inf", "-inf"):
+        number = float(value)
+    else:
+        return None
+    return None if math.isnan(number) else number
+
+
+def _complete(scores: Mapping[str, object] | None, rule: RankingRule) -> bool:
     if not scores:
         return False
-    for order in rule.metrics:
-        value = scores.get(order.metric)
-        if not isinstance(value, int | float) or value != value:  # missing or NaN
-            return False
-    return True
+    return all(score_value(scores.get(order.metric)) is not None for order in rule.metrics)
 
 
-def _key(scores: Mapping[str, float], orders: Sequence[MetricOrder]) -> tuple[float, ...]:
+def _key(scores: Mapping[str, object], orders: Sequence[MetricOrder]) -> tuple[float, ...]:
     # Ascending sort key: negate metrics where higher is better.
-    return tuple(-float(scores[o.metric]) if o.higher_is_better else float(scores[o.metric]) for o in orders)
+    values = [(score_value(scores[o.metric]), o.higher_is_better) for o in orders]
+    return tuple(-value if higher else value for value, higher in values)
 
 
 def sort_key(scores: Mapping[str, float] | None, rule: RankingRule) -> tuple[float, ...] | None:

@@ -87,18 +87,20 @@ def evaluation_job_enqueue(*, job_id: int, countdown: float | None = None) -> bo
     if job is None or job["status"] != JobStatus.PENDING:
         return False
     try:
-        app.send_task(
-            TASK_NAME,
-            args=[job_id],
-            queue=job["queue"],
-            countdown=countdown,
-            retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
-        )
+        # A fresh connection per message: a pooled one may be dead after a broker restart, and sending
+        # is rare enough (one per submission) for the handshake not to matter.
+        with app.connection_for_write() as conn:
+            app.send_task(
+                TASK_NAME,
+                args=[job_id],
+                queue=job["queue"],
+                countdown=countdown,
+                connection=conn,
+                retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+            )
     except Exception as error:  # any transport error: the row stays pending, the reaper retries
-        log.warning(
-            "could not send evaluation job %s to the broker (%s); the reaper will retry", job_id, error
-        )
+        log.warning("could not send evaluation job %s to the broker (%s); the reaper will retry", job_id, error)
         return False
     EvaluationJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
         status=JobStatus.QUEUED, enqueued_at=timezone.now()
@@ -193,33 +195,40 @@ def evaluation_job_heartbeat(*, job_id: int, token: int, done: int, total: int) 
     return updated == 1
 
 
-def _finite(value: Any) -> float | None:
+def _number(value: Any, where: str) -> float:
+    # The evaluator writes non-finite scores as "inf" / "-inf" / "nan" (JSON has no such numbers).
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"{where}: expected a number, got {value!r}")
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+        return float(value)
+    except ValueError as error:
+        raise TypeError(f"{where}: expected a number, got {value!r}") from error
 
 
-def parse_scoring_result(result: dict) -> tuple[dict[str, float], list[tuple[str, str, float]], list, dict]:
-    """Split `run_scoring_job`'s JSON into (aggregates, per-image rows, problems, scoring record)."""
+def _json_number(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+ParsedResult = tuple[dict[str, float | str], list[tuple[str, str, float]], list, dict]
+
+
+def parse_scoring_result(result: dict) -> ParsedResult:
+    """Split `evaluator.jobs.run_scoring_job`'s JSON (`ScoreResult.to_dict()`) into (aggregates as
+    JSON-storable numbers, per-image (name, metric, value) rows, problems, scoring record)."""
     if not isinstance(result, dict):
         raise TypeError(f"scoring function returned {type(result).__name__}, expected a dict")
-    aggregates = {str(k): v for k, v in (result.get("aggregates") or {}).items()}
+    aggregates = {
+        str(metric): _json_number(_number(value, f"aggregates[{metric!r}]"))
+        for metric, value in (result.get("aggregates") or {}).items()
+    }
     rows: list[tuple[str, str, float]] = []
-    for item in result.get("per_image") or result.get("images") or []:
-        name = item.get("name") or item.get("image")
-        scores = item.get("scores", {k: v for k, v in item.items() if k not in ("name", "image")})
-        for metric, value in scores.items():
-            if isinstance(value, int | float):
-                rows.append((str(name), str(metric), float(value)))
-    record = result.get("record") or result.get("scoring_record") or {}
-    return aggregates, rows, list(result.get("problems") or []), record
-
-
-def _json_safe(aggregates: dict[str, Any]) -> dict[str, float | None]:
-    # PostgreSQL's jsonb has no Infinity/NaN; a non-finite aggregate is stored as null (and ranks last).
-    return {metric: _finite(value) for metric, value in aggregates.items()}
+    for item in result.get("rows") or []:
+        name = str(item["name"])
+        for metric, value in (item.get("scores") or {}).items():
+            rows.append((name, str(metric), _number(value, f"rows[{name!r}][{metric!r}]")))
+    return aggregates, rows, list(result.get("problems") or []), dict(result.get("record") or {})
 
 
 def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
@@ -237,7 +246,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
         )
         job.status = JobStatus.DONE
         job.finished_at = job.heartbeat_at = now
-        job.aggregates = _json_safe(aggregates)
+        job.aggregates = aggregates
         job.problems = problems
         job.scoring_record = record
         job.progress_done = job.progress_total = max(job.progress_total, len({r[0] for r in rows}))

@@ -1,0 +1,317 @@
+"""REST views for challenges, tracks, phases, organizers, the audit log and phase inputs.
+
+Reading is open to anyone who can see the challenge; creating a challenge needs a staff account;
+changing one needs to be one of its organizers (403). Objects the viewer cannot see are 404.
+"""
+
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from restorebench.challenges import selectors, services
+from restorebench.challenges.models import Challenge, Compute, Phase, RankingMethod, Task, Track
+
+
+class PhaseOutputSerializer(serializers.ModelSerializer):
+    image_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Phase
+        fields = [
+            "id", "track", "slug", "title", "description", "starts_at", "ends_at", "max_submissions_per_day",
+            "max_submissions_total", "leaderboard_public", "hidden_ground_truth", "score_decimals",
+            "max_upload_bytes", "image_count", "order",
+        ]  # fmt: skip
+
+    def get_image_count(self, phase: Phase) -> int:
+        return len(phase.expected_images)
+
+
+class TrackOutputSerializer(serializers.ModelSerializer):
+    phases = PhaseOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Track
+        fields = [
+            "id", "challenge", "slug", "title", "description", "task", "degradation_spec", "scoring_spec",
+            "ranking_method", "ranking_metrics", "compute", "order", "phases",
+        ]  # fmt: skip
+
+
+class ChallengeOutputSerializer(serializers.ModelSerializer):
+    tracks = TrackOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Challenge
+        fields = ["id", "slug", "title", "description", "is_public", "created_at", "tracks"]
+
+
+class ChallengeSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Challenge
+        fields = ["id", "slug", "title", "description", "is_public", "created_at"]
+
+
+def _challenge_or_404(request, slug: str) -> Challenge:
+    challenge = selectors.challenge_get(user=request.user, slug=slug)
+    if challenge is None:
+        raise Http404
+    return challenge
+
+
+def _require_organizer(request, challenge_id: int) -> None:
+    if not selectors.user_is_organizer(user=request.user, challenge=challenge_id):
+        raise PermissionDenied("only this challenge's organizers can do this")
+
+
+class ChallengeListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ChallengeSummarySerializer(many=True))
+    def get(self, request):
+        return Response(
+            ChallengeSummarySerializer(selectors.challenge_list(user=request.user), many=True).data
+        )
+
+
+class ChallengeDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ChallengeOutputSerializer)
+    def get(self, request, slug: str):
+        challenge = _challenge_or_404(request, slug)
+        return Response(ChallengeOutputSerializer(challenge).data)
+
+
+class ChallengeCreateApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.SlugField(max_length=64)
+        title = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        is_public = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema(request=InputSerializer, responses={201: ChallengeOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        challenge = services.challenge_create(created_by=request.user, **data.validated_data)
+        return Response(ChallengeOutputSerializer(challenge).data, status=status.HTTP_201_CREATED)
+
+
+class ChallengeUpdateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        is_public = serializers.BooleanField(required=False)
+
+    @extend_schema(request=InputSerializer, responses=ChallengeOutputSerializer)
+    def patch(self, request, slug: str):
+        challenge = _challenge_or_404(request, slug)
+        _require_organizer(request, challenge.pk)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        challenge = services.challenge_update(challenge=challenge, actor=request.user, **data.validated_data)
+        return Response(ChallengeOutputSerializer(challenge).data)
+
+
+class OrganizerAddApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, slug: str):
+        challenge = _challenge_or_404(request, slug)
+        _require_organizer(request, challenge.pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            return Response({"detail": "no such user"}, status=status.HTTP_400_BAD_REQUEST)
+        services.challenge_organizer_add(challenge=challenge, user=user, actor=request.user)
+        return Response({"challenge": challenge.slug, "organizer": user.get_username()}, status=201)
+
+
+class AuditLogApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        actor = serializers.CharField(source="actor.username", default=None)
+        action = serializers.CharField()
+        target = serializers.CharField()
+        details = serializers.JSONField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request, slug: str):
+        challenge = _challenge_or_404(request, slug)
+        _require_organizer(request, challenge.pk)
+        return Response(self.OutputSerializer(selectors.audit_log_list(challenge=challenge), many=True).data)
+
+
+class TrackInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=64)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    task = serializers.ChoiceField(choices=Task.choices)
+    degradation_spec = serializers.JSONField(required=False)
+    scoring_spec = serializers.JSONField(required=False)
+    ranking_method = serializers.ChoiceField(choices=RankingMethod.choices, required=False)
+    ranking_metrics = serializers.JSONField(help_text='[{"metric": "psnr", "higher_is_better": true}, ...]')
+    compute = serializers.ChoiceField(choices=Compute.choices, required=False)
+    order = serializers.IntegerField(required=False, min_value=0)
+
+
+class TrackCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=TrackInputSerializer, responses={201: TrackOutputSerializer})
+    def post(self, request, slug: str):
+        challenge = _challenge_or_404(request, slug)
+        _require_organizer(request, challenge.pk)
+        data = TrackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        track = services.track_create(challenge=challenge, actor=request.user, **data.validated_data)
+        return Response(TrackOutputSerializer(track).data, status=status.HTTP_201_CREATED)
+
+
+class TrackDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=TrackOutputSerializer)
+    def get(self, request, track_id: int):
+        track = selectors.track_get(user=request.user, track_id=track_id)
+        if track is None:
+            raise Http404
+        return Response(TrackOutputSerializer(track).data)
+
+
+class TrackUpdateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(TrackInputSerializer):
+        slug = None
+        task = None
+
+    @extend_schema(request=InputSerializer, responses=TrackOutputSerializer)
+    def patch(self, request, track_id: int):
+        track = selectors.track_get(user=request.user, track_id=track_id)
+        if track is None:
+            raise Http404
+        _require_organizer(request, track.challenge_id)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        track = services.track_update(track=track, actor=request.user, **data.validated_data)
+        return Response(TrackOutputSerializer(track).data)
+
+
+class PhaseInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=64)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    max_submissions_per_day = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    max_submissions_total = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    leaderboard_public = serializers.BooleanField(required=False)
+    hidden_ground_truth = serializers.BooleanField(required=False)
+    score_decimals = serializers.IntegerField(required=False, min_value=0, max_value=10)
+    max_upload_bytes = serializers.IntegerField(required=False, min_value=1)
+    inputs_dir = serializers.CharField(required=False, allow_blank=True)
+    ground_truth_dir = serializers.CharField(required=False, allow_blank=True)
+    expected_images = serializers.ListField(child=serializers.CharField(), required=False)
+    order = serializers.IntegerField(required=False, min_value=0)
+
+
+class PhaseCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PhaseInputSerializer, responses={201: PhaseOutputSerializer})
+    def post(self, request, track_id: int):
+        track = selectors.track_get(user=request.user, track_id=track_id)
+        if track is None:
+            raise Http404
+        _require_organizer(request, track.challenge_id)
+        data = PhaseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        phase = services.phase_create(track=track, actor=request.user, **data.validated_data)
+        return Response(PhaseOutputSerializer(phase).data, status=status.HTTP_201_CREATED)
+
+
+class PhaseDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=PhaseOutputSerializer)
+    def get(self, request, phase_id: int):
+        phase = selectors.phase_get(user=request.user, phase_id=phase_id)
+        if phase is None:
+            raise Http404
+        return Response(PhaseOutputSerializer(phase).data)
+
+
+class PhaseUpdateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(PhaseInputSerializer):
+        slug = None
+
+    @extend_schema(request=InputSerializer, responses=PhaseOutputSerializer)
+    def patch(self, request, phase_id: int):
+        phase = selectors.phase_get(user=request.user, phase_id=phase_id)
+        if phase is None:
+            raise Http404
+        _require_organizer(request, phase.track.challenge_id)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        phase = services.phase_update(phase=phase, actor=request.user, **data.validated_data)
+        return Response(PhaseOutputSerializer(phase).data)
+
+
+def phase_inputs_zip(phase: Phase) -> Path:
+    """The phase's participant inputs as one zip, built once next to the inputs (never the hidden tree)."""
+    storage = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
+    inputs = (storage / phase.inputs_dir).resolve() if phase.inputs_dir else None
+    if inputs is None or not inputs.is_relative_to(storage) or not inputs.is_dir():
+        raise Http404("this phase has no inputs to download")
+    target = storage / "downloads" / f"phase-{phase.pk}-inputs.zip"
+    newest = max((p.stat().st_mtime for p in inputs.rglob("*") if p.is_file()), default=0)
+    if not target.exists() or target.stat().st_mtime < newest:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".zip.part")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            for path in sorted(inputs.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(inputs).as_posix())
+        partial.replace(target)
+    return target
+
+
+class PhaseInputsDownloadApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, phase_id: int):
+        phase = selectors.phase_get(user=request.user, phase_id=phase_id)
+        if phase is None:
+            raise Http404
+        path = phase_inputs_zip(phase)
+        name = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-inputs.zip"
+        return FileResponse(
+            open(path, "rb"), as_attachment=True, filename=name, content_type="application/zip"
+        )
