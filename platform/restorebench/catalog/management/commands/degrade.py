@@ -29,5 +29,5 @@ class Command(BaseCommand):
             record = degrade_folder(options["src_dir"], options["out_dir"], spec, options["seed"])
         except (UsageError, SpecError, FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
-        count, out = len(record["items"]), options["out_dir"]
-        self.stdout.write(self.style.SUCCESS(f"Degraded {count} image(s) into {out}: {json.dumps(spec.to_dict())}"))
+        count, out, described = len(record["items"]), options["out_dir"], json.dumps(spec.to_dict())
+        self.stdout.write(self.style.SUCCESS(f"Degraded {count} image(s) into {out}: {described}"))
