@@ -84,8 +84,33 @@ class MethodInfo:
                 f"method {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
                 f"its parameters are: {', '.join(sorted(params)) or '(none)'}"
             )
+        for key, value in context.params.items():
+            _check_override(self.name, key, params[key], value)
         params.update(context.params)
         return params
+
+
+def _check_override(method: str, name: str, default: Any, value: Any) -> None:
+    """Refuse an override whose kind differs from the default's (a number for a number, finite,
+    an integer for an integer, a bool for a bool, a string for a string); None defaults accept anything."""
+    if default is None:
+        return
+    problem = None
+    if isinstance(default, bool):
+        if not isinstance(value, (bool, np.bool_)):
+            problem = "must be true or false"
+    elif isinstance(default, (int, float, np.integer, np.floating)):
+        numeric = (int, float, np.integer, np.floating)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numeric):
+            problem = "must be a number"
+        elif not np.isfinite(value):
+            problem = "must be finite"
+        elif isinstance(default, (int, np.integer)) and not isinstance(value, (int, np.integer)):
+            problem = "must be an integer"
+    elif isinstance(default, str) and not isinstance(value, str):
+        problem = "must be a string"
+    if problem:
+        raise MethodError(f"method {method!r}: parameter {name!r} {problem}, got {value!r}")
 
 
 _REGISTRY: dict[str, MethodInfo] = {}
