@@ -11,6 +11,7 @@ See docs/model_submissions.md for formats, the manifest, the sandbox and its lim
 """
 
 from evaluator.model_runner.formats import ModelFormatError, detect_format
+from evaluator.model_runner.jobs import run_model_job
 from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
 from evaluator.model_runner.sandbox import ImageRun, ModelRunError, RunLimits, RunReport, run_model_submission
 
@@ -24,5 +25,6 @@ __all__ = [
     "RunReport",
     "detect_format",
     "parse_manifest",
+    "run_model_job",
     "run_model_submission",
 ]
