@@ -75,12 +75,16 @@ def resize_weights(in_length: int, out_length: int, scale: float) -> tuple[np.nd
 
 def _resize_axis(array: np.ndarray, axis: int, out_length: int, scale: float) -> np.ndarray:
     indices, weights = resize_weights(array.shape[axis], out_length, scale)
-    moved = np.moveaxis(array, axis, 0)
+    # Work along a contiguous leading axis: gathering whole rows is cheap.
+    moved = np.ascontiguousarray(np.moveaxis(array, axis, 0))
     extra = (1,) * (moved.ndim - 1)
     out = np.zeros((out_length,) + moved.shape[1:], dtype=np.float64)
+    term = np.empty_like(out)
     for tap in range(indices.shape[1]):
         # Fixed tap order and separate multiply/add (no fused multiply-add): bit-identical everywhere.
-        out += weights[:, tap].reshape((out_length,) + extra) * moved[indices[:, tap]]
+        np.take(moved, indices[:, tap], axis=0, out=term)
+        term *= weights[:, tap].reshape((out_length,) + extra)
+        out += term
     return np.moveaxis(out, 0, axis)
 
 

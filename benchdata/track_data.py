@@ -11,7 +11,8 @@ public_dir/                       (what participants download)
     masks/<id>.png                inpainting masks (255 = missing), only when disclosed
     manifest.json                 spec, items, every file's size and SHA-256 -- never the seed
 hidden_dir/                       (organizers and the evaluator only)
-    gt/<id>.png                   ground truth (8-bit PNG; modcropped for SR). The evaluator's gt_dir.
+    gt/<id>.png                   ground truth (8-bit PNG; modcropped for SR; a byte copy of the source
+                                  when that is an 8-bit PNG left unchanged). The evaluator's gt_dir.
     kernels/, masks/              every kernel and mask, disclosed or not
     manifest.json                 the public manifest's content plus the seed, per-image seeds, the
                                   ground-truth files and the public manifest's SHA-256
@@ -56,7 +57,7 @@ def _default_disclosure(spec: DegradationSpec) -> tuple[bool, bool]:
     return spec.kernel is not None, spec.mask is not None
 
 
-def _read_verified(path: Path, record: FileRecord) -> np.ndarray:
+def _read_verified(path: Path, record: FileRecord) -> tuple[bytes, np.ndarray]:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != record.sha256 or len(data) != record.size:
@@ -64,7 +65,24 @@ def _read_verified(path: Path, record: FileRecord) -> np.ndarray:
             f"{path}: differs from the dataset manifest (sha256 {digest[:12]}..., expected "
             f"{record.sha256[:12]}...); re-import the dataset"
         )
-    return decode_image(data, str(path))  # the verified bytes, not a second read of the file
+    return data, decode_image(data, str(path))  # the verified bytes, not a second read of the file
+
+
+def _is_plain_8bit_png(data: bytes) -> bool:
+    """8-bit gray or RGB PNG (IHDR bit depth 8, colour type 0 or 2): already the GT file format."""
+    return (
+        data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and data[24] == 8 and data[25] in (0, 2)
+    )
+
+
+def _write_ground_truth(path: Path, source: bytes, clean: np.ndarray, truth: np.ndarray) -> None:
+    # An 8-bit PNG source whose pixels are the ground truth unchanged (no modcrop) is copied as is:
+    # the same pixels, and PNG encoding is most of the generation time for 2K images.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if truth.shape == clean.shape and _is_plain_8bit_png(source):
+        path.write_bytes(source)
+    else:
+        write_image(path, truth)
 
 
 def _files_manifest(folder: Path) -> list[dict]:
@@ -144,11 +162,11 @@ def generate_track_data(
     try:
         public_items, hidden_items = [], []
         for index, (name, image_id) in enumerate(zip(names, ids, strict=True)):
-            clean = _read_verified(dataset_dir / name, records[name])
+            source, clean = _read_verified(dataset_dir / name, records[name])
             per_image = image_seed(seed, image_id)
             result = degrade(clean, spec, per_image)
             observed = write_observation(public_stage / "inputs" / image_id, result.image, spec)
-            write_image(hidden_stage / "gt" / f"{image_id}.png", result.ground_truth)
+            _write_ground_truth(hidden_stage / "gt" / f"{image_id}.png", source, clean, result.ground_truth)
             write_extras(
                 result,
                 hidden_stage / "kernels" / f"{image_id}.npy",
