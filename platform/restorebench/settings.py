@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "restorebench.accounts",
     "restorebench.submissions",
     "restorebench.leaderboards",
+    "restorebench.bundles",
+    "restorebench.web",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +111,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if TESTING:  # hashing is deliberately slow; tests create many users
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -152,3 +152,25 @@ def wait_for_submission(submission_id: int, *, worker: WorkerProcess | None = No
     except AssertionError as error:
         tail = worker.log_tail() if worker else ""
         raise AssertionError(f"{error}\n--- worker log ---\n{tail}") from None
+
+
+def scored_submission(
+    phase, team, scores: dict, *, method_name: str = "", fingerprint: str | None = None, **fields
+):
+    """A submission row as the pipeline leaves it once scored (for tests of what is read from it)."""
+    from restorebench.submissions.models import Submission
+
+    return Submission.objects.create(
+        phase=phase,
+        team=team,
+        is_reference=team is None,
+        method_name=method_name,
+        archive_path="submissions/none.zip",
+        archive_bytes=1,
+        sha256="0" * 64,
+        content_fingerprint=fingerprint or f"fp-{time.monotonic_ns()}",
+        image_count=1,
+        status="scored",
+        scores=scores,
+        **fields,
+    )
