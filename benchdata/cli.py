@@ -123,8 +123,6 @@ def spec_from_options(options: dict[str, Any]) -> DegradationSpec:
         data["kernel"] = _parse_kernel(options["kernel"])
     if options.get("mask"):
         data["mask"] = _parse_mask(options["mask"])
-    if data.get("clip") is None and data.get("quantize") is False:
-        data.pop("clip", None)
     if data.get("quantize") is None and data.get("clip") is False:
         data["quantize"] = False  # --no-clip alone means "unclipped float", not a contradiction
     return DegradationSpec.from_dict(data)

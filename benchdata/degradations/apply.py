@@ -46,7 +46,9 @@ class Degraded:
     image: np.ndarray
     kernel: np.ndarray | None
     mask: np.ndarray | None
-    ground_truth: np.ndarray
+    # Optional so the three-field contract `Degraded(image, kernel, mask)` still constructs; `degrade`
+    # always fills it.
+    ground_truth: np.ndarray | None = None
 
 
 def _check_image(image: Any) -> np.ndarray:
