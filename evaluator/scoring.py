@@ -143,15 +143,14 @@ def prepare_pair(pair: Pair, spec: ScoringSpec) -> _Prepared:
 
 
 def _to_tensor(arrays: list[np.ndarray], full_scale: list[float], device: torch.device) -> torch.Tensor:
-    """list of (H, W[, 3]) integer arrays → float64 (N, C, H, W) on [0, 1] on `device`."""
+    """list of (H, W[, 3]) integer arrays → contiguous float64 (N, C, H, W) on [0, 1] on `device`."""
     batch = []
     for arr, top in zip(arrays, full_scale, strict=True):
-        # astype copies (so the tensor owns writable memory); integers cross to a GPU in their small dtype.
-        small = np.int32 if arr.dtype == np.uint16 else np.uint8
-        t = torch.from_numpy(arr.astype(np.float64 if device.type == "cpu" else small)).to(device)
-        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
-        batch.append(t.to(torch.float64) / top)
-    return torch.stack(batch)
+        # HWC → CHW while still small integers (cheap), so every later per-channel op reads contiguous rows.
+        chw = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        small = np.ascontiguousarray(chw, dtype=np.int32 if arr.dtype == np.uint16 else np.uint8)
+        batch.append(torch.from_numpy(small).to(device).to(torch.float64).div_(top))
+    return torch.stack(batch) if len(batch) > 1 else batch[0].unsqueeze(0)
 
 
 def compute_metrics(
@@ -271,7 +270,9 @@ def score(
     if on_cpu and workers > 1:
         torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluator") as pool:
+        # torch's intra-op thread count is per thread (an OpenMP setting): set it inside each worker.
+        init = (lambda: torch.set_num_threads(1)) if on_cpu and workers > 1 else None
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring", initializer=init) as pool:
             queue: deque = deque()
             remaining = iter(pairs)
             for pair in remaining:

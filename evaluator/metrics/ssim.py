@@ -13,7 +13,7 @@ Differs from pyiqa's `ssim` (which multiplies the luminance term by relu(cs)) an
 use_sample_covariance=False, data_range=L`.
 
 Tensors: float64 (N, C, H, W) on [0, 1], H, W ≥ 11. Computation is float64 throughout; rows are processed
-in tiles so the five filtered maps stay in cache on CPU (and in one piece on GPU).
+in tiles (so the filtered maps stay in cache), and both filter passes are banded matrix products.
 """
 
 from __future__ import annotations
@@ -42,22 +42,49 @@ def gaussian_window_1d(
     return g / g.sum()
 
 
-def _filter_valid(stack: torch.Tensor, g: tuple[float, ...], dim: int) -> torch.Tensor:
-    """'valid' correlation of (K, R, W) `stack` with the symmetric 1-D window `g` along `dim` (1 or 2)."""
-    n = stack.shape[dim] - (len(g) - 1)
-    mid = len(g) // 2
+_BLOCK = 64  # output columns per block of the horizontal pass
 
-    def part(start: int) -> torch.Tensor:
-        return stack.narrow(dim, start, n)
 
-    out = part(mid) * g[mid]
-    for k in range(mid):  # the window is symmetric: fold taps k and (size-1-k) into one add
-        out.add_(part(k) + part(len(g) - 1 - k), alpha=g[k])
-    return out
+def _band(rows_out: int, g: torch.Tensor) -> torch.Tensor:
+    """(rows_out, rows_out + len(g) − 1) banded matrix whose row i is `g` starting at column i: B @ x is the
+    'valid' correlation of x's rows with `g`."""
+    k = g.numel()
+    band = torch.zeros(rows_out, rows_out + k - 1, dtype=g.dtype, device=g.device)
+    idx = torch.arange(rows_out, device=g.device)
+    for j in range(k):
+        band[idx, idx + j] = g[j]
+    return band
+
+
+def _filter_valid_2d(stack: torch.Tensor, band_v: torch.Tensor, band_h: torch.Tensor) -> torch.Tensor:
+    """'valid' separable Gaussian filtering of a (K, R, W) stack → (K, R − 10, W − 10).
+
+    Both passes are matrix products with banded Gaussian matrices (BLAS does them several times faster than
+    11 shifted multiply-adds): vertically one product per tile; horizontally, blocks of `_BLOCK` output
+    columns (overlapping windows of _BLOCK + 10 input columns) times one (_BLOCK + 10, _BLOCK) band.
+    """
+    k = WINDOW - 1
+    rows_out = stack.shape[1] - k
+    vert = torch.matmul(band_v[:rows_out, : rows_out + k], stack)  # (K, rows_out, W)
+    cols_out = vert.shape[2] - k
+    full = cols_out // _BLOCK
+    parts = []
+    if full:
+        windows = vert[..., : full * _BLOCK + k].unfold(2, _BLOCK + k, _BLOCK)  # (K, rows_out, full, B + 10)
+        parts.append(torch.matmul(windows, band_h).reshape(vert.shape[0], rows_out, full * _BLOCK))
+    rest = cols_out - full * _BLOCK
+    if rest:
+        parts.append(torch.matmul(vert[..., full * _BLOCK :], band_h[: rest + k, :rest]))
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
 
 
 def _ssim_channel_sum(
-    x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, g: tuple[float, ...], tile: int
+    x: torch.Tensor,
+    y: torch.Tensor,
+    c1: float,
+    c2: float,
+    bands: tuple[torch.Tensor, torch.Tensor],
+    tile: int,
 ) -> float:
     """Sum of the SSIM map of one (H, W) channel pair, computed in row tiles of `tile` output rows."""
     h = x.shape[0]
@@ -66,13 +93,13 @@ def _ssim_channel_sum(
     for r0 in range(0, out_rows, tile):
         r1 = min(r0 + tile, out_rows) + WINDOW - 1
         xs, ys = x[r0:r1], y[r0:r1]
-        stack = torch.stack((xs, ys, xs * xs, ys * ys, xs * ys))
-        mu_x, mu_y, e_xx, e_yy, e_xy = _filter_valid(_filter_valid(stack, g, 1), g, 2)
+        # The formula needs E[x²], E[y²] only through σx² + σy²: filter x² + y² as one map (4 maps, not 5).
+        stack = torch.stack((xs, ys, xs * xs + ys * ys, xs * ys))
+        mu_x, mu_y, e_sq, e_xy = _filter_valid_2d(stack, *bands)
         mu_xy = mu_x * mu_y
-        mu_xx = mu_x * mu_x
-        mu_yy = mu_y * mu_y
+        mu_sq = mu_x * mu_x + mu_y * mu_y
         num = (2 * mu_xy + c1) * (2 * (e_xy - mu_xy) + c2)
-        den = (mu_xx + mu_yy + c1) * ((e_xx - mu_xx) + (e_yy - mu_yy) + c2)
+        den = (mu_sq + c1) * ((e_sq - mu_sq) + c2)
         total += float((num / den).sum())
     return total
 
@@ -95,16 +122,19 @@ def ssim(
     if not data_range > 0:
         raise ValueError(f"data_range must be > 0, got {data_range}")
     if tile is None:
-        tile = 48 if pred.device.type == "cpu" else h
+        tile = 32 if pred.device.type == "cpu" else 256
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
-    g = tuple(float(v) for v in gaussian_window_1d())
+    g = gaussian_window_1d().to(pred.device)
+    bands = (_band(min(tile, h - WINDOW + 1), g), _band(_BLOCK, g).T.contiguous())
     pred = pred.to(torch.float64)
     gt = gt.to(torch.float64)
     area = (h - WINDOW + 1) * (w - WINDOW + 1)
     scores = []
     for i in range(n):
-        per_channel = [_ssim_channel_sum(pred[i, ch], gt[i, ch], c1, c2, g, tile) / area for ch in range(c)]
+        per_channel = [
+            _ssim_channel_sum(pred[i, ch], gt[i, ch], c1, c2, bands, tile) / area for ch in range(c)
+        ]
         scores.append(math.fsum(per_channel) / c)
     return torch.tensor(scores, dtype=torch.float64)
 
