@@ -162,6 +162,8 @@ METHOD_MODULES = (
     "reference_methods.variational",
     "reference_methods.sparse",
     "reference_methods.low_rank",
+    "reference_methods.deep.methods",
+    "reference_methods.generative.methods",
 )
 
 _loaded = False
@@ -216,6 +218,7 @@ def restore(name: str, degraded: np.ndarray, context: RestorationContext) -> np.
     if not np.isfinite(image).all():
         raise MethodError(f"{name}: the degraded image contains NaN or infinite values")
     _check_context(name, context, image)
+    info.parameters(context)  # unknown or ill-typed overrides fail here, even for methods without parameters
     result = info.fn(image.astype(np.float64, copy=False), context)
     expected = _expected_shape(image, context)
     if result.shape != expected:

@@ -70,7 +70,9 @@ class RunLimits:
     open_files: RLIMIT_NOFILE. threads: intra-op threads of the runtime.
     file_bytes: RLIMIT_FSIZE (default: the largest expected output file plus 1 MiB for logs).
     range_tolerance: how far outside the declared output range, as a fraction of its span, values may
-        go before the run is refused (values inside the tolerance are clipped).
+        go before the run is refused (values inside the tolerance are clipped). Trained networks
+        overshoot at sharp edges as bicubic interpolation does, so the default (25%) only catches a
+        wrongly declared range (0-255 against 0-1, or -1..1 against 0..1).
     """
 
     wall_seconds: float = 600.0
@@ -80,7 +82,7 @@ class RunLimits:
     threads: int = max(1, min(4, os.cpu_count() or 1))
     file_bytes: int | None = None
     max_model_bytes: int = 1 << 30
-    range_tolerance: float = 0.02
+    range_tolerance: float = 0.25
     use_gpu: bool = True
     isolate_network: bool = True
     drop_privileges: bool = True

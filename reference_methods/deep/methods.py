@@ -1,0 +1,143 @@
+"""Registers the deep reference methods (family "deep") with the method registry.
+
+Each method runs committed weights (weights/*.safetensors, trained by training/train.py on Train400;
+see the model cards there). Inputs and outputs follow the registry convention: float64 (H, W) or
+(H, W, 3) on [0, 1]; colour handling is described in inference.py.
+
+Which weights serve what:
+- srcnn, vdsr: one multi-scale model each (×2, ×3, ×4).
+- espcn: one model per scale (espcn_x2, espcn_x3, espcn_x4).
+- srresnet, srgan: ×4 only (as in the SRGAN paper).
+- dncnn: DnCNN-S for σ = 25 (a specific-noise-level model, like the paper's DnCNN-S).
+- ipt: one model, four tasks: denoise σ = 25 and SR ×2/×3/×4.
+A scale or noise level without trained weights raises MethodError naming what exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference_methods.deep.inference import WeightsMissing, load_network, restore_image
+from reference_methods.registry import MethodError, RestorationContext, register_method
+
+TRAINED_SIGMA = 25.0
+_SIGMA_TOLERANCE = 0.5
+
+
+def _net(name: str, **overrides: object):  # noqa: ANN202 - an nn.Module
+    try:
+        return load_network(name, **overrides)
+    except WeightsMissing as exc:
+        raise MethodError(str(exc)) from None
+
+
+def _check_scale(method: str, context: RestorationContext, scales: tuple[int, ...]) -> int:
+    if context.scale not in scales:
+        raise MethodError(
+            f"{method}: trained weights exist for scale(s) {', '.join(map(str, scales))}, not {context.scale}"
+        )
+    return int(context.scale)
+
+
+def _check_sigma(method: str, context: RestorationContext) -> None:
+    if abs(float(context.sigma) - TRAINED_SIGMA) > _SIGMA_TOLERANCE:
+        raise MethodError(
+            f"{method}: the committed model is trained for σ = {TRAINED_SIGMA:g} only (a specific-noise-"
+            f"level model, like DnCNN-S); got σ = {context.sigma:g}"
+        )
+
+
+@register_method(
+    "srcnn",
+    family="deep",
+    tasks=("sr",),
+    citation="Dong, Loy, He, Tang, Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016",
+    summary="SRCNN 9-5-5 on the bicubic-upscaled Y channel (one model for x2/x3/x4)",
+)
+def srcnn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    scale = _check_scale("srcnn", context, (2, 3, 4))
+    return restore_image(_net("srcnn", scale=scale), degraded, "sr", scale)
+
+
+@register_method(
+    "vdsr",
+    family="deep",
+    tasks=("sr",),
+    citation="Kim, Lee, Lee, Accurate Image Super-Resolution Using Very Deep Convolutional Networks, "
+    "CVPR 2016",
+    summary="VDSR: deep residual CNN over bicubic, one multi-scale model (10 layers here, 20 in the paper)",
+)
+def vdsr(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    scale = _check_scale("vdsr", context, (2, 3, 4))
+    return restore_image(_net("vdsr", scale=scale), degraded, "sr", scale)
+
+
+@register_method(
+    "espcn",
+    family="deep",
+    tasks=("sr",),
+    citation="Shi et al., Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel "
+    "Convolutional Neural Network, CVPR 2016",
+    summary="ESPCN: low-resolution convolutions and a sub-pixel (pixel-shuffle) layer, one model per scale",
+)
+def espcn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    scale = _check_scale("espcn", context, (2, 3, 4))
+    return restore_image(_net(f"espcn_x{scale}"), degraded, "sr", scale)
+
+
+@register_method(
+    "srresnet",
+    family="deep",
+    tasks=("sr",),
+    citation="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
+    "Network, CVPR 2017 (SRResNet, MSE-trained)",
+    summary="SRResNet x4: residual blocks and pixel-shuffle upsampling, trained with MSE",
+)
+def srresnet(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    scale = _check_scale("srresnet", context, (4,))
+    return restore_image(_net("srresnet_x4"), degraded, "sr", scale)
+
+
+@register_method(
+    "srgan",
+    family="deep",
+    tasks=("sr",),
+    citation="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
+    "Network, CVPR 2017 (SRGAN-VGG22)",
+    summary="SRGAN x4: SRResNet fine-tuned with VGG16 relu2_2 feature loss + adversarial loss",
+)
+def srgan(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    scale = _check_scale("srgan", context, (4,))
+    return restore_image(_net("srgan_x4"), degraded, "sr", scale)
+
+
+@register_method(
+    "dncnn",
+    family="deep",
+    tasks=("denoise",),
+    citation="Zhang, Zuo, Chen, Meng, Zhang, Beyond a Gaussian Denoiser: Residual Learning of Deep CNN for "
+    "Image Denoising, TIP 2017",
+    summary="DnCNN-S for sigma 25: residual learning with batch norm (10 layers here, 17 in the paper)",
+)
+def dncnn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    _check_sigma("dncnn", context)
+    return restore_image(_net("dncnn_s25"), degraded, "denoise")
+
+
+@register_method(
+    "ipt",
+    family="deep",
+    tasks=("denoise", "sr"),
+    citation="Chen et al., Pre-Trained Image Processing Transformer, CVPR 2021 (a small multi-head, "
+    "multi-tail variant trained here)",
+    summary="Small IPT: per-task conv heads and tails around one shared transformer body (denoise, SR)",
+)
+def ipt(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    if context.task == "denoise":
+        _check_sigma("ipt", context)
+        task, scale = "denoise25", 1
+    else:
+        scale = _check_scale("ipt", context, (2, 3, 4))
+        task = f"sr{scale}"
+    net = _net("ipt", task=task)
+    return restore_image(net, degraded, context.task, scale, fixed=net.size)
