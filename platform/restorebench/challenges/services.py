@@ -132,6 +132,20 @@ def _validated_ranking(method: str, metrics: list) -> list[dict]:
     return [m.to_dict() for m in rule.metrics]
 
 
+def _check_ranked_metrics_are_scored(scoring_spec: dict, ranking_metrics: list[dict]) -> None:
+    # A light check only: the full spec is validated by the evaluator in the worker (the web process
+    # does not import the scoring stack), where a bad spec surfaces as a platform error to organizers.
+    scored = scoring_spec.get("metrics")
+    if isinstance(scored, str):
+        scored = [m.strip() for m in scored.split(",")]
+    if isinstance(scored, list):
+        missing = [m["metric"] for m in ranking_metrics if m["metric"] not in scored]
+        if missing:
+            raise ValidationError(
+                {"ranking_metrics": f"{missing} ranked but not computed: scoring_spec.metrics is {scored}"}
+            )
+
+
 def _check_json_object(name: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise ValidationError({name: f"must be a JSON object, got {type(value).__name__}"})
@@ -163,6 +177,8 @@ def track_create(
     _check_json_object("scoring_spec", scoring_spec)
     if Track.objects.filter(challenge=challenge, slug=slug).exists():
         raise ValidationError({"slug": f"track {slug!r} already exists in {challenge.slug}"})
+    ranking_metrics = _validated_ranking(ranking_method, ranking_metrics)
+    _check_ranked_metrics_are_scored(scoring_spec, ranking_metrics)
     track = Track(
         challenge=challenge,
         slug=slug,
@@ -172,7 +188,7 @@ def track_create(
         degradation_spec=degradation_spec,
         scoring_spec=scoring_spec,
         ranking_method=ranking_method,
-        ranking_metrics=_validated_ranking(ranking_method, ranking_metrics),
+        ranking_metrics=ranking_metrics,
         compute=compute,
         order=order,
     )
@@ -213,6 +229,9 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
             fields.get("ranking_method", track.ranking_method),
             fields.get("ranking_metrics", track.ranking_metrics),
         )
+    _check_ranked_metrics_are_scored(
+        fields.get("scoring_spec", track.scoring_spec), fields.get("ranking_metrics", track.ranking_metrics)
+    )
     changes = {}
     for name, value in fields.items():
         if getattr(track, name) != value:

@@ -286,7 +286,8 @@ class UploadChunkApi(APIView):
         if length > settings.RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES:
             return Response(
                 {
-                    "detail": f"chunk too large: at most {settings.RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES:,} bytes"
+                    "detail": f"chunk too large: at most {settings.RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES:,} "
+                    "bytes per request"
                 },
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )

@@ -97,10 +97,17 @@ def evaluation_job_enqueue(*, job_id: int, countdown: float | None = None) -> bo
                 countdown=countdown,
                 connection=conn,
                 retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+                retry_policy={
+                    "max_retries": 1,
+                    "interval_start": 0.2,
+                    "interval_step": 0.5,
+                    "interval_max": 1,
+                },
             )
     except Exception as error:  # any transport error: the row stays pending, the reaper retries
-        log.warning("could not send evaluation job %s to the broker (%s); the reaper will retry", job_id, error)
+        log.warning(
+            "could not send evaluation job %s to the broker (%s); the reaper will retry", job_id, error
+        )
         return False
     EvaluationJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
         status=JobStatus.QUEUED, enqueued_at=timezone.now()

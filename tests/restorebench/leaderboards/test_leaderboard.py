@@ -6,7 +6,6 @@ import io
 
 import pytest
 from rb_test_helpers import scored_submission
-
 from restorebench.leaderboards.selectors import (
     identical_submission_groups,
     leaderboard_compute,

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from django.utils import timezone
 from rb_test_helpers import png_bytes, psnr_uint8
-
 from restorebench.challenges.models import AuditLogEntry
 from restorebench.challenges.services import track_update
 from restorebench.leaderboards.selectors import rescore_changes

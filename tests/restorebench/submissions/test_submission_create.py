@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 from rb_test_helpers import make_zip, stored_files
-
 from restorebench.accounts.services import team_create
 from restorebench.submissions.models import EvaluationJob, Submission, SubmissionStatus
 from restorebench.submissions.services import (
