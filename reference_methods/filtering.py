@@ -204,6 +204,11 @@ def _central(u: np.ndarray, axis: int) -> np.ndarray:
     return 0.5 * (np.take(p, range(2, n + 2), axis=axis) - np.take(p, range(0, n), axis=axis))
 
 
+def _half(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean of neighbours along `axis`: values on the edges between pixels (one fewer entry)."""
+    return 0.5 * (values[1:] + values[:-1]) if axis == 0 else 0.5 * (values[:, 1:] + values[:, :-1])
+
+
 def edge_enhancing_diffusion_filter(
     image: np.ndarray, contrast: float, presmooth: float, iterations: int, step: float = 0.2
 ) -> np.ndarray:
@@ -212,10 +217,11 @@ def edge_enhancing_diffusion_filter(
     D has eigenvectors v1 ∥ ∇u_σ and v2 ⊥ ∇u_σ with eigenvalues λ1 = g(|∇u_σ|²) (across edges) and
     λ2 = 1 (along edges), g(s²) = 1 - exp(-3.31488 / (s²/λ²)^4) (Weickert 1998, sec. 5.1). For colour
     images |∇u_σ|² and the edge direction come from the summed structure tensor Σ_c ∇u_c ∇u_cᵀ (Di
-    Zenzo), so one tensor drives all channels. Discretisation: the diagonal terms ∂x(a ∂x u) and
-    ∂y(c ∂y u) use half-point averages of a and c (as Perona–Malik), the mixed terms ∂x(b ∂y u) +
-    ∂y(b ∂x u) central differences; zero flux across the border. contrast λ is in intensity units,
-    presmooth σ in pixels; step <= 0.25.
+    Zenzo), so one tensor drives all channels. Discretisation in divergence form: the flux D∇u is
+    evaluated on the edges between pixels (the normal derivative by a forward difference, the
+    tangential one and the tensor entries averaged from the two pixels), and its divergence taken
+    with zero flux across the border, so the mean grey value is conserved exactly. contrast λ is in
+    intensity units, presmooth σ in pixels; step <= 0.25.
     """
     u = _as_hwc(image).astype(np.float64, copy=True)
     lam2 = contrast * contrast
@@ -234,10 +240,12 @@ def edge_enhancing_diffusion_filter(
         a = (lam_across * cos * cos + sin * sin)[:, :, None]
         b = ((lam_across - 1.0) * cos * sin)[:, :, None]
         c = (lam_across * sin * sin + cos * cos)[:, :, None]
-        flux_x = 0.5 * (a[:, 1:] + a[:, :-1]) * (u[:, 1:] - u[:, :-1])
-        flux_y = 0.5 * (c[1:] + c[:-1]) * (u[1:] - u[:-1])
-        mixed = _central(b * _central(u, 0), 1) + _central(b * _central(u, 1), 0)
-        u += step * (_neumann_divergence(flux_x, flux_y, u.shape) + mixed)
+        # Fluxes j = D∇u on the edges between pixels: the normal derivative by a forward
+        # difference, the tangential one by averaging the two central differences beside the edge.
+        ux, uy = _central(u, 1), _central(u, 0)
+        flux_x = _half(a, 1) * (u[:, 1:] - u[:, :-1]) + _half(b, 1) * _half(uy, 1)
+        flux_y = _half(c, 0) * (u[1:] - u[:-1]) + _half(b, 0) * _half(ux, 0)
+        u += step * _neumann_divergence(flux_x, flux_y, u.shape)
     return _like_input(u, image)
 
 

@@ -1,0 +1,150 @@
+"""The contract every registered reference method keeps, on every task it claims.
+
+Parametrised over `list_methods()`, so a method registered by any family module is covered the
+moment it exists. For each (method, task) on a small degraded natural image:
+
+- it restores: PSNR against the ground truth beats the degraded input by at least 0.5 dB (for SR:
+  beats nearest-neighbour upscaling of the low-resolution input by 0.5 dB, since the input itself
+  has another size). The one method that must not improve, `identity`, must return its input.
+- it keeps the shape convention ((H, W) and (H, W, 3); SR: scale times larger) and the [0, 1] range;
+  a method that does not handle colour must say so with a MethodError, not crash;
+- it is deterministic: the same call twice gives the same bits;
+- it rejects bad parameters clearly: unknown names, non-numbers and non-finite numbers for numeric
+  parameters, and tasks it does not serve, each with a MethodError naming the problem.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+
+from reference_methods.registry import (
+    TASKS,
+    MethodError,
+    RestorationContext,
+    get_method,
+    list_methods,
+    restore,
+)
+
+from .conftest import TASK_SPECS
+
+# Methods whose job is to do nothing: they return the degraded input as it is.
+DO_NOTHING = {"identity"}
+MIN_GAIN_DB = 0.5
+
+PAIRS = [(m.name, task) for m in list_methods() for task in m.tasks]
+
+
+def _context(task: str, degraded) -> RestorationContext:
+    spec = TASK_SPECS[task]
+    return RestorationContext(
+        task=task,
+        sigma=spec.get("sigma"),
+        kernel=degraded.kernel,
+        scale=spec.get("scale"),
+        mask=degraded.mask,
+    )
+
+
+@cache
+def _case(task: str, colour: bool):
+    from skimage import data
+
+    from benchdata.degradations import degrade
+
+    if colour:
+        image = data.astronaut()[60:100, 180:220].astype(np.float64) / 255.0
+    else:
+        image = data.camera()[150:198, 200:248].astype(np.float64) / 255.0
+    return degrade(image, TASK_SPECS[task], 7)
+
+
+@cache
+def _restored(name: str, task: str, colour: bool) -> np.ndarray:
+    degraded = _case(task, colour)
+    return restore(name, degraded.image, _context(task, degraded))
+
+
+def _psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
+    return 10.0 * math.log10(1.0 / float(np.mean((np.clip(estimate, 0, 1) - truth) ** 2)))
+
+
+def _nearest_upscale(image: np.ndarray, scale: int) -> np.ndarray:
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def test_every_task_has_reference_methods():
+    for task in TASKS:
+        assert list_methods(task), f"no reference method serves {task}"
+
+
+@pytest.mark.parametrize(("name", "task"), PAIRS)
+def test_it_improves_psnr_over_the_degraded_input(name, task):
+    degraded = _case(task, colour=False)
+    truth = degraded.ground_truth
+    restored = _restored(name, task, False)
+    if name in DO_NOTHING:
+        assert np.array_equal(restored, np.clip(degraded.image, 0, 1))
+        return
+    if task == "sr":
+        baseline = _psnr(_nearest_upscale(degraded.image, TASK_SPECS["sr"]["scale"]), truth)
+    else:
+        baseline = _psnr(degraded.image, truth)
+    gain = _psnr(restored, truth) - baseline
+    assert gain >= MIN_GAIN_DB, f"{name} on {task}: {gain:+.2f} dB over the baseline ({baseline:.2f} dB)"
+
+
+@pytest.mark.parametrize(("name", "task"), PAIRS)
+def test_it_preserves_shape_and_range(name, task):
+    for colour in (False, True):
+        degraded = _case(task, colour)
+        try:
+            restored = _restored(name, task, colour)
+        except MethodError as error:
+            # Allowed only as a clear refusal of colour input.
+            assert colour and any(w in str(error).lower() for w in ("gray", "grey", "colour", "color", "rgb"))
+            continue
+        assert restored.dtype == np.float64
+        assert restored.shape == degraded.ground_truth.shape
+        assert restored.min() >= 0.0 and restored.max() <= 1.0
+        assert np.isfinite(restored).all()
+
+
+@pytest.mark.parametrize(("name", "task"), PAIRS)
+def test_it_is_deterministic(name, task):
+    degraded = _case(task, colour=False)
+    again = restore(name, degraded.image, _context(task, degraded))
+    assert np.array_equal(again, _restored(name, task, False))
+
+
+@pytest.mark.parametrize("name", [m.name for m in list_methods()])
+def test_it_refuses_tasks_it_does_not_serve(name):
+    info = get_method(name)
+    for task in set(TASKS) - set(info.tasks):
+        degraded = _case(task, colour=False)
+        with pytest.raises(MethodError, match=f"does not serve task '{task}'"):
+            restore(name, degraded.image, _context(task, degraded))
+
+
+@pytest.mark.parametrize(("name", "task"), PAIRS)
+def test_it_rejects_unknown_and_ill_typed_parameters(name, task):
+    degraded = _case(task, colour=False)
+    context = _context(task, degraded)
+    with pytest.raises(MethodError, match="no_such_parameter"):
+        restore(name, degraded.image, context.replace(params={"no_such_parameter": 1}))
+    defaults = get_method(name).parameters(context)
+    numeric = [k for k, v in defaults.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    for key in numeric:
+        for bad in (float("nan"), float("inf"), "3"):
+            with pytest.raises(MethodError, match=key):
+                restore(name, degraded.image, context.replace(params={key: bad}))
+
+
+def test_every_method_has_a_citation_family_and_summary():
+    for info in list_methods():
+        assert info.citation.strip(), info.name
+        assert info.summary.strip(), info.name
