@@ -7,7 +7,7 @@ see the model cards there). Inputs and outputs follow the registry convention: f
 Which weights serve what:
 - srcnn, vdsr: one multi-scale model each (×2, ×3, ×4).
 - espcn: one model per scale (espcn_x2, espcn_x3, espcn_x4).
-- srresnet, srgan: ×4 only (as in the SRGAN paper).
+- srresnet, srgan: ×4 (the SRGAN paper's scale) and ×2 (srresnet_x2, srgan_x2), no ×3.
 - dncnn: DnCNN-S for σ = 25 (a specific-noise-level model, like the paper's DnCNN-S).
 - ipt: one model, four tasks: denoise σ = 25 and SR ×2/×3/×4.
 A scale or noise level without trained weights raises MethodError naming what exists.
@@ -91,11 +91,11 @@ def espcn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     tasks=("sr",),
     citation="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
     "Network, CVPR 2017 (SRResNet, MSE-trained)",
-    summary="SRResNet x4: residual blocks and pixel-shuffle upsampling, trained with MSE",
+    summary="SRResNet (x2, x4): residual blocks and pixel-shuffle upsampling, trained with MSE",
 )
 def srresnet(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    scale = _check_scale("srresnet", context, (4,))
-    return restore_image(_net("srresnet_x4"), degraded, "sr", scale)
+    scale = _check_scale("srresnet", context, (2, 4))
+    return restore_image(_net(f"srresnet_x{scale}"), degraded, "sr", scale)
 
 
 @register_method(
@@ -104,11 +104,11 @@ def srresnet(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     tasks=("sr",),
     citation="Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
     "Network, CVPR 2017 (SRGAN-VGG22)",
-    summary="SRGAN x4: SRResNet fine-tuned with VGG16 relu2_2 feature loss + adversarial loss",
+    summary="SRGAN (x2, x4): SRResNet fine-tuned with VGG16 relu2_2 feature loss + adversarial loss",
 )
 def srgan(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    scale = _check_scale("srgan", context, (4,))
-    return restore_image(_net("srgan_x4"), degraded, "sr", scale)
+    scale = _check_scale("srgan", context, (2, 4))
+    return restore_image(_net(f"srgan_x{scale}"), degraded, "sr", scale)
 
 
 @register_method(

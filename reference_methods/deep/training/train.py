@@ -10,8 +10,8 @@ Recipes (one per committed weights file) fix the architecture, loss, optimiser a
 - srcnn, vdsr: one model for ×2/×3/×4 (scales cycled per step; VDSR trains multi-scale as in its paper,
   SRCNN per scale in its paper — a deviation that saves two trainings), MSE.
 - espcn_x2/x3/x4: one model per scale, MSE.
-- srresnet_x4: MSE. srgan_x4: starts from srresnet_x4 and trains with the SRGAN loss (VGG feature loss
-  + 1e-3 adversarial), see gan.py.
+- srresnet_x4 (the paper's scale) and srresnet_x2: MSE. srgan_x4 / srgan_x2: start from the matching
+  SRResNet and train with the SRGAN loss (VGG feature loss + 1e-3 adversarial), see gan.py.
 - dncnn_s25: σ = 25, MSE on the residual (DnCNN-S).
 - ipt: all four IPT tasks (denoise σ = 25, SR ×2/×3/×4), one task per step in turn, L1.
 Adam everywhere (the papers mostly used SGD with far longer schedules), learning rate divided by 10 at
@@ -64,6 +64,18 @@ RECIPES: dict[str, Recipe] = {
     "espcn_x3": Recipe("espcn", {"scale": 3}, "sr", scales=(3,), patch=17, batch=32),
     "espcn_x4": Recipe("espcn", {"scale": 4}, "sr", scales=(4,), patch=17, batch=32),
     "srresnet_x4": Recipe("srresnet", {"scale": 4}, "sr", scales=(4,), patch=16, batch=16),
+    "srresnet_x2": Recipe("srresnet", {"scale": 2}, "sr", scales=(2,), patch=24, batch=16),
+    "srgan_x2": Recipe(
+        "srresnet",
+        {"scale": 2},
+        "srgan",
+        scales=(2,),
+        patch=24,
+        batch=8,
+        lr=1e-4,
+        init_from="srresnet_x2",
+        extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2"},
+    ),
     "srgan_x4": Recipe(
         "srresnet",
         {"scale": 4},
