@@ -51,6 +51,17 @@ def load_images(folders: list[Path], min_side: int = 48) -> list[np.ndarray]:
     return images
 
 
+def starter_train_images(variant: str = "starter") -> list[np.ndarray]:
+    """The train split of the no-download starter benchmark (built on demand by benchdata), gray."""
+    import json
+
+    from benchdata.store import ensure_dataset
+
+    folder = ensure_dataset(variant)
+    splits = json.loads((folder / "manifest.json").read_text())["splits"]
+    return [_to_gray(read_image(folder / name)) for name in splits.get("train", [])]
+
+
 def _augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The same random flip/rotation for the whole (N, H, W) stack (paired LR/HR stay aligned)."""
     k = int(rng.integers(4))

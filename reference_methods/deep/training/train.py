@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from reference_methods.deep.archs import IPT_TASKS, create_arch
-from reference_methods.deep.training.data import NoisyPatches, SRPatches, load_images
+from reference_methods.deep.training.data import NoisyPatches, SRPatches, load_images, starter_train_images
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "Train400"
@@ -119,14 +119,20 @@ def train(
     max_steps: int | None = None,
     log_every: int = 25,
     quiet: bool = False,
+    starter_train: bool = False,
 ) -> dict[str, Any]:
-    """Train recipe `name` for `minutes` of wall time (or `max_steps`); save weights and record; return it."""
+    """Train recipe `name` for `minutes` of wall time (or `max_steps`); save weights and record; return it.
+
+    data: folders of clean training PNGs; starter_train adds the starter benchmark's train split.
+    """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; recipes: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[name]
     torch.manual_seed(seed)
     device = pick_device()
     images = load_images(data)
+    if starter_train:
+        images += starter_train_images()
     net = create_arch(recipe.arch, **recipe.params).to(device)
     if recipe.init_from:
         from safetensors.torch import load_file
@@ -214,7 +220,7 @@ def train(
         "arch": recipe.arch,
         "arch_params": recipe.params,
         "recipe": {k: v for k, v in recipe.__dict__.items() if k not in ("arch", "params")},
-        "data": [str(Path(d)) for d in data],
+        "data": [str(Path(d)) for d in data] + (["starter benchmark, train split"] if starter_train else []),
         "training_images": len(images),
         "command": " ".join(shlex.quote(a) for a in sys.argv) if __name__ == "__main__" else None,
         "seconds": round(seconds, 1),
