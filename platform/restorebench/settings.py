@@ -172,6 +172,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a message not acknowledged within the visibility timeout, even to a healthy
+    # worker still running it: it must exceed the longest evaluation (late acknowledgement).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": float(os.environ.get("RESTOREBENCH_BROKER_VISIBILITY_TIMEOUT_S", str(6 * 3600)))
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -179,17 +186,21 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker cut off from the broker cannot acknowledge its running jobs, which the broker hands to
+# another worker: stop them instead of finishing work whose results would be discarded anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Queue names per compute kind (a track's `compute`); prefixed so that several sites (or test runs)
 # can share one broker.
 RESTOREBENCH_QUEUE_PREFIX = os.environ.get("RESTOREBENCH_QUEUE_PREFIX", f"test{_RUN_ID}-" if TESTING else "")
 RESTOREBENCH_QUEUES = {kind: f"{RESTOREBENCH_QUEUE_PREFIX}{kind}" for kind in ("cpu", "gpu")}
 CELERY_TASK_DEFAULT_QUEUE = RESTOREBENCH_QUEUES["cpu"]
 # Reaper schedule: `evaluation_jobs_reap` finds jobs the broker lost or whose worker vanished.
+RESTOREBENCH_REAP_EVERY_S = float(os.environ.get("RESTOREBENCH_REAP_EVERY_S", "60"))
 CELERY_BEAT_SCHEDULE = {
     "reap-evaluation-jobs": {
         "task": "restorebench.submissions.tasks.reap_evaluation_jobs",
-        "schedule": float(os.environ.get("RESTOREBENCH_REAP_EVERY_S", "60")),
-        "options": {"queue": RESTOREBENCH_QUEUES["cpu"], "expires": 55},
+        "schedule": RESTOREBENCH_REAP_EVERY_S,
+        "options": {"queue": RESTOREBENCH_QUEUES["cpu"], "expires": 0.9 * RESTOREBENCH_REAP_EVERY_S},
     }
 }
 # Evaluation pipeline knobs (seconds). A running job whose heartbeat is older than
@@ -200,6 +211,10 @@ RESTOREBENCH_HEARTBEAT_TIMEOUT_S = float(os.environ.get("RESTOREBENCH_HEARTBEAT_
 # queued one older than RESTOREBENCH_QUEUED_TIMEOUT_S is sent again in case the broker lost it.
 RESTOREBENCH_PENDING_GRACE_S = float(os.environ.get("RESTOREBENCH_PENDING_GRACE_S", "30"))
 RESTOREBENCH_QUEUED_TIMEOUT_S = float(os.environ.get("RESTOREBENCH_QUEUED_TIMEOUT_S", "3600"))
+# A job running longer than this stops heartbeating (so the reaper requeues it, and the attempt cap
+# ends it); prefork workers also kill the task a minute later.
+RESTOREBENCH_JOB_TIME_LIMIT_S = float(os.environ.get("RESTOREBENCH_JOB_TIME_LIMIT_S", str(3 * 3600)))
+CELERY_TASK_TIME_LIMIT = int(RESTOREBENCH_JOB_TIME_LIMIT_S + 60)
 RESTOREBENCH_JOB_MAX_ATTEMPTS = int(os.environ.get("RESTOREBENCH_JOB_MAX_ATTEMPTS", "3"))
 RESTOREBENCH_RETRY_BACKOFF_S = float(os.environ.get("RESTOREBENCH_RETRY_BACKOFF_S", "30"))
 # The scoring function the task calls (a dotted path, so a deployment can wrap it).

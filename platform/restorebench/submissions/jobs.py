@@ -331,9 +331,9 @@ class _Heartbeat(threading.Thread):
     function (one huge image) still shows the worker alive. If the claim is lost, `progress` raises
     JobAbandoned the next time the scorer reports."""
 
-    def __init__(self, *, job_id: int, token: int, every_s: float) -> None:
+    def __init__(self, *, job_id: int, token: int, every_s: float, time_limit_s: float) -> None:
         super().__init__(name=f"heartbeat-job-{job_id}", daemon=True)
-        self.job_id, self.token, self.every_s = job_id, token, every_s
+        self.job_id, self.token, self.every_s, self.time_limit_s = job_id, token, every_s, time_limit_s
         self.done = self.total = 0
         self._reported = (-1, -1)
         self._stop_event = threading.Event()
@@ -345,9 +345,18 @@ class _Heartbeat(threading.Thread):
             raise JobAbandoned(f"job {self.job_id} is no longer held by this worker")
 
     def run(self) -> None:
-        last = time.monotonic()
+        started = last = time.monotonic()
         try:
             while not self._stop_event.wait(min(1.0, self.every_s)):
+                if time.monotonic() - started > self.time_limit_s:
+                    # A hung scorer would otherwise heartbeat forever: give the claim up as a
+                    # platform error (retried, then failed at the attempt cap).
+                    evaluation_job_fail(
+                        job_id=self.job_id, token=self.token, kind=FailureKind.PLATFORM,
+                        message=f"exceeded the time limit of {self.time_limit_s:g} s",
+                    )  # fmt: skip
+                    self.lost.set()
+                    return
                 changed = (self.done, self.total) != self._reported
                 if changed or time.monotonic() - last >= self.every_s:
                     self._reported = (self.done, self.total)
@@ -374,7 +383,12 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     if claim is None:
         return ""
     participant_errors = _participant_errors()
-    heartbeat = _Heartbeat(job_id=job_id, token=claim.token, every_s=settings.RESTOREBENCH_HEARTBEAT_EVERY_S)
+    heartbeat = _Heartbeat(
+        job_id=job_id,
+        token=claim.token,
+        every_s=settings.RESTOREBENCH_HEARTBEAT_EVERY_S,
+        time_limit_s=settings.RESTOREBENCH_JOB_TIME_LIMIT_S,
+    )
     heartbeat.start()
     try:
         if not claim.archive.is_file():

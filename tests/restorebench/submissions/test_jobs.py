@@ -270,3 +270,22 @@ def test_png_helper_round_trips():
 
     image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(image)))), image)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_over_its_time_limit_is_stopped_and_retried_as_a_platform_error(
+    make_arena, make_participant, sent, settings
+):
+    settings.RESTOREBENCH_JOB_TIME_LIMIT_S = 0.5
+    settings.RESTOREBENCH_HEARTBEAT_EVERY_S = 0.1
+    arena = make_arena(images=3, delay_per_image_s=1.0)
+    user, _ = make_participant(arena)
+    submission, job = _submit(arena, user)
+
+    assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == ""
+
+    job.refresh_from_db()
+    assert (job.status, job.error_kind, job.attempts) == ("pending", "platform", 1)
+    assert "exceeded the time limit of 0.5 s" in job.error_message
+    assert ImageScore.objects.filter(job=job).count() == 0
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
