@@ -199,7 +199,7 @@ def test_child_killed_by_a_signal_mid_run_is_reported_as_a_crash(tmp_path, model
                 os.kill(pid, signal.SIGSEGV)
 
     report = run_model_submission(
-        models.loop(2_000_000),
+        models.loop(600_000),
         DENOISE_GRAY,
         gray_inputs,
         tmp_path / "out",
