@@ -60,6 +60,23 @@ def test_conventions_check_case_4x4_to_3x3():
     assert np.allclose(out, expected, atol=5e-5)
 
 
+def test_hand_computed_upscale_of_two_pixels_by_two():
+    # Outputs sample u = x/2 + 0.25 = 0.75, 1.25, 1.75, 2.25. For u = 0.75 the non-zero taps are
+    # j = -1, 0, 1, 2 at distances 1.75, 0.75, -0.25, -1.25 with cubic weights -0.0234375, 0.2265625,
+    # 0.8671875, -0.0703125; mirroring sends j = -1 -> 2 and j = 0 -> 1, so y = 1.09375 a - 0.09375 b.
+    # For u = 1.25: y = 0.796875 a + 0.203125 b; the last two follow by symmetry. With a = 0, b = 1:
+    out = imresize(np.array([[0.0, 1.0]]), 2.0)
+    assert out.tolist() == [[-0.09375, 0.203125, 0.796875, 1.09375]] * 2  # the 1-row axis just repeats
+
+
+def test_hand_computed_antialiased_downscale_by_two():
+    # Scale 1/2: kernel 0.5 cubic(0.5 d), width 8. Output 1 samples u = 1.5 with taps j = -2 .. 5 weighted
+    # -0.01171875, -0.03515625, 0.11328125, 0.43359375, 0.43359375, 0.11328125, -0.03515625, -0.01171875
+    # (sum 1); mirrored onto [0, 1, 2, 3] they read values 2, 1, 0, 0, 1, 2, 3, 3, giving 0.4609375.
+    out = imresize(np.array([[0.0], [1.0], [2.0], [3.0]]), 0.5)
+    assert out.ravel().tolist() == [0.4609375, 3 - 0.4609375]
+
+
 @pytest.mark.parametrize("scale", [1 / 2, 1 / 3, 1 / 4, 0.75, 2.0, 3.0, 4.0])
 def test_imresize_matches_a_scalar_reference_implementation(scale):
     rng = np.random.default_rng(1)
