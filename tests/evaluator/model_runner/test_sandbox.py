@@ -184,6 +184,18 @@ def test_model_needing_too_much_memory_fails_clearly(tmp_path, models, gray_inpu
     assert report.failed_image == "a.png"
 
 
+def test_resident_memory_above_the_limit_kills_the_process_group(tmp_path, models, gray_inputs):
+    # 40 MiB is below what the interpreter and onnxruntime alone keep resident (~75 MiB), while the
+    # address-space limit (memory + the runtime's reservation) lets the process get there: the
+    # parent's VmRSS watchdog is what stops it.
+    limits = RunLimits(memory_bytes=40 * 2**20, wall_seconds=60)
+    report = run_model_submission(models.loop(10**12), DENOISE_GRAY, gray_inputs, tmp_path / "out", limits)
+    assert report.error_kind == "memory", report.error
+    assert "resident memory, above the limit of 40 MiB" in report.error
+    assert report.exit_status == "killed by SIGKILL"
+    assert _our_children() == []
+
+
 def test_model_failing_mid_run_reports_the_image_and_keeps_earlier_outputs(tmp_path, models, gray_inputs):
     report = run_model_submission(models.fixed_reshape(16), DENOISE_GRAY, gray_inputs, tmp_path / "out")
     assert report.error_kind == "model_error"
