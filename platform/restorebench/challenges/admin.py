@@ -1,8 +1,46 @@
 """Admin for challenges, tracks, phases and organizers; the audit log is read-only."""
 
+from django import forms
 from django.contrib import admin
 
 from restorebench.challenges.models import AuditLogEntry, Challenge, ChallengeOrganizer, Phase, Track
+from restorebench.challenges.services import (
+    AUDITED_PHASE_FIELDS,
+    AUDITED_TRACK_FIELDS,
+    audit_log_record,
+    json_value,
+)
+from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+
+
+def _audit_admin_change(
+    request, obj, form, audited: tuple[str, ...], challenge, action: str, target: str
+) -> None:
+    # The admin edits rows directly; organizer changes made there are audited like the API's.
+    changes = {
+        name: {"from": json_value(form.initial.get(name)), "to": json_value(form.cleaned_data.get(name))}
+        for name in form.changed_data
+        if name in audited
+    }
+    if changes:
+        audit_log_record(
+            challenge=challenge, actor=request.user, action=action, target=target, details=changes
+        )
+
+
+class TrackAdminForm(forms.ModelForm):
+    class Meta:
+        model = Track
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        try:
+            rule = RankingRule.from_data(data.get("ranking_method"), data.get("ranking_metrics"))
+        except RankingRuleError as error:
+            raise forms.ValidationError({"ranking_metrics": str(error)}) from error
+        data["ranking_metrics"] = [m.to_dict() for m in rule.metrics]
+        return data
 
 
 class OrganizerInline(admin.TabularInline):
@@ -43,9 +81,17 @@ class ChallengeAdmin(admin.ModelAdmin):
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin):
+    form = TrackAdminForm
     list_display = ("__str__", "task", "compute", "ranking_method")
     list_filter = ("task", "compute")
     inlines = [PhaseInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            _audit_admin_change(
+                request, obj, form, AUDITED_TRACK_FIELDS, obj.challenge, "track.update", f"track:{obj.pk}"
+            )
 
 
 @admin.register(Phase)
@@ -60,6 +106,19 @@ class PhaseAdmin(admin.ModelAdmin):
         "hidden_ground_truth",
     )
     list_filter = ("hidden_ground_truth", "leaderboard_public")
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            _audit_admin_change(
+                request,
+                obj,
+                form,
+                AUDITED_PHASE_FIELDS,
+                obj.track.challenge,
+                "phase.update",
+                f"phase:{obj.pk}",
+            )
 
 
 @admin.register(AuditLogEntry)

@@ -4,10 +4,6 @@ Reading is open to anyone who can see the challenge; creating a challenge needs 
 changing one needs to be one of its organizers (403). Objects the viewer cannot see are 404.
 """
 
-import zipfile
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -283,25 +279,6 @@ class PhaseUpdateApi(APIView):
         return Response(PhaseOutputSerializer(phase).data)
 
 
-def phase_inputs_zip(phase: Phase) -> Path:
-    """The phase's participant inputs as one zip, built once next to the inputs (never the hidden tree)."""
-    storage = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
-    inputs = (storage / phase.inputs_dir).resolve() if phase.inputs_dir else None
-    if inputs is None or not inputs.is_relative_to(storage) or not inputs.is_dir():
-        raise Http404("this phase has no inputs to download")
-    target = storage / "downloads" / f"phase-{phase.pk}-inputs.zip"
-    newest = max((p.stat().st_mtime for p in inputs.rglob("*") if p.is_file()), default=0)
-    if not target.exists() or target.stat().st_mtime < newest:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".zip.part")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            for path in sorted(inputs.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(inputs).as_posix())
-        partial.replace(target)
-    return target
-
-
 class PhaseInputsDownloadApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -310,7 +287,10 @@ class PhaseInputsDownloadApi(APIView):
         phase = selectors.phase_get(user=request.user, phase_id=phase_id)
         if phase is None:
             raise Http404
-        path = phase_inputs_zip(phase)
+        try:
+            path = services.phase_inputs_archive(phase=phase)
+        except FileNotFoundError as error:
+            raise Http404(str(error)) from error
         name = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-inputs.zip"
         return FileResponse(
             open(path, "rb"), as_attachment=True, filename=name, content_type="application/zip"

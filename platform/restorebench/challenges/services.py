@@ -6,8 +6,11 @@ visibility, ranking, rescoring, disqualification) are recorded with `audit_log_r
 """
 
 import datetime as dt
+import zipfile
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -39,7 +42,8 @@ AUDITED_PHASE_FIELDS = (
 AUDITED_TRACK_FIELDS = ("scoring_spec", "ranking_method", "ranking_metrics", "degradation_spec", "compute")
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A field value as the audit log stores it (datetimes as ISO 8601)."""
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return value
@@ -346,7 +350,7 @@ def phase_update(*, phase: Phase, actor: AbstractBaseUser | None, **fields: Any)
     for name, value in fields.items():
         if getattr(phase, name) != value:
             if name in AUDITED_PHASE_FIELDS:
-                changes[name] = {"from": _json_value(getattr(phase, name)), "to": _json_value(value)}
+                changes[name] = {"from": json_value(getattr(phase, name)), "to": json_value(value)}
             setattr(phase, name, value)
     phase.full_clean(validate_constraints=False)
     phase.save()
@@ -359,3 +363,24 @@ def phase_update(*, phase: Phase, actor: AbstractBaseUser | None, **fields: Any)
             details=changes,
         )
     return phase
+
+
+def phase_inputs_archive(*, phase: Phase) -> Path:
+    """The phase's participant inputs as one zip (stored, built once and rebuilt when an input is
+    newer). Only `inputs_dir` under the storage folder is ever read: never the hidden tree.
+    Raises FileNotFoundError when the phase has no inputs."""
+    storage = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
+    inputs = (storage / phase.inputs_dir).resolve() if phase.inputs_dir else None
+    if inputs is None or not inputs.is_relative_to(storage) or not inputs.is_dir():
+        raise FileNotFoundError(f"phase {phase.slug!r} has no inputs to download")
+    target = storage / "downloads" / f"phase-{phase.pk}-inputs.zip"
+    files = sorted(p for p in inputs.rglob("*") if p.is_file())
+    newest = max((p.stat().st_mtime for p in files), default=0)
+    if not target.exists() or target.stat().st_mtime < newest:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{phase.pk}.part")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            for path in files:
+                archive.write(path, path.relative_to(inputs).as_posix())
+        partial.replace(target)
+    return target
