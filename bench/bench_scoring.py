@@ -4,12 +4,13 @@ Measures, in one run on the same synthetic data:
 - decode only: decoding every PNG (prediction and ground truth) with the evaluator's decoder on the same
   thread pool — the floor for any scorer that reads PNGs;
 - evaluator PSNR + SSIM (RGB, MATLAB ssim_index) over all pairs, via `evaluator.score`;
-- naive pyiqa: a Python loop, one image at a time, PIL → tensor → pyiqa `psnr` and `ssim` (its defaults,
-  CPU, float32), on the first `--baseline-n` pairs;
+- naive pyiqa: a Python loop, one image at a time, PIL → tensor → pyiqa `psnr` and `ssim` (RGB,
+  otherwise its defaults: CPU, float32), on the first `--baseline-n` pairs;
 - naive scikit-image: the same loop with `skimage.metrics` (MATLAB SSIM settings), on `--baseline-n` pairs;
 - LPIPS (AlexNet): evaluator vs a naive loop over the official `lpips` package (trunk filled from the same
   weights; pyiqa's LPIPS cannot run offline), on `--lpips-n` pairs.
-Rates are images/s and megapixels/s (pixels of the ground truth); ratios compare per-image times.
+Rates are images/s and megapixels/s (pixels of the ground truth); ratios compare per-image times, both
+wall-clock and process CPU time (all threads; steadier than wall time on a shared machine).
 Images are synthesised deterministically (PCG64 seeds): smooth sinusoids plus noise, so PNGs are
 realistic in size (~6 MB); prediction = ground truth + Gaussian noise (σ = 5), rounded and clipped.
 
@@ -76,13 +77,26 @@ def subset(folder: Path, n: int, dest: Path) -> Path:
     return dest
 
 
-def rate(n: int, seconds: float) -> dict:
+_clock: dict[str, float] = {}
+
+
+def start() -> None:
+    """Start a measurement: wall clock and this process's CPU time (all threads)."""
+    _clock["wall"], _clock["cpu"] = time.perf_counter(), time.process_time()
+
+
+def rate(n: int) -> dict:
+    """Rates since `start()`, wall and CPU (on a shared machine CPU seconds are the steadier number)."""
+    wall = time.perf_counter() - _clock["wall"]
+    cpu = time.process_time() - _clock["cpu"]
     return {
         "images": n,
-        "seconds": round(seconds, 2),
-        "images_per_s": round(n / seconds, 3),
-        "mp_per_s": round(n * W * H / 1e6 / seconds, 2),
-        "s_per_image": round(seconds / n, 3),
+        "seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "images_per_s": round(n / wall, 3),
+        "mp_per_s": round(n * W * H / 1e6 / wall, 2),
+        "s_per_image": round(wall / n, 3),
+        "cpu_s_per_image": round(cpu / n, 3),
     }
 
 
@@ -90,10 +104,10 @@ def bench_decode(pred_dir: Path, gt_dir: Path, n: int, workers: int) -> dict:
     from evaluator.decoding import decode_image
 
     files = [d / f"{i + 1:04d}.png" for i in range(n) for d in (pred_dir, gt_dir)]
-    t = time.perf_counter()
+    start()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda p: decode_image(p.read_bytes(), p.name, 40_000_000).pixels.shape, files))
-    return rate(n, time.perf_counter() - t)
+    return rate(n)
 
 
 def bench_evaluator(
@@ -102,9 +116,9 @@ def bench_evaluator(
     from evaluator import ScoringSpec, score
 
     spec = ScoringSpec(metrics=metrics, ranking_metric=metrics[0], workers=workers, device="cpu")
-    t = time.perf_counter()
+    start()
     result = score(pred_dir, gt_dir, spec)
-    return rate(result.n_scored, time.perf_counter() - t), {r.name: r.scores for r in result.rows}
+    return rate(result.n_scored), {r.name: r.scores for r in result.rows}
 
 
 def _load(path: Path) -> np.ndarray:
@@ -116,22 +130,22 @@ def bench_pyiqa(pred_dir: Path, gt_dir: Path, n: int) -> tuple[dict, dict]:
     import torch
 
     psnr = pyiqa.create_metric("psnr", device="cpu")
-    ssim = pyiqa.create_metric("ssim", device="cpu")
+    ssim = pyiqa.create_metric("ssim", device="cpu", test_y_channel=False)  # RGB: the same work as ours
     scores = {}
-    t = time.perf_counter()
+    start()
     for i in range(n):
         name = f"{i + 1:04d}.png"
         p = torch.from_numpy(_load(pred_dir / name)).permute(2, 0, 1)[None].float() / 255
         g = torch.from_numpy(_load(gt_dir / name)).permute(2, 0, 1)[None].float() / 255
         scores[name] = {"psnr": psnr(p, g).item(), "ssim": ssim(p, g).item()}
-    return rate(n, time.perf_counter() - t), scores
+    return rate(n), scores
 
 
 def bench_skimage(pred_dir: Path, gt_dir: Path, n: int) -> tuple[dict, dict]:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     scores = {}
-    t = time.perf_counter()
+    start()
     for i in range(n):
         name = f"{i + 1:04d}.png"
         p, g = _load(pred_dir / name), _load(gt_dir / name)
@@ -147,7 +161,7 @@ def bench_skimage(pred_dir: Path, gt_dir: Path, n: int) -> tuple[dict, dict]:
                 data_range=255,
             ),
         }
-    return rate(n, time.perf_counter() - t), scores
+    return rate(n), scores
 
 
 def bench_lpips_reference(pred_dir: Path, gt_dir: Path, n: int) -> tuple[dict, dict]:
@@ -164,14 +178,14 @@ def bench_lpips_reference(pred_dir: Path, gt_dir: Path, n: int) -> tuple[dict, d
                 module.weight.data.copy_(state[f"features.{name}.weight"])
                 module.bias.data.copy_(state[f"features.{name}.bias"])
     scores = {}
-    t = time.perf_counter()
+    start()
     with torch.no_grad():
         for i in range(n):
             name = f"{i + 1:04d}.png"
             p = torch.from_numpy(_load(pred_dir / name)).permute(2, 0, 1)[None].float() / 255
             g = torch.from_numpy(_load(gt_dir / name)).permute(2, 0, 1)[None].float() / 255
             scores[name] = {"lpips": model(p, g, normalize=True).item()}
-    return rate(n, time.perf_counter() - t), scores
+    return rate(n), scores
 
 
 def max_diff(a: dict, b: dict, metric: str) -> float:
@@ -220,6 +234,13 @@ def main() -> int:
     out["lpips_package_naive"], ref_lp = bench_lpips_reference(lp_pred, lp_gt, nl)
 
     per = {k: v["s_per_image"] for k, v in out.items() if isinstance(v, dict) and "s_per_image" in v}
+    cpu = {k: v["cpu_s_per_image"] for k, v in out.items() if isinstance(v, dict) and "cpu_s_per_image" in v}
+    out["cpu_ratios"] = {
+        "pyiqa_naive_over_evaluator": round(cpu["pyiqa_naive_psnr_ssim"] / cpu["evaluator_psnr_ssim"], 2),
+        "skimage_naive_over_evaluator": round(cpu["skimage_naive_psnr_ssim"] / cpu["evaluator_psnr_ssim"], 2),
+        "evaluator_over_decode_only": round(cpu["evaluator_psnr_ssim"] / cpu["decode_only"], 2),
+        "lpips_naive_over_evaluator": round(cpu["lpips_package_naive"] / cpu["evaluator_lpips"], 2),
+    }
     out["ratios"] = {
         "pyiqa_naive_over_evaluator": round(per["pyiqa_naive_psnr_ssim"] / per["evaluator_psnr_ssim"], 2),
         "skimage_naive_over_evaluator": round(per["skimage_naive_psnr_ssim"] / per["evaluator_psnr_ssim"], 2),

@@ -207,6 +207,12 @@ def _summary(problems: list[Problem]) -> str:
     return f"submission rejected: {len(errors)} problem(s): {head}{more}"
 
 
+def score_in_workers(device: torch.device) -> bool:
+    """True: each worker thread scores its own pair (CPU). False: the main thread scores batches of
+    same-size pairs (GPU), so the device sees few, large kernels."""
+    return device.type == "cpu"
+
+
 def score(
     pred: str | Path,
     gt_dir: str | Path,
@@ -236,7 +242,7 @@ def score(
     if progress:
         progress(0, total)
     workers = spec.workers or os.cpu_count() or 1
-    on_cpu = device.type == "cpu"
+    on_cpu = score_in_workers(device)
     stop_scoring = threading.Event()  # policy "reject" and a problem seen: only check the rest
 
     def work(pair: Pair) -> tuple[Pair, _Prepared | None, dict[str, float] | None, Problem | None]:

@@ -300,3 +300,22 @@ def test_ground_truth_too_small_for_ssim_is_a_platform_error(tmp_path, save_imag
     with pytest.raises(EvaluatorError, match="smaller than ssim needs") as info:
         score(tmp_path / "pred", tmp_path / "gt", ScoringSpec(shave=4))
     assert not isinstance(info.value, SubmissionRejected)
+
+
+def test_batched_path_used_on_gpus_gives_the_same_scores(make_pairs, save_image, noisy_pair, monkeypatch):
+    pred, gt, _ = make_pairs(5, h=32, w=40)
+    g, p = noisy_pair(36, 40, seed=9)  # a different size splits the batches
+    save_image(g, gt / "img99.png")
+    save_image(p, pred / "img99.png")
+    spec = ScoringSpec(metrics=("psnr", "ssim", "lpips"), batch_size=2, device="cpu")
+    per_pair = score(pred, gt, spec)
+    monkeypatch.setattr(scoring, "score_in_workers", lambda device: False)
+    calls = []
+    batched = score(pred, gt, spec, progress=lambda d, t: calls.append(d))
+    assert [r.name for r in batched.rows] == [r.name for r in per_pair.rows]
+    for a, b in zip(batched.rows, per_pair.rows, strict=True):
+        assert a.scores["psnr"] == pytest.approx(b.scores["psnr"], abs=1e-12)
+        assert a.scores["ssim"] == pytest.approx(b.scores["ssim"], abs=1e-12)
+        assert a.scores["lpips"] == pytest.approx(b.scores["lpips"], rel=1e-5, abs=1e-7)
+        assert (a.width, a.height) == (b.width, b.height)
+    assert calls[-1] == 6 and calls == sorted(calls)
