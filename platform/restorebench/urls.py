@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/", include("restorebench.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("restorebench.web.urls")),
 ]

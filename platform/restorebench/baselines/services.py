@@ -1,0 +1,359 @@
+"""Scoring reference methods on phases: restore a phase's participant inputs with each method, zip the
+outputs and enter them through `submissions.services.submission_create_baseline`, so baselines go
+through exactly the checks and evaluation pipeline a participant's zip goes through.
+
+Each entry records the method's code version (the SHA-256 of its module's source, first 12 hex
+digits) in the submission's description, as the line "Code version: <hex>"; a method already entered
+for a phase at the same code version is skipped, unless forced. A changed module gives a new entry,
+and the leaderboard shows each method's latest scored one.
+
+Restoring happens in `baseline_outputs_make`, a function of files only (no database), so that it can
+run in a process pool; the submissions are created in the calling process.
+"""
+
+import hashlib
+import inspect
+import json
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from restorebench.bundles.schema import DATA_TASK
+from restorebench.challenges.models import Phase
+from restorebench.submissions.models import Submission, SubmissionStatus
+from restorebench.submissions.services import submission_create_baseline
+
+# Methods fast enough to score by default, per task: each restores a 192 x 192 RGB starter image in
+# about a second or less on the 2-core development machine without a GPU (measured 2026-11; the deep
+# ones once their network is loaded). The slow ones (nlm, ksvd, richardson_lucy, TV deblurring, ...)
+# need `--methods all` or their name. A deep method whose weights are not on disk fails with a message
+# saying so, and the others go on.
+FAST_METHODS: dict[str, tuple[str, ...]] = {
+    "denoise": (
+        "identity",
+        "gaussian",
+        "bilateral",
+        "bayesshrink",
+        "visushrink",
+        "fourier_lowpass",
+        "domain_transform",
+        "perona_malik",
+        "edge_enhancing_diffusion",
+        "tv",
+        "dncnn",
+    ),
+    "deblur": ("identity", "wiener", "hyper_laplacian"),
+    "sr": ("bicubic", "srcnn", "espcn", "vdsr"),
+    "inpaint": ("harmonic_inpaint", "biharmonic_inpaint"),
+}
+CODE_VERSION_PREFIX = "Code version: "
+
+Progress = Callable[[str], None]
+
+
+class BaselineError(ValueError):
+    """A request the baseline runner cannot carry out (unknown method, phase without data)."""
+
+
+def _registry():
+    import reference_methods.registry as registry
+
+    return registry
+
+
+def phase_data_task(phase: Phase) -> str:
+    return DATA_TASK[phase.track.task]
+
+
+def methods_for_task(task: str, selection: str | Sequence[str]) -> list[str]:
+    """The method names `selection` means for `task`: "fast" (the table above, as registered),
+    "all" (every registered method serving the task), or explicit names (those serving the task)."""
+    registry = _registry()
+    serving = [m.name for m in registry.list_methods(task)]
+    if selection == "fast":
+        return [name for name in FAST_METHODS.get(task, ()) if name in serving]
+    if selection == "all":
+        return serving
+    return [name for name in selection if name in serving]
+
+
+def methods_check(names: Iterable[str]) -> None:
+    """Refuse unknown method names, listing the registered ones."""
+    registry = _registry()
+    for name in names:
+        registry.get_method(name)  # raises MethodError naming the valid methods
+
+
+def method_code_version(name: str) -> str:
+    """First 12 hex digits of the SHA-256 of the source of the module defining method `name`."""
+    info = _registry().get_method(name)
+    source = inspect.getsourcefile(info.fn)
+    data = Path(source).read_bytes() if source else info.fn.__module__.encode()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def _entered(phase: Phase, method: str, version: str) -> Submission | None:
+    """A reference entry of `method` at `version` that is scored or on its way (not failed)."""
+    return (
+        Submission.objects.filter(
+            phase=phase,
+            is_reference=True,
+            method_name=method,
+            description__contains=f"{CODE_VERSION_PREFIX}{version}",
+        )
+        .exclude(status__in=(SubmissionStatus.FAILED, SubmissionStatus.CANCELLED))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@dataclass
+class PlanItem:
+    phase: Phase
+    method: str
+    version: str
+    skip_reason: str = ""
+
+
+def baseline_plan(
+    *, phases: Sequence[Phase], selection: str | Sequence[str], force: bool = False
+) -> list[PlanItem]:
+    """Every (phase, method) pair to run, with a reason where it is skipped."""
+    if not isinstance(selection, str):
+        methods_check(selection)
+    plan = []
+    for phase in phases:
+        task = phase_data_task(phase)
+        for method in methods_for_task(task, selection):
+            version = method_code_version(method)
+            item = PlanItem(phase=phase, method=method, version=version)
+            existing = None if force else _entered(phase, method, version)
+            if existing is not None:
+                item.skip_reason = f"already entered at code version {version} (submission #{existing.pk})"
+            plan.append(item)
+    if not isinstance(selection, str):
+        served = {item.method for item in plan}
+        unused = [name for name in selection if name not in served]
+        if unused:
+            tasks = sorted({phase_data_task(p) for p in phases})
+            raise BaselineError(
+                f"method(s) {', '.join(unused)} serve none of the selected phases' tasks ({', '.join(tasks)})"
+            )
+    return plan
+
+
+# --- Restoring (no database: runs in worker processes) --------------------------------------------
+
+
+@dataclass
+class BaselineOutput:
+    zip_path: str
+    seconds: float
+    megapixels: float
+    images: int
+
+    @property
+    def runtime_per_mp(self) -> float | None:
+        return self.seconds / self.megapixels if self.megapixels else None
+
+
+def baseline_outputs_make(public_dir: str, method: str, task: str, out_zip: str) -> BaselineOutput:
+    """Restore every input of the phase data in `public_dir` with `method` and zip the results as
+    `<id>.png` (the ground truth's names). Raises the method's error on the first image it fails."""
+    import numpy as np
+
+    from benchdata.image_files import read_mask, write_image
+    from benchdata.track_data import load_public_input
+    from reference_methods.registry import RestorationContext, restore
+
+    public = Path(public_dir)
+    manifest = json.loads((public / "manifest.json").read_text(encoding="utf-8"))
+    spec = manifest["spec"]
+    seconds, megapixels = 0.0, 0.0
+    out = Path(out_zip)
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=out.parent))
+    try:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+            for item in manifest["items"]:
+                degraded = load_public_input(public, item)
+                context = {"task": task}
+                if task in ("denoise", "deblur"):
+                    context["sigma"] = float(spec.get("sigma", 0.0))
+                if task == "deblur" and item.get("kernel"):
+                    context["kernel"] = np.load(public / item["kernel"], allow_pickle=False)
+                if task == "sr":
+                    context["scale"] = int(spec["scale"])
+                if task == "inpaint" and item.get("mask"):
+                    context["mask"] = read_mask(public / item["mask"])
+                start = time.perf_counter()
+                restored = restore(method, degraded, RestorationContext(**context))
+                seconds += time.perf_counter() - start
+                megapixels += restored.shape[0] * restored.shape[1] / 1e6
+                name = f"{item['id']}.png"
+                write_image(staging / name, restored)
+                archive.write(staging / name, name)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BaselineOutput(str(out), seconds, megapixels, len(manifest["items"]))
+
+
+# --- Running a plan -------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    entered: list[Submission] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _description(method: str, version: str) -> str:
+    info = _registry().get_method(method)
+    return (
+        f"Reference method {method} ({info.family}; {info.fn.__module__}). {info.summary}\n"
+        f"{info.citation}\n{CODE_VERSION_PREFIX}{version}"
+    )
+
+
+def _public_dir(phase: Phase) -> Path:
+    if not phase.inputs_dir:
+        raise BaselineError(f"phase {phase} has no participant inputs (inputs_dir is empty)")
+    return Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
+
+
+def baselines_run(
+    *,
+    plan: Sequence[PlanItem],
+    jobs: int = 1,
+    actor: AbstractBaseUser | None = None,
+    progress: Progress | None = None,
+    on_done: Callable[[], None] | None = None,
+) -> RunReport:
+    """Restore and enter every item of `plan` that is not skipped. `jobs` > 1 restores in that many
+    processes. `on_done` is called after each item (a progress bar's update)."""
+    report = RunReport()
+    say = progress or (lambda message: None)
+    todo = []
+    for item in plan:
+        if item.skip_reason:
+            report.skipped.append(f"{item.phase} {item.method}: {item.skip_reason}")
+            if on_done:
+                on_done()
+        else:
+            todo.append(item)
+    if not todo:
+        return report
+    work_dir = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="baselines-", dir=work_dir))
+    try:
+        arguments = {}
+        for index, item in enumerate(todo):
+            try:
+                public = _public_dir(item.phase)
+            except BaselineError as error:
+                report.failed.append(f"{item.phase} {item.method}: {error}")
+                continue
+            arguments[index] = (
+                str(public),
+                item.method,
+                phase_data_task(item.phase),
+                str(scratch / f"{index}.zip"),
+            )
+
+        def enter(index: int, output: BaselineOutput) -> None:
+            item = todo[index]
+            try:
+                submission = submission_create_baseline(
+                    phase=item.phase,
+                    method_name=item.method,
+                    zip_path=output.zip_path,
+                    runtime_per_mp=output.runtime_per_mp,
+                    description=_description(item.method, item.version),
+                    actor=actor,
+                )
+            except ValidationError as error:
+                report.failed.append(f"{item.phase} {item.method}: refused: {'; '.join(error.messages)}")
+            else:
+                report.entered.append(submission)
+                say(f"entered {item.method} on {item.phase} as submission #{submission.pk}")
+            finally:
+                Path(output.zip_path).unlink(missing_ok=True)
+
+        def failed(index: int, error: BaseException) -> None:
+            item = todo[index]
+            report.failed.append(f"{item.phase} {item.method}: {type(error).__name__}: {error}")
+
+        if jobs <= 1:
+            for index, args in arguments.items():
+                try:
+                    output = baseline_outputs_make(*args)
+                except Exception as error:  # one method's failure must not stop the others
+                    failed(index, error)
+                else:
+                    enter(index, output)
+                if on_done:
+                    on_done()
+        else:
+            # spawn, not fork: the parent holds database connections and possibly torch threads.
+            with ProcessPoolExecutor(
+                max_workers=jobs, mp_context=get_context("spawn"), initializer=django.setup
+            ) as pool:
+                futures = {
+                    pool.submit(baseline_outputs_make, *args): index for index, args in arguments.items()
+                }
+                for future in as_completed(futures):
+                    index = futures[future]
+                    try:
+                        output = future.result()
+                    except Exception as error:
+                        failed(index, error)
+                    else:
+                        enter(index, output)
+                    if on_done:
+                        on_done()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return report
+
+
+def baselines_pending(*, phases: Sequence[Phase]) -> int:
+    """Reference submissions of `phases` still queued or running."""
+    return Submission.objects.filter(
+        phase__in=phases,
+        is_reference=True,
+        status__in=(SubmissionStatus.QUEUED, SubmissionStatus.RUNNING),
+    ).count()
+
+
+def baselines_wait(
+    *, phases: Sequence[Phase], timeout_s: float, poll_s: float = 1.0, progress: Progress | None = None
+) -> bool:
+    """Wait until no reference submission of `phases` is queued or running; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while True:
+        pending = baselines_pending(phases=phases)
+        if pending != last and progress:
+            progress(f"{pending} baseline submission(s) waiting to be scored ({timezone.now():%H:%M:%S} UTC)")
+        last = pending
+        if pending == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)

@@ -1,0 +1,532 @@
+"""The challenge bundle format, and its validation into plain definitions.
+
+A bundle is one YAML file (format 1):
+
+    format: 1
+    challenge: {slug, title, description?, public?, organizers?: [username, ...]}
+    tracks:
+      - slug, title, description?, compute?: cpu | gpu
+        task: denoise | deblur | super_resolution | inpaint
+        degradation: {...}     # benchdata.degradations spec without `task` (it follows the track's)
+        scoring: {...}         # evaluator.spec.ScoringSpec fields; default: the task's conventions
+        ranking: {method?: metric | mean_rank, metrics?: [psnr, {metric: lpips, higher_is_better: false}]}
+        data: {dataset: starter, split?: test, seed?: int, disclose_kernel?: bool, disclose_mask?: bool}
+        phases:
+          - slug, title, description?, split?, seed?
+            starts_at: 2026-01-01T00:00:00Z      # an explicit time zone is required
+            ends_at: 2026-03-01T00:00:00+01:00
+            limits: {per_day?: int, total?: int, upload_bytes?: int}      # absent = no limit
+            visibility: {leaderboard_public?: bool, hidden_ground_truth?: bool, score_decimals?: int}
+
+Everything is checked here, before the database or the disk is touched, and every problem is
+reported (not only the first) with its field path and line. The seed is what makes the noise and
+masks; whoever knows it can regenerate the hidden test data, so a real challenge leaves it out (a
+random one is drawn and kept only in the hidden manifest) or keeps its bundle private.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from restorebench.bundles.source import FieldPath, Located, format_path
+
+FORMAT = 1
+TASKS = ("denoise", "deblur", "super_resolution", "inpaint")
+# The same tasks as benchdata, the evaluator and reference_methods spell them.
+DATA_TASK = {"denoise": "denoise", "deblur": "deblur", "super_resolution": "sr", "inpaint": "inpaint"}
+SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: FieldPath
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{format_path(self.path)}: {self.message}"
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be loaded; `problems` lists every field at fault with its line."""
+
+    def __init__(self, filename: str, problems: list[Problem]) -> None:
+        self.filename = filename
+        self.problems = problems
+        lines = [f"{filename}: {len(problems)} problem(s); nothing was loaded"]
+        lines += [
+            f"  {filename}:{p.line}: {format_path(p.path)}: {p.message}"
+            if p.line is not None
+            else f"  {filename}: {format_path(p.path)}: {p.message}"
+            for p in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class PhaseDef:
+    path: FieldPath
+    slug: str
+    title: str
+    description: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    split: str
+    seed: int | None
+    max_submissions_per_day: int | None
+    max_submissions_total: int | None
+    max_upload_bytes: int
+    leaderboard_public: bool
+    hidden_ground_truth: bool
+    score_decimals: int
+
+
+@dataclass
+class TrackDef:
+    path: FieldPath
+    slug: str
+    title: str
+    description: str
+    task: str
+    compute: str
+    degradation_spec: dict
+    scoring_spec: dict
+    ranking_method: str
+    ranking_metrics: list[dict]
+    dataset: str
+    disclose_kernel: bool | None
+    disclose_mask: bool | None
+    phases: list[PhaseDef] = field(default_factory=list)
+
+
+@dataclass
+class ChallengeDef:
+    slug: str
+    title: str
+    description: str
+    is_public: bool
+    organizers: list[str]
+    tracks: list[TrackDef] = field(default_factory=list)
+
+
+class _Checker:
+    """Reads values out of the located data, recording a problem (and returning a default) on error."""
+
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.problems: list[Problem] = []
+
+    def problem(self, path: FieldPath, message: str) -> None:
+        self.problems.append(Problem(tuple(path), self.located.line_of(path), message))
+
+    def mapping(
+        self, value: Any, path: FieldPath, allowed: set[str], required: set[str] = frozenset()
+    ) -> dict:
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping of fields, got {_kind(value)}")
+            return {}
+        for key in sorted(set(value) - allowed):
+            self.problem((*path, key), f"unknown field; allowed here: {', '.join(sorted(allowed))}")
+        for key in sorted(required - set(value)):
+            self.problem((*path, key), "is required")
+        return value
+
+    def text(
+        self, data: dict, key: str, path: FieldPath, *, required: bool = False, max_length: int = 200
+    ) -> str:
+        if key not in data:
+            return ""  # `mapping` reported it when required
+        value = data[key]
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem((*path, key), f"must be a non-empty text, got {_kind(value)}")
+            return ""
+        if len(value) > max_length:
+            self.problem((*path, key), f"is {len(value)} characters long; at most {max_length}")
+        return value.strip()
+
+    def slug(self, data: dict, key: str, path: FieldPath) -> str:
+        value = self.text(data, key, path, required=True, max_length=64)
+        if value and not SLUG.match(value):
+            self.problem((*path, key), f"{value!r} is not a slug (letters, digits, '-' and '_' only)")
+        return value
+
+    def flag(self, data: dict, key: str, path: FieldPath, default: bool | None) -> bool | None:
+        if key not in data:
+            return default
+        if not isinstance(data[key], bool):
+            self.problem((*path, key), f"must be true or false, got {_kind(data[key])}")
+            return default
+        return data[key]
+
+    def integer(
+        self,
+        data: dict,
+        key: str,
+        path: FieldPath,
+        default: int | None,
+        minimum: int = 0,
+        maximum: int | None = None,
+    ) -> int | None:
+        if key not in data or data[key] is None:
+            return default
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem((*path, key), f"must be an integer >= {minimum}, got {value!r}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problem((*path, key), f"must be at most {maximum}, got {value}")
+            return default
+        return value
+
+    def when(self, data: dict, key: str, path: FieldPath) -> dt.datetime | None:
+        if key not in data:
+            return None
+        raw = data[key]
+        example = "e.g. 2026-01-01T00:00:00Z or 2026-01-01T09:00:00+09:00"
+        if not isinstance(raw, str):
+            self.problem(
+                (*path, key), f"must be a date and time with a time zone ({example}), got {_kind(raw)}"
+            )
+            return None
+        try:
+            value = dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            self.problem((*path, key), f"{raw!r} is not an ISO 8601 date and time ({example})")
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.problem((*path, key), f"{raw!r} has no time zone; write it explicitly ({example})")
+            return None
+        return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _spec_error_path(base: FieldPath, message: str, located: Located) -> FieldPath:
+    """Point a spec error at the deepest field it names ('kernel.sigma must be ...' -> kernel/sigma)."""
+    match = re.match(r"^([a-z_]+(?:\.[a-z_]+)*)\b", message)
+    if match:
+        parts = tuple(match.group(1).split("."))
+        for length in range(len(parts), 0, -1):
+            candidate = (*base, *parts[:length])
+            if candidate in located.lines:
+                return candidate
+    return base
+
+
+def _dataset_splits(name: str) -> set[str] | None:
+    """Split names a dataset manifest defines (None: unknown dataset)."""
+    from benchdata.manifests import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(name)
+    except (ManifestError, OSError):
+        return None
+    splits = manifest.data.get("splits")
+    if isinstance(splits, dict):
+        return set(splits) | {"all"}
+    # Built sets (the starter benchmark) have their splits in the recipe.
+    return {entry["split"] for entry in manifest.data.get("recipe") or []} | {"all"}
+
+
+def _degradation(check: _Checker, track: dict, path: FieldPath, task: str) -> dict:
+    from benchdata.degradations import DegradationSpec
+    from benchdata.degradations.spec import SpecError
+
+    raw = track.get("degradation")
+    where = (*path, "degradation")
+    if raw is None:
+        check.problem(where, "is required (e.g. {sigma: 25} for denoising)")
+        return {}
+    if not isinstance(raw, dict):
+        check.problem(where, f"must be a mapping of degradation fields, got {_kind(raw)}")
+        return {}
+    data_task = DATA_TASK.get(task)
+    if data_task is None:
+        return {}
+    if "task" in raw and raw["task"] != data_task:
+        check.problem((*where, "task"), f"must be {data_task!r} for a {task} track (or be left out)")
+        return {}
+    try:
+        spec = DegradationSpec.from_dict({**raw, "task": data_task})
+    except (SpecError, ValueError, OSError) as error:
+        check.problem(_spec_error_path(where, str(error), check.located), str(error))
+        return {}
+    return spec.to_dict()
+
+
+def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradation: dict) -> dict:
+    from evaluator.errors import SpecError
+    from evaluator.spec import ScoringSpec
+
+    where = (*path, "scoring")
+    data_task = DATA_TASK.get(task)
+    raw = track.get("scoring")
+    if raw is None:
+        raw = {"task": data_task}
+    elif not isinstance(raw, dict):
+        check.problem(where, f"must be a mapping of scoring options, got {_kind(raw)}")
+        return {}
+    raw = dict(raw)
+    scale = degradation.get("scale")
+    if raw.get("task") in ("sr", "sr-ntire") and "scale" not in raw and scale is not None:
+        raw["scale"] = scale
+    try:
+        spec = ScoringSpec.from_dict(raw)
+    except (SpecError, ValueError, TypeError) as error:
+        message = str(error)
+        target = where
+        field_match = re.search(r"spec\.([a-z_]+)", message)
+        if field_match and (*where, field_match.group(1)) in check.located.lines:
+            target = (*where, field_match.group(1))
+        check.problem(target, message)
+        return {}
+    if task == "super_resolution" and scale is not None and spec.scale not in (None, scale):
+        check.problem((*where, "scale"), f"is {spec.scale}, but the degradation's scale is {scale}")
+    return spec.to_dict()
+
+
+def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tuple[str, list[dict]]:
+    from evaluator.metrics import metric_info
+    from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+
+    where = (*path, "ranking")
+    raw = check.mapping(track.get("ranking", {}), where, {"method", "metrics"})
+    method = raw.get("method", "metric")
+    metrics = raw.get("metrics")
+    scored = list(scoring.get("metrics") or [])
+    if metrics is None:
+        if not scored:
+            return method, []
+        primary = scoring.get("ranking_metric", scored[0])
+        names = [primary] + [m for m in scored if m != primary]
+        metrics = [{"metric": m, "higher_is_better": metric_info(m).higher_is_better} for m in names]
+    else:
+        filled = []
+        for item in metrics if isinstance(metrics, list) else []:
+            if isinstance(item, str):
+                item = {"metric": item}
+            if (
+                isinstance(item, dict)
+                and "higher_is_better" not in item
+                and isinstance(item.get("metric"), str)
+            ):
+                try:
+                    item = {**item, "higher_is_better": metric_info(item["metric"]).higher_is_better}
+                except (KeyError, ValueError):
+                    pass  # RankingRule reports the unknown direction
+            filled.append(item)
+        metrics = filled if isinstance(metrics, list) else metrics
+    try:
+        rule = RankingRule.from_data(method, metrics)
+    except RankingRuleError as error:
+        message = str(error)
+        target = (*where, "method") if message.startswith("ranking_method") else (*where, "metrics")
+        index = re.match(r"ranking_metrics\[(\d+)\]", message)
+        if index and (*target, int(index.group(1))) in check.located.lines:
+            target = (*target, int(index.group(1)))
+        check.problem(target, message.split(": ", 1)[-1])
+        return method, []
+    for i, order in enumerate(rule.metrics):
+        if scored and order.metric not in scored:
+            check.problem(
+                (*where, "metrics", i) if "metrics" in raw else where,
+                f"ranks by {order.metric!r}, which the track does not score (scoring metrics: "
+                f"{', '.join(scored)})",
+            )
+    return rule.method, [m.to_dict() for m in rule.metrics]
+
+
+def _phase(
+    check: _Checker, raw: Any, path: FieldPath, data: dict, splits: set[str] | None
+) -> PhaseDef | None:
+    phase = check.mapping(
+        raw,
+        path,
+        {"slug", "title", "description", "starts_at", "ends_at", "split", "seed", "limits", "visibility"},
+        {"slug", "title", "starts_at", "ends_at"},
+    )
+    if not phase:
+        return None
+    slug = check.slug(phase, "slug", path)
+    title = check.text(phase, "title", path, required=True)
+    description = check.text(phase, "description", path, max_length=20_000)
+    starts, ends = check.when(phase, "starts_at", path), check.when(phase, "ends_at", path)
+    if starts and ends and ends <= starts:
+        check.problem((*path, "ends_at"), f"must be after starts_at ({starts.isoformat()})")
+    split = phase.get("split", data.get("split", "test"))
+    split_path = (*path, "split") if "split" in phase else (path[0], path[1], "data", "split")
+    if not isinstance(split, str):
+        check.problem(split_path, f"must be a split name, got {_kind(split)}")
+    elif splits is not None and split not in splits:
+        check.problem(split_path, f"dataset has no split {split!r}; its splits: {', '.join(sorted(splits))}")
+    seed = check.integer(phase, "seed", path, data.get("seed") if isinstance(data.get("seed"), int) else None)
+    limits_path = (*path, "limits")
+    limits = check.mapping(phase.get("limits", {}), limits_path, {"per_day", "total", "upload_bytes"})
+    visibility_path = (*path, "visibility")
+    visibility = check.mapping(
+        phase.get("visibility", {}),
+        visibility_path,
+        {"leaderboard_public", "hidden_ground_truth", "score_decimals"},
+    )
+    return PhaseDef(
+        path=path,
+        slug=slug,
+        title=title,
+        description=description,
+        starts_at=starts,
+        ends_at=ends,
+        split=split if isinstance(split, str) else "",
+        seed=seed,
+        max_submissions_per_day=check.integer(limits, "per_day", limits_path, None),
+        max_submissions_total=check.integer(limits, "total", limits_path, None),
+        max_upload_bytes=check.integer(limits, "upload_bytes", limits_path, 2 * 1024**3, minimum=1),
+        leaderboard_public=check.flag(visibility, "leaderboard_public", visibility_path, True),
+        hidden_ground_truth=check.flag(visibility, "hidden_ground_truth", visibility_path, False),
+        score_decimals=check.integer(visibility, "score_decimals", visibility_path, 4, maximum=10),
+    )
+
+
+def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
+    track = check.mapping(
+        raw,
+        path,
+        {
+            "slug",
+            "title",
+            "description",
+            "task",
+            "compute",
+            "degradation",
+            "scoring",
+            "ranking",
+            "data",
+            "phases",
+        },
+        {"slug", "title", "task", "degradation", "data", "phases"},
+    )
+    if not track:
+        return None
+    slug = check.slug(track, "slug", path)
+    title = check.text(track, "title", path, required=True)
+    description = check.text(track, "description", path, max_length=20_000)
+    task = track.get("task")
+    if "task" in track and task not in TASKS:
+        check.problem((*path, "task"), f"{task!r} is not one of {', '.join(TASKS)}")
+    compute = track.get("compute", "cpu")
+    if compute not in ("cpu", "gpu"):
+        check.problem((*path, "compute"), f"{compute!r} is not one of cpu, gpu")
+    degradation = _degradation(check, track, path, task) if task in TASKS else {}
+    scoring = _scoring(check, track, path, task, degradation) if task in TASKS else {}
+    method, metrics = _ranking(check, track, path, scoring)
+
+    data_path = (*path, "data")
+    data = check.mapping(
+        track.get("data", {}),
+        data_path,
+        {"dataset", "split", "seed", "disclose_kernel", "disclose_mask"},
+        {"dataset"} if "data" in track else set(),
+    )
+    splits = None
+    dataset = data.get("dataset", "")
+    if "dataset" in data:
+        if not isinstance(dataset, str) or not dataset:
+            check.problem((*data_path, "dataset"), f"must be a dataset name, got {_kind(dataset)}")
+            dataset = ""
+        else:
+            splits = _dataset_splits(dataset)
+            if splits is None:
+                from benchdata.manifests import list_datasets
+
+                check.problem(
+                    (*data_path, "dataset"),
+                    f"no dataset manifest named {dataset!r} in datasets/; "
+                    f"known: {', '.join(list_datasets())}",
+                )
+    check.integer(data, "seed", data_path, None)
+
+    phases_raw = track.get("phases")
+    phases: list[PhaseDef] = []
+    if "phases" in track and (not isinstance(phases_raw, list) or not phases_raw):
+        check.problem((*path, "phases"), "must be a non-empty list of phases")
+    elif isinstance(phases_raw, list):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(phases_raw):
+            phase = _phase(check, item, (*path, "phases", i), data, splits)
+            if phase is None:
+                continue
+            if phase.slug in seen:
+                check.problem(
+                    (*path, "phases", i, "slug"),
+                    f"{phase.slug!r} is also the slug of phases[{seen[phase.slug]}]",
+                )
+            seen.setdefault(phase.slug, i)
+            phases.append(phase)
+    return TrackDef(
+        path=path,
+        slug=slug,
+        title=title,
+        description=description,
+        task=task if task in TASKS else "",
+        compute=compute,
+        degradation_spec=degradation,
+        scoring_spec=scoring,
+        ranking_method=method,
+        ranking_metrics=metrics,
+        dataset=dataset,
+        disclose_kernel=check.flag(data, "disclose_kernel", data_path, None),
+        disclose_mask=check.flag(data, "disclose_mask", data_path, None),
+        phases=phases,
+    )
+
+
+def bundle_parse(located: Located, filename: str = "<bundle>") -> ChallengeDef:
+    """Validate a located bundle; raise `BundleError` listing every problem with its line."""
+    check = _Checker(located)
+    top = check.mapping(located.data, (), {"format", "challenge", "tracks"}, {"challenge", "tracks"})
+    if "format" in top and top["format"] != FORMAT:
+        check.problem(("format",), f"this loader reads format {FORMAT}, the file says {top['format']!r}")
+    challenge = check.mapping(
+        top.get("challenge", {}),
+        ("challenge",),
+        {"slug", "title", "description", "public", "organizers"},
+        {"slug", "title"} if "challenge" in top else set(),
+    )
+    organizers = challenge.get("organizers", [])
+    if not isinstance(organizers, list) or not all(isinstance(o, str) and o for o in organizers):
+        check.problem(("challenge", "organizers"), "must be a list of user names")
+        organizers = []
+    result = ChallengeDef(
+        slug=check.slug(challenge, "slug", ("challenge",)),
+        title=check.text(challenge, "title", ("challenge",), required=True),
+        description=check.text(challenge, "description", ("challenge",), max_length=50_000),
+        is_public=bool(check.flag(challenge, "public", ("challenge",), True)),
+        organizers=organizers,
+    )
+    tracks = top.get("tracks")
+    if "tracks" in top and (not isinstance(tracks, list) or not tracks):
+        check.problem(("tracks",), "must be a non-empty list of tracks")
+    elif isinstance(tracks, list):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(tracks):
+            track = _track(check, item, ("tracks", i))
+            if track is None:
+                continue
+            if track.slug in seen:
+                check.problem(
+                    ("tracks", i, "slug"), f"{track.slug!r} is also the slug of tracks[{seen[track.slug]}]"
+                )
+            seen.setdefault(track.slug, i)
+            result.tracks.append(track)
+    if check.problems:
+        raise BundleError(filename, sorted(check.problems, key=lambda p: (p.line or 0, format_path(p.path))))
+    return result

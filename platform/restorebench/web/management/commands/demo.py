@@ -1,0 +1,153 @@
+"""`manage.py demo`: everything the README's `make demo` promises, in one command.
+
+migrate → build the starter data → load the demo bundle → demo accounts and team → start an embedded
+evaluation worker → restore and enter the reference baselines → wait until the leaderboards are
+filled → serve the site on 127.0.0.1:8000 (the worker stops with the server). Re-running reuses
+everything that is already there.
+"""
+
+import os
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from restorebench.baselines.services import BaselineError, baseline_plan, baselines_run, baselines_wait
+from restorebench.bundles.schema import BundleError
+from restorebench.bundles.services import bundle_load
+from restorebench.submissions.models import Submission
+from restorebench.web import demo
+
+
+class Command(BaseCommand):
+    help = "Set up the demo challenge with scored baselines and serve the site (see README: make demo)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bundle", default=str(demo.DEMO_BUNDLE), help="challenge bundle to load")
+        parser.add_argument(
+            "--methods", default="fast", help="baselines: 'fast' (default), 'all', or comma-separated names"
+        )
+        parser.add_argument(
+            "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="restoring processes"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=1800, help="seconds to wait for the leaderboards"
+        )
+        parser.add_argument("--addrport", default="127.0.0.1:8000", help="where to serve the site")
+        parser.add_argument("--no-serve", action="store_true", help="set up, fill the leaderboards, and exit")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start a worker (one is already running)"
+        )
+
+    def say(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()
+
+    def handle(self, *args, **options):
+        self.say("==> database: migrate")
+        call_command("migrate", interactive=False, verbosity=0)
+
+        self.say("==> starter data")
+        from benchdata.store import ensure_dataset
+
+        starter = ensure_dataset("starter", settings.RESTOREBENCH_DATASETS_DIR)
+        self.say(f"    {starter}")
+
+        accounts = demo.demo_accounts_ensure()
+        self.say(f"==> demo challenge from {options['bundle']}")
+        try:
+            result = bundle_load(
+                path=options["bundle"],
+                actor=accounts.organizer,
+                skip_existing=True,
+                report=lambda line: self.say(f"    {line}"),
+            )
+        except BundleError as error:
+            raise CommandError(str(error)) from None
+        self.say(f"    {result.message}")
+        challenge = result.challenge
+        demo.demo_organizer_ready(challenge=challenge, organizer=accounts.organizer)
+        team = demo.demo_participant_ready(challenge=challenge, participant=accounts.participant)
+        try:
+            if demo.lpips_needed(challenge):
+                demo.lpips_ensure()
+        except demo.DemoError as error:
+            raise CommandError(str(error)) from None
+
+        worker = None
+        try:
+            if not options["no_worker"]:
+                self.say("==> evaluation worker (embedded)")
+                try:
+                    worker = demo.EmbeddedWorker().start()
+                except demo.DemoError as error:
+                    raise CommandError(str(error)) from None
+                self.say(f"    log: {worker.log_path}")
+            phases = demo.demo_phases(challenge=challenge)
+            self.fill_leaderboards(phases, accounts.organizer, options)
+            phases = demo.demo_phases(challenge=challenge)
+            self.report(phases, accounts, team, options)
+            if options["no_serve"]:
+                return
+            self.say("Press Ctrl-C to stop the site and the worker.\n")
+            call_command("runserver", options["addrport"], use_reloader=False)
+        except KeyboardInterrupt:
+            self.say("\nstopping")
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    def fill_leaderboards(self, phases, organizer, options) -> None:
+        selection = options["methods"]
+        if selection not in ("fast", "all"):
+            selection = [name.strip() for name in selection.split(",") if name.strip()]
+        try:
+            plan = baseline_plan(phases=phases, selection=selection)
+        except (BaselineError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        todo = [item for item in plan if not item.skip_reason]
+        methods = sorted({item.method for item in plan})
+        self.say(
+            f"==> baselines: {len(methods)} method(s) on {len(phases)} phase(s); "
+            f"{len(todo)} to restore, {len(plan) - len(todo)} already entered"
+        )
+        bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=not todo)
+        try:
+            report = baselines_run(
+                plan=plan, jobs=max(1, options["jobs"]), actor=organizer, on_done=lambda: bar.update(1)
+            )
+        finally:
+            bar.close()
+        for line in report.failed:
+            self.stderr.write(self.style.WARNING(f"    could not run {line}"))
+        self.say("==> scoring (the leaderboards fill as the worker scores)")
+        if not baselines_wait(phases=phases, timeout_s=options["timeout"], poll_s=1.0, progress=self.say):
+            raise CommandError(
+                f"baselines still unscored after {options['timeout']:.0f} s; is a worker running? "
+                f"(the embedded one logs to {settings.VAR_DIR / 'demo-worker.log'})"
+            )
+        for submission in Submission.objects.filter(pk__in=[s.pk for s in report.entered], status="failed"):
+            self.stderr.write(
+                self.style.WARNING(
+                    f"    {submission.method_name} on {submission.phase} failed: {submission.failure_reason}"
+                )
+            )
+
+    def report(self, phases, accounts, team, options) -> None:
+        base = f"http://{options['addrport']}"
+        self.say("")
+        self.say(self.style.SUCCESS("RestoreBench demo is ready."))
+        self.say(f"  site:         {base}/")
+        self.say(f"  organizer:    {demo.ORGANIZER[0]} / {demo.ORGANIZER[1]}   (admin: {base}/admin/)")
+        self.say(
+            f"  participant:  {demo.PARTICIPANT[0]} / {demo.PARTICIPANT[1]}   "
+            f"(team {team.name!r}, entered in every track)"
+        )
+        self.say("  leaderboards:")
+        for phase in phases:
+            self.say(
+                f"    {phase.track.title} · {phase.title}: {phase.baselines_scored} baseline row(s)  "
+                f"{base}/phases/{phase.pk}/leaderboard/"
+            )

@@ -1,0 +1,52 @@
+"""Template filters for the pages: UTC times stated as such, scores at a fixed precision, sizes."""
+
+import datetime as dt
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def utc(value: dt.datetime | str | None) -> str:
+    """`2026-01-01 09:00 UTC` (every time on the site is shown in UTC and says so)."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@register.filter
+def score(value: float | None, decimals: int = 4) -> str:
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{float(value):.{int(decimals)}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def filesize(value: int | None) -> str:
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+@register.filter
+def percent(done: int, total: int) -> int:
+    try:
+        return int(100 * int(done) / int(total)) if int(total) else 0
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,24 @@
+"""The site's pages (mounted at the root by restorebench.urls)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from restorebench.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="web:home"), name="logout"),
+    path("challenges/<slug:slug>/", views.challenge_detail, name="challenge"),
+    path("challenges/<slug:slug>/team/", views.team, name="team"),
+    path("tracks/<int:track_id>/", views.track_detail, name="track"),
+    path("tracks/<int:track_id>/enter/", views.track_enter, name="track-enter"),
+    path("phases/<int:phase_id>/leaderboard/", views.leaderboard, name="leaderboard"),
+    path("phases/<int:phase_id>/submit/", views.submit, name="submit"),
+    path("submissions/", views.my_submissions, name="submissions"),
+    path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
+    path("submissions/<int:submission_id>/choose/", views.submission_choose, name="submission-choose"),
+]

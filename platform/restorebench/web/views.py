@@ -1,0 +1,304 @@
+"""The site's pages. Each view looks things up with the platform's selectors, calls a service for any
+change, and renders a template; who may see what is decided by the selectors (a submission of
+another team is "not found", as in the API)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from restorebench.accounts import services as accounts
+from restorebench.accounts.selectors import team_for_user, team_members
+from restorebench.challenges.selectors import (
+    challenge_get,
+    challenge_list,
+    phase_get,
+    track_get,
+    user_is_organizer,
+)
+from restorebench.leaderboards.selectors import leaderboard_for_viewer
+from restorebench.submissions import selectors as submissions
+from restorebench.submissions import services as submitting
+from restorebench.web import selectors
+from restorebench.web.forms import (
+    SignupForm,
+    SubmissionForm,
+    TeamCreateForm,
+    TeamJoinForm,
+    add_service_errors,
+)
+
+
+def _next_or(request: HttpRequest, default: str) -> str:
+    """Where to go after a form: the `next` field when it stays on this site."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+def _or_404(value):
+    if value is None:
+        raise Http404
+    return value
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    challenges = challenge_list(user=request.user).prefetch_related("tracks")
+    return render(request, "web/home.html", {"challenges": challenges})
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("web:home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts.user_create(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                email=form.cleaned_data["email"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, f"Welcome, {user.get_username()}. Join or create a team in a challenge."
+            )
+            return redirect(_next_or(request, reverse("web:home")))
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = _or_404(challenge_get(user=request.user, slug=slug))
+    view = selectors.challenge_view(challenge=challenge, user=request.user)
+    return render(request, "web/challenge_detail.html", {"view": view, "challenge": challenge})
+
+
+@login_required
+def team(request: HttpRequest, slug: str) -> HttpResponse:
+    challenge = _or_404(challenge_get(user=request.user, slug=slug))
+    my_team = team_for_user(user=request.user, challenge=challenge)
+    create_form = TeamCreateForm(request.POST if request.POST.get("action") == "create" else None)
+    join_form = TeamJoinForm(request.POST if request.POST.get("action") == "join" else None)
+    if request.method == "POST" and my_team is None:
+        try:
+            if create_form.is_bound and create_form.is_valid():
+                my_team = accounts.team_create(
+                    challenge=challenge, name=create_form.cleaned_data["name"], user=request.user
+                )
+                messages.success(
+                    request, f"Team {my_team.name!r} created. Now enter the tracks you compete in."
+                )
+                return redirect("web:team", slug=challenge.slug)
+            if join_form.is_bound and join_form.is_valid():
+                found = selectors.team_by_join_code(
+                    challenge=challenge, join_code=join_form.cleaned_data["join_code"]
+                )
+                if found is None:
+                    join_form.add_error("join_code", "no team of this challenge has this join code")
+                else:
+                    accounts.team_join(
+                        team=found, user=request.user, join_code=join_form.cleaned_data["join_code"]
+                    )
+                    messages.success(request, f"You joined team {found.name!r}.")
+                    return redirect("web:team", slug=challenge.slug)
+        except ValidationError as error:
+            add_service_errors(create_form if create_form.is_bound else join_form, error)
+    view = selectors.challenge_view(challenge=challenge, user=request.user)
+    context = {
+        "challenge": challenge,
+        "view": view,
+        "team": my_team,
+        "members": team_members(team=my_team) if my_team else [],
+        "create_form": create_form,
+        "join_form": join_form,
+    }
+    return render(request, "web/team.html", context)
+
+
+def track_detail(request: HttpRequest, track_id: int) -> HttpResponse:
+    track = _or_404(track_get(user=request.user, track_id=track_id))
+    my_team = team_for_user(user=request.user, challenge=track.challenge_id)
+    view = selectors.track_view(track=track, team=my_team)
+    context = {"track": track, "challenge": track.challenge, "view": view, "team": my_team}
+    return render(request, "web/track_detail.html", context)
+
+
+@login_required
+@require_POST
+def track_enter(request: HttpRequest, track_id: int) -> HttpResponse:
+    track = _or_404(track_get(user=request.user, track_id=track_id))
+    my_team = team_for_user(user=request.user, challenge=track.challenge_id)
+    if my_team is None:
+        messages.error(request, "Create or join a team of this challenge first.")
+        return redirect("web:team", slug=track.challenge.slug)
+    try:
+        accounts.track_enter(team=my_team, track=track)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    else:
+        messages.success(request, f"Team {my_team.name!r} entered {track.title!r}.")
+    return redirect(_next_or(request, reverse("web:track", args=[track.pk])))
+
+
+def _metric_directions(ranking: dict) -> dict[str, bool]:
+    return {m["metric"]: m["higher_is_better"] for m in ranking.get("metrics", [])}
+
+
+def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
+    phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
+    board = leaderboard_for_viewer(phase=phase, user=request.user)
+    directions = _metric_directions(board.ranking)
+    my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
+    rows = [
+        {
+            "row": row,
+            "values": [row.scores.get(metric) for metric in board.metrics],
+            "mine": my_team is not None and row.team_id == my_team.pk,
+            "linked": row.is_reference or (my_team is not None and row.team_id == my_team.pk),
+        }
+        for row in board.rows
+    ]
+    context = {
+        "phase": phase,
+        "track": phase.track,
+        "challenge": phase.track.challenge,
+        "siblings": phase.track.phases.all(),
+        "board": board,
+        "rows": rows,
+        "metrics": [
+            {"name": m, "higher_is_better": directions.get(m), "ranked": m in directions}
+            for m in board.metrics
+        ],
+        "primary": board.ranking["metrics"][0]["metric"] if board.ranking.get("metrics") else None,
+        "decimals": board.rounded_to if board.rounded_to is not None else 4,
+        "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
+        "state": selectors.phase_state(phase=phase),
+    }
+    return render(request, "web/leaderboard.html", context)
+
+
+def _upload_url_template(name: str) -> str:
+    placeholder = uuid.UUID(int=0)
+    return reverse(name, kwargs={"upload_id": placeholder}).replace(str(placeholder), "{id}")
+
+
+@login_required
+def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
+    phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
+    track = phase.track
+    my_team = team_for_user(user=request.user, challenge=track.challenge_id)
+    view = selectors.track_view(track=track, team=my_team)
+    state = selectors.phase_state(phase=phase)
+    form = SubmissionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            submission = submitting.submission_create(
+                phase=phase,
+                user=request.user,
+                archive=upload.chunks(1024 * 1024),
+                method_name=form.cleaned_data["method_name"],
+                description=form.cleaned_data["description"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Submission #{submission.pk} received; it is queued for scoring.")
+            return redirect("web:submission", submission_id=submission.pk)
+        finally:
+            upload.close()
+    problems = []
+    if my_team is None:
+        problems.append("team")
+    elif not view.entered:
+        problems.append("track")
+    if state != "open":
+        problems.append(state)
+    used = None
+    if my_team is not None:
+        today, total = submitting.submission_limits_used(team=my_team, phase=phase, now=timezone.now())
+        used = {"today": today, "total": total}
+    context = {
+        "phase": phase,
+        "track": track,
+        "challenge": track.challenge,
+        "team": my_team,
+        "form": form,
+        "problems": problems,
+        "state": state,
+        "used": used,
+        "api": {
+            "create": reverse("api-upload-create", args=[phase.pk]),
+            "detail": _upload_url_template("api-upload-detail"),
+            "chunk": _upload_url_template("api-upload-chunk"),
+            "complete": _upload_url_template("api-upload-complete"),
+            "submission_page": reverse("web:submission", args=[0]).replace("/0/", "/{id}/"),
+        },
+    }
+    return render(request, "web/submit.html", context)
+
+
+@login_required
+def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = _or_404(submissions.submission_get(user=request.user, submission_id=submission_id))
+    phase = submission.phase
+    scores = selectors.submission_scores_for_viewer(user=request.user, submission=submission) or {}
+    ranked = [m["metric"] for m in phase.track.ranking_metrics]
+    metrics = ranked + sorted(m for m in scores if m not in ranked)
+    can_see_images = submissions.submission_can_see_image_scores(user=request.user, submission=submission)
+    images = []
+    image_metrics: list[str] = []
+    if can_see_images and submission.scores is not None:
+        table = submissions.submission_image_table(submission=submission)
+        present = {key for row in table for key in row if key != "image"}
+        image_metrics = [m for m in metrics if m in present] + sorted(present - set(metrics))
+        images = [{"image": row["image"], "values": [row.get(m) for m in image_metrics]} for row in table]
+    is_member = submission.team is not None and submission.team.memberships.filter(user=request.user).exists()
+    context = {
+        "submission": submission,
+        "phase": phase,
+        "track": phase.track,
+        "challenge": phase.track.challenge,
+        "progress": submissions.submission_progress(submission=submission),
+        "scores": [(m, scores.get(m)) for m in metrics if m in scores],
+        "decimals": phase.score_decimals if phase.hidden_ground_truth else 4,
+        "can_see_images": can_see_images,
+        "images": images,
+        "image_metrics": image_metrics,
+        "can_choose": is_member and submission.status == "scored" and not submission.disqualified,
+        "status_url": reverse("api-submission-detail", args=[submission.pk]),
+    }
+    return render(request, "web/submission_detail.html", context)
+
+
+@login_required
+@require_POST
+def submission_choose(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = _or_404(submissions.submission_get(user=request.user, submission_id=submission_id))
+    try:
+        submitting.submission_choose(submission=submission, user=request.user)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    else:
+        messages.success(request, f"Submission #{submission.pk} now represents your team on the leaderboard.")
+    return redirect(_next_or(request, reverse("web:submission", args=[submission.pk])))
+
+
+@login_required
+def my_submissions(request: HttpRequest) -> HttpResponse:
+    phase = None
+    if request.GET.get("phase", "").isdigit():
+        phase = _or_404(phase_get(user=request.user, phase_id=int(request.GET["phase"])))
+    listing = submissions.submission_list(user=request.user, phase=phase).select_related("phase__track")[:300]
+    return render(request, "web/submission_list.html", {"submissions": listing, "phase": phase})
