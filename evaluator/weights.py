@@ -359,3 +359,66 @@ def load_lpips_state_dict(net: str, root: Path | None = None) -> tuple[dict[str,
             f"{manifest['files'][filename]['sha256']}): {NOT_INSTALLED_HINT} again"
         )
     return load_file(str(path)), digest, path
+
+
+# A host that already has pyiqa's / torchvision's own downloads can use them instead: pyiqa keeps the LPIPS
+# linear layers in `<torch hub>/pyiqa` (its cache directory is fixed when pyiqa is imported) and torchvision
+# the ImageNet trunks in `<torch hub>/checkpoints`. Their file names end in the first hex digits of the
+# file's SHA-256 (the torch.hub convention), which is checked here — pyiqa itself never checks it.
+PYIQA_CACHE_FILES: dict[str, tuple[str, str]] = {
+    "alex": ("LPIPS_v0.1_alex-df73285e.pth", "alexnet-owt-7be5be79.pth"),
+    "vgg": ("LPIPS_v0.1_vgg-a78928a0.pth", "vgg16-397923af.pth"),
+}
+
+
+def _verified_torch_load(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    import torch
+
+    digest = sha256_file(path)
+    prefix = path.stem.rsplit("-", 1)[-1]
+    if not digest.startswith(prefix):
+        raise WeightsNotInstalled(f"{path} fails its checksum: SHA-256 {digest} does not start with {prefix}")
+    state = torch.load(path, map_location="cpu", weights_only=True)  # weights_only: no arbitrary code
+    return state, digest
+
+
+def load_lpips_from_torch_cache(net: str) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
+    """LPIPS weights from pyiqa's and torchvision's caches under `torch.hub.get_dir()`, or None if absent.
+
+    Returns (state dict in our key layout, {file name: SHA-256}). Files present but failing their checksum
+    or lacking a key raise `WeightsNotInstalled`.
+    """
+    import torch
+
+    hub = Path(torch.hub.get_dir())
+    lin_name, trunk_name = PYIQA_CACHE_FILES[net]
+    lin_path, trunk_path = hub / "pyiqa" / lin_name, hub / "checkpoints" / trunk_name
+    if not (lin_path.is_file() and trunk_path.is_file()):
+        return None
+    lin_state, lin_digest = _verified_torch_load(lin_path)
+    trunk_state, trunk_digest = _verified_torch_load(trunk_path)
+    state: dict[str, torch.Tensor] = {}
+    try:
+        for k in range(5):
+            state[f"lins.{k}.weight"] = lin_state[f"lin{k}.model.1.weight"]
+        for index in TRUNK_CONV_INDICES[net]:
+            for part in ("weight", "bias"):
+                state[f"features.{index}.{part}"] = trunk_state[f"features.{index}.{part}"]
+    except KeyError as exc:
+        raise WeightsNotInstalled(f"cached LPIPS weights for {net!r} lack {exc.args[0]}") from None
+    return state, {lin_name: lin_digest, trunk_name: trunk_digest}
+
+
+def load_lpips_weights(net: str, root: Path | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The LPIPS state dict of `net` and {file: SHA-256}: our provisioned files, else pyiqa's/torchvision's
+    verified caches; `WeightsNotInstalled` (with the provisioning hint) when neither is there."""
+    try:
+        state, digest, path = load_lpips_state_dict(net, root)
+        return state, {path.name: digest}
+    except WeightsNotInstalled as exc:
+        if read_manifest(root) is not None:  # ours are installed but broken: say so, do not switch source
+            raise
+        cached = load_lpips_from_torch_cache(net)
+        if cached is None:
+            raise exc from None
+        return cached

