@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -71,7 +71,6 @@ class ScoreResult:
     higher_is_better: bool
     record: dict[str, Any]
     elapsed_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_scored(self) -> int:

@@ -11,7 +11,7 @@ Units: images are compared on a [0, 1] scale (8-bit files divided by 255, 16-bit
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from evaluator.errors import SpecError
@@ -57,7 +57,6 @@ class ScoringSpec:
     batch_size: int = 4
     workers: int | None = None
     device: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.metrics, str):
