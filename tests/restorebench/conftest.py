@@ -82,7 +82,7 @@ def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
         challenge = challenge_create(slug=slug[:64], title=f"Challenge {n}", created_by=organizer)
         spec = {"metrics": list(metrics), "ranking_metric": metrics[0]}
         if delay_per_image_s:
-            spec["extra"] = {"test_delay_per_image_s": delay_per_image_s}
+            spec["test_delay_per_image_s"] = delay_per_image_s
         track = track_create(
             challenge=challenge,
             slug="denoise",

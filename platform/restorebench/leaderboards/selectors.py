@@ -7,13 +7,16 @@ whose leaderboard is not public they see only their own team's row (unranked) an
 hidden-ground-truth phase they see aggregates rounded to the phase's `score_decimals`.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, FloatField
+from django.db.models import Count, F, FloatField, Max
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -41,7 +44,20 @@ class LeaderboardRow:
     flagged_identical: bool = False  # organizers only
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Built by hand: dataclasses.asdict deep-copies recursively and dominated the API's time.
+        return {
+            "rank": self.rank,
+            "is_reference": self.is_reference,
+            "team_id": self.team_id,
+            "team_name": self.team_name,
+            "method_name": self.method_name,
+            "submission_id": self.submission_id,
+            "submitted_at": self.submitted_at,
+            "scores": dict(self.scores),
+            "mean_rank": self.mean_rank,
+            "runtime_per_mp": self.runtime_per_mp,
+            "flagged_identical": self.flagged_identical,
+        }
 
 
 @dataclass
@@ -144,8 +160,35 @@ def _row(entry: dict, *, rank: int | None, mean_rank: float | None, reference: b
     )
 
 
-def leaderboard_compute(*, phase: Phase) -> Leaderboard:
-    """The full leaderboard, as organizers see it (full precision, identical submissions flagged)."""
+# A computed leaderboard is cached under a key that changes with any write to the phase's submissions
+# (count, newest id, newest `updated_at`) or to the ranking rule; the timeout bounds how stale it can
+# be if clocks of two hosts disagree about "newest".
+LEADERBOARD_CACHE_SECONDS = 30
+
+
+def _cache_key(phase: Phase) -> str:
+    state = Submission.objects.filter(phase=phase).aggregate(
+        n=Count("id"), last_id=Max("id"), last=Max("updated_at")
+    )
+    rule = json.dumps([phase.track.ranking_method, phase.track.ranking_metrics], sort_keys=True)
+    raw = f"{phase.pk}|{state['n']}|{state['last_id']}|{state['last']}|{rule}"
+    return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def leaderboard_compute(*, phase: Phase, use_cache: bool = True) -> Leaderboard:
+    """The full leaderboard, as organizers see it (full precision, identical submissions flagged).
+    Callers get their own copy and may change it."""
+    if not use_cache:
+        return _leaderboard_build(phase)
+    key = _cache_key(phase)
+    board = cache.get(key)
+    if board is None:
+        board = _leaderboard_build(phase)
+        cache.set(key, board, LEADERBOARD_CACHE_SECONDS)
+    return board
+
+
+def _leaderboard_build(phase: Phase) -> Leaderboard:
     rule = ranking_rule(phase)
     teams = _team_candidates(phase, rule)
     placements = rank_entries([t["scores"] for t in teams], rule)
@@ -178,8 +221,8 @@ def leaderboard_compute(*, phase: Phase) -> Leaderboard:
     return Leaderboard(phase_id=phase.pk, ranking=rule.to_data(), metrics=metrics, rows=rows)
 
 
-def _round(value: float | None, decimals: int) -> float | None:
-    return None if value is None else round(value, decimals)
+def _round(value: float | str | None, decimals: int) -> float | str | None:
+    return round(value, decimals) if isinstance(value, float) else value
 
 
 def leaderboard_for_viewer(*, phase: Phase, user: User) -> Leaderboard:
@@ -187,21 +230,27 @@ def leaderboard_for_viewer(*, phase: Phase, user: User) -> Leaderboard:
     board = leaderboard_compute(phase=phase)
     if user_is_organizer(user=user, challenge=phase.track.challenge_id):
         return board
-    for row in board.rows:
-        row.flagged_identical = False
+    rows = [replace(row, flagged_identical=False) for row in board.rows]
+    rounded_to = None
     if phase.hidden_ground_truth:
-        board.rounded_to = phase.score_decimals
-        for row in board.rows:
-            row.scores = {m: _round(v, phase.score_decimals) for m, v in row.scores.items()}
-            row.mean_rank = _round(row.mean_rank, 3)
-    if not phase.leaderboard_public:
+        rounded_to = phase.score_decimals
+        rows = [
+            replace(
+                row,
+                scores={m: _round(v, rounded_to) for m, v in row.scores.items()},
+                mean_rank=_round(row.mean_rank, 3),
+            )
+            for row in rows
+        ]
+    restricted = not phase.leaderboard_public
+    if restricted:
         team = team_for_user(user=user, challenge=phase.track.challenge_id)
-        board.restricted = True
-        board.rows = [row for row in board.rows if row.is_reference or (team and row.team_id == team.pk)]
-        for row in board.rows:
-            row.rank = None
-            row.mean_rank = None
-    return board
+        rows = [
+            replace(row, rank=None, mean_rank=None)
+            for row in rows
+            if row.is_reference or (team and row.team_id == team.pk)
+        ]
+    return replace(board, rows=rows, rounded_to=rounded_to, restricted=restricted)
 
 
 def leaderboard_snapshot(*, phase: Phase) -> list[dict]:

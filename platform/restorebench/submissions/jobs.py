@@ -186,7 +186,9 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
         )
         submission = job.submission
         if job.purpose == JobPurpose.SUBMISSION and submission.status in (SubmissionStatus.QUEUED,):
-            Submission.objects.filter(pk=submission.pk).update(status=SubmissionStatus.RUNNING)
+            Submission.objects.filter(pk=submission.pk).update(
+                status=SubmissionStatus.RUNNING, updated_at=now
+            )
         phase = submission.phase
         archive = Path(settings.RESTOREBENCH_STORAGE_DIR) / submission.archive_path
         return Claim(
@@ -275,6 +277,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
                     "scores",
                     "current_job",
                     "scored_at",
+                    "updated_at",
                 ]
             )
     return True
@@ -298,7 +301,9 @@ def _job_fail_locked(*, job: EvaluationJob, kind: str, message: str, now: dt.dat
     else:
         submission.failure_reason = PLATFORM_FAILURE_MESSAGE
         submission.counts_toward_limits = False
-    submission.save(update_fields=["status", "failure_kind", "failure_reason", "counts_toward_limits"])
+    submission.save(
+        update_fields=["status", "failure_kind", "failure_reason", "counts_toward_limits", "updated_at"]
+    )
 
 
 def evaluation_job_fail(*, job_id: int, token: int, kind: str, message: str) -> str:
@@ -318,7 +323,7 @@ def evaluation_job_fail(*, job_id: int, token: int, kind: str, message: str) -> 
             job.worker = ""
             job.save(update_fields=["status", "error_kind", "error_message", "not_before", "worker"])
             Submission.objects.filter(pk=job.submission_id, status=SubmissionStatus.RUNNING).update(
-                status=SubmissionStatus.QUEUED
+                status=SubmissionStatus.QUEUED, updated_at=now
             )
             transaction.on_commit(lambda: evaluation_job_enqueue(job_id=job_id, countdown=delay))
             return JobStatus.PENDING
@@ -465,7 +470,7 @@ def evaluation_jobs_reap(*, now: dt.datetime | None = None) -> ReapReport:
                 job.not_before = None
                 job.save(update_fields=["status", "error_kind", "error_message", "worker", "not_before"])
                 Submission.objects.filter(pk=job.submission_id, status=SubmissionStatus.RUNNING).update(
-                    status=SubmissionStatus.QUEUED
+                    status=SubmissionStatus.QUEUED, updated_at=timezone.now()
                 )
                 to_send.append(job.pk)
                 report.requeued_lost += 1

@@ -73,11 +73,15 @@ class Submission(models.Model):
     disqualified = models.BooleanField(default=False)
     disqualified_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Every write sets it (update_fields and .update() calls include it): leaderboards use the
+    # newest one in a phase to know whether their cached ranking is still current.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["phase", "status"], name="submission_phase_status"),
+            models.Index(fields=["phase", "updated_at"], name="submission_phase_updated"),
             models.Index(fields=["team", "phase", "created_at"], name="submission_team_phase_time"),
         ]
         constraints = [

@@ -417,9 +417,9 @@ def submission_choose(*, submission: Submission, user: AbstractBaseUser) -> Subm
     Team.objects.select_for_update().get(pk=submission.team_id)
     Submission.objects.filter(team=submission.team, phase=submission.phase, is_chosen=True).exclude(
         pk=submission.pk
-    ).update(is_chosen=False)
+    ).update(is_chosen=False, updated_at=timezone.now())
     submission.is_chosen = True
-    submission.save(update_fields=["is_chosen"])
+    submission.save(update_fields=["is_chosen", "updated_at"])
     return submission
 
 
@@ -434,7 +434,7 @@ def submission_disqualify(
     submission.disqualified = True
     submission.disqualified_reason = reason
     submission.is_chosen = False
-    submission.save(update_fields=["disqualified", "disqualified_reason", "is_chosen"])
+    submission.save(update_fields=["disqualified", "disqualified_reason", "is_chosen", "updated_at"])
     audit_log_record(
         challenge=submission.phase.track.challenge,
         actor=actor,
@@ -452,7 +452,7 @@ def submission_requalify(
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     submission.disqualified = False
     submission.disqualified_reason = ""
-    submission.save(update_fields=["disqualified", "disqualified_reason"])
+    submission.save(update_fields=["disqualified", "disqualified_reason", "updated_at"])
     audit_log_record(
         challenge=submission.phase.track.challenge,
         actor=actor,
@@ -477,7 +477,7 @@ def submission_cancel(*, submission: Submission, actor: AbstractBaseUser | None,
     submission.status = SubmissionStatus.CANCELLED
     submission.counts_toward_limits = False
     submission.failure_reason = reason
-    submission.save(update_fields=["status", "counts_toward_limits", "failure_reason"])
+    submission.save(update_fields=["status", "counts_toward_limits", "failure_reason", "updated_at"])
     audit_log_record(
         challenge=submission.phase.track.challenge,
         actor=actor,

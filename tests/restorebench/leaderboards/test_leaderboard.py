@@ -161,3 +161,28 @@ def test_csv_export_has_one_line_per_row_with_every_metric(arena, make_participa
     ]
     assert rows[1][:5] == ["1", a.name, "net, v2", "no", str(s.pk)]
     assert (float(rows[1][6]), float(rows[1][7])) == (25.5, 0.5)
+
+
+def test_a_cached_leaderboard_follows_every_change_to_the_phase(arena, make_participant):
+    user, a = make_participant(arena)
+    _, b = make_participant(arena)
+    low = scored_submission(arena.phase, a, {"psnr": 25.0, "ssim": 0.5})
+    assert _summary(leaderboard_compute(phase=arena.phase)) == [(1, a.name, low.pk)]
+    high = scored_submission(arena.phase, a, {"psnr": 27.0, "ssim": 0.5})
+    other = scored_submission(arena.phase, b, {"psnr": 26.0, "ssim": 0.5})
+    assert _summary(leaderboard_compute(phase=arena.phase)) == [(1, a.name, high.pk), (2, b.name, other.pk)]
+    submission_choose(submission=low, user=user)
+    assert _summary(leaderboard_compute(phase=arena.phase)) == [(1, b.name, other.pk), (2, a.name, low.pk)]
+    submission_disqualify(submission=other, actor=arena.organizer, reason="copied")
+    assert _summary(leaderboard_compute(phase=arena.phase)) == [(1, a.name, low.pk)]
+
+
+def test_a_viewer_copy_never_changes_what_organizers_see(make_arena, make_participant):
+    arena = make_arena(images=1, hidden_ground_truth=True, score_decimals=0)
+    user, a = make_participant(arena)
+    scored_submission(arena.phase, a, {"psnr": 25.4, "ssim": 0.6})
+    assert leaderboard_for_viewer(phase=arena.phase, user=user).rows[0].scores == {"psnr": 25.0, "ssim": 1.0}
+    assert leaderboard_for_viewer(phase=arena.phase, user=arena.organizer).rows[0].scores == {
+        "psnr": 25.4,
+        "ssim": 0.6,
+    }
