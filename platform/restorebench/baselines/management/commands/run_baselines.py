@@ -59,7 +59,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(plan)} method x phase pair(s): {todo} to run, {len(plan) - todo} already entered"
         )
-        bar = tqdm(total=len(plan), unit="method", disable=options["no_progress"], file=sys.stderr)
+        bar = tqdm(total=todo, unit="method", disable=options["no_progress"], file=sys.stderr)
         try:
             report = baselines_run(
                 plan=plan, jobs=options["jobs"], progress=bar.write, on_done=lambda: bar.update(1)
