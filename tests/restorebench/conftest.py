@@ -165,6 +165,16 @@ def worker_env(django_db_setup, django_db_blocker, var_dir) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _delete_this_runs_queues_at_the_end():
+    """The queues are named for this run: remove them from the shared broker when it ends."""
+    yield
+    from django.conf import settings
+
+    if settings.configured and getattr(settings, "RESTOREBENCH_QUEUE_PREFIX", ""):
+        _delete_test_queues()
+
+
 @pytest.fixture(scope="session")
 def start_worker(worker_env, var_dir) -> Callable[..., WorkerProcess]:
     from django.conf import settings
@@ -182,7 +192,6 @@ def start_worker(worker_env, var_dir) -> Callable[..., WorkerProcess]:
     yield start
     for worker in started:
         worker.stop()
-    _delete_test_queues()
 
 
 def _delete_test_queues() -> None:
@@ -191,6 +200,7 @@ def _delete_test_queues() -> None:
 
     try:
         with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
             channel = conn.default_channel
             for queue in settings.RESTOREBENCH_QUEUES.values():
                 channel.queue_delete(queue)

@@ -42,7 +42,10 @@ def _race(arena, users, upload) -> tuple[list, list]:
     [({"max_submissions_total": 5}, 5), ({"max_submissions_per_day": 3, "max_submissions_total": 10}, 3)],
     ids=["total", "per-day"],
 )
-def test_concurrent_submitters_never_exceed_the_limit(make_arena, make_participant, limits, allowed):
+def test_concurrent_submitters_never_exceed_the_limit(
+    make_arena, make_participant, cpu_worker, limits, allowed
+):
+    # (the worker scores the accepted submissions, so the test leaves nothing on the queue)
     arena = make_arena(images=1, **limits)
     first, team = make_participant(arena)
     users = [first] + [make_participant(arena, team=team)[0] for _ in range(SUBMITTERS - 1)]

@@ -289,3 +289,24 @@ def test_a_job_over_its_time_limit_is_stopped_and_retried_as_a_platform_error(
     assert "exceeded the time limit of 0.5 s" in job.error_message
     assert ImageScore.objects.filter(job=job).count() == 0
     assert Submission.objects.get(pk=submission.pk).status == "queued"
+
+
+@pytest.mark.django_db
+def test_the_reaper_runs_from_celery_beat_and_from_a_management_command(make_arena, make_participant, sent):
+    from io import StringIO
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from restorebench.celery_app import app
+
+    app.loader.import_default_modules()  # what a worker or beat does at start: autodiscover tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE["reap-evaluation-jobs"]
+    assert schedule["task"] in app.tasks and schedule["schedule"] == settings.RESTOREBENCH_REAP_EVERY_S
+    arena = make_arena(images=1)
+    user, _ = make_participant(arena)
+    _, job = _submit(arena, user)
+    EvaluationJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
+    out = StringIO()
+    call_command("reap_evaluation_jobs", stdout=out)
+    assert "sent_pending=1" in out.getvalue()
+    assert sent[-1] == {"job_id": job.pk}
