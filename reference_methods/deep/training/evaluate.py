@@ -177,12 +177,61 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
         (weights_dir / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
+PUBLISHED_SR = {  # Set14, PSNR dB on Y (VDSR Table 3; SRGAN paper for SRResNet/SRGAN; ESPCN compiled)
+    ("bicubic", 2): 30.24,
+    ("bicubic", 3): 27.55,
+    ("bicubic", 4): 26.00,
+    ("srcnn", 2): 32.42,
+    ("srcnn", 3): 29.28,
+    ("srcnn", 4): 27.49,
+    ("vdsr", 2): 33.03,
+    ("vdsr", 3): 29.77,
+    ("vdsr", 4): 28.01,
+    ("espcn", 3): 29.49,
+    ("espcn", 4): 27.73,
+    ("srresnet", 4): 28.49,
+    ("srgan", 4): 26.02,
+}
+PUBLISHED_DENOISE = {("dncnn", "BSD68"): 29.23, ("dncnn", "Set12"): 30.44}
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The docs table: one line per (method, set, task) with the published PSNR next to ours."""
+    lines = [
+        "| method | set | task | PSNR | SSIM | LPIPS | published PSNR | params | s / image | peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "scale" in r:
+            task, published = f"SR ×{r['scale']}", PUBLISHED_SR.get((r["method"], r["scale"]))
+        else:
+            task, published = f"σ = {r['sigma']}", PUBLISHED_DENOISE.get((r["method"], r["set"]))
+        cells = [
+            r["method"],
+            r["set"],
+            task,
+            f"{r['psnr']:.2f}",
+            f"{r['ssim']:.4f}",
+            f"{r['lpips']:.4f}" if "lpips" in r else "–",
+            f"{published:.2f}" if published else "–",
+            f"{r['parameters']:,}" if "parameters" in r else "–",
+            f"{r['seconds_per_image']:.3f}" if "seconds_per_image" in r else "–",
+            f"{r['peak_memory_mib']:.0f}" if "peak_memory_mib" in r else "–",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[4] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR / "scores.json")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--table-only", action="store_true", help="print the docs table from --out and stop")
     args = parser.parse_args(argv)
+    if args.table_only:
+        print(markdown_table(json.loads(args.out.read_text())["rows"]))
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
@@ -195,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"rows": rows, "seconds": round(time.perf_counter() - t0, 1)}, indent=1) + "\n"
     )
     write_model_cards(rows)
+    print(markdown_table(rows))
     return 0
 
 
