@@ -56,14 +56,15 @@ def _file_reader(path: Path, limit: int) -> Callable[[], bytes]:
     return read
 
 
-def list_folder(folder: Path, limit: int) -> list[Entry]:
-    """Regular files under `folder` (recursively), hidden ones skipped, symlinks refused."""
+def list_folder(folder: Path, limit: int, allow_symlinks: bool = False) -> list[Entry]:
+    """Regular files under `folder` (recursively), hidden ones skipped; symlinks refused unless allowed
+    (a participant's symlink could point anywhere; the organizer's ground truth may use them)."""
     entries = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if _ignored(rel.parts) or path.is_dir():
             continue
-        if path.is_symlink():
+        if path.is_symlink() and not allow_symlinks:
             raise UnreadableSubmission(f"{rel.as_posix()}: symbolic links are not accepted in a submission")
         if path.is_file():
             entries.append(Entry(rel.as_posix(), path.stat().st_size, _file_reader(path, limit)))
@@ -132,7 +133,7 @@ def list_ground_truth(gt_dir: str | Path, limit: int) -> list[Entry]:
     folder = Path(gt_dir)
     if not folder.is_dir():
         raise EvaluatorError(f"ground-truth folder {folder} does not exist")
-    entries = list_folder(folder, limit)
+    entries = list_folder(folder, limit, allow_symlinks=True)
     if not entries:
         raise EvaluatorError(f"ground-truth folder {folder} holds no files")
     by_stem: dict[str, list[str]] = defaultdict(list)

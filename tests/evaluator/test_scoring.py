@@ -319,3 +319,15 @@ def test_batched_path_used_on_gpus_gives_the_same_scores(make_pairs, save_image,
         assert a.scores["lpips"] == pytest.approx(b.scores["lpips"], rel=1e-5, abs=1e-7)
         assert (a.width, a.height) == (b.width, b.height)
     assert calls[-1] == 6 and calls == sorted(calls)
+
+
+def test_symlinks_are_refused_in_submissions_but_allowed_in_ground_truth(make_pairs, tmp_path):
+    pred, gt, _ = make_pairs(1)
+    linked_gt = tmp_path / "gt_links"
+    linked_gt.mkdir()
+    (linked_gt / "img00.png").symlink_to(gt / "img00.png")
+    assert score(pred, linked_gt).n_scored == 1
+    (pred / "img00.png").unlink()
+    (pred / "img00.png").symlink_to(gt / "img00.png")
+    with pytest.raises(UnreadableSubmission, match="symbolic links are not accepted"):
+        score(pred, gt)
