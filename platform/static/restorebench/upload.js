@@ -123,6 +123,7 @@
   }
 
   function fail(message) {
+    box.hidden = true;
     errorBox.hidden = false;
     errorBox.textContent = message;
     button.disabled = false;

@@ -7,6 +7,7 @@ everything that is already there.
 """
 
 import os
+import signal
 import sys
 
 from django.conf import settings
@@ -19,6 +20,10 @@ from restorebench.bundles.schema import BundleError
 from restorebench.bundles.services import bundle_load
 from restorebench.submissions.models import Submission
 from restorebench.web import demo
+
+
+def _interrupt(number, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(number).name)
 
 
 class Command(BaseCommand):
@@ -77,6 +82,9 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
 
         worker = None
+        # Stop the worker however the demo ends: Ctrl-C, or the terminal closing, or `kill`.
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, _interrupt)
         try:
             if not options["no_worker"]:
                 self.say("==> evaluation worker (embedded)")
