@@ -48,6 +48,18 @@ SUBMISSIONS: dict[str, Submission] = {
 }
 
 
+class ClampedOutput(nn.Module):
+    """`net` followed by a clamp to [0, 1]: exported reference models declare output_range [0, 1] and
+    must keep to it (the registry path clips too); undertrained SR nets overshoot at sharp edges."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).clamp(0.0, 1.0)
+
+
 def export_module(net: nn.Module, path: Path, fixed_size: int | None = None, channels: int = 1) -> Path:
     """Write `net` (eval mode, CPU) as ONNX to `path`; dynamic N/H/W unless `fixed_size` is given."""
     net = net.to("cpu").eval()
@@ -93,7 +105,7 @@ def export_submission(name: str, out_dir: Path) -> tuple[Path, dict[str, Any]]:
     sub = SUBMISSIONS[name]
     net = load_network(sub.weights, **sub.overrides)
     fixed = getattr(net, "size", None)
-    path = export_module(net, out_dir / f"{name}.onnx", fixed_size=fixed)
+    path = export_module(ClampedOutput(net), out_dir / f"{name}.onnx", fixed_size=fixed)
     manifest = manifest_for(sub, fixed)
     (out_dir / f"{name}.manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return path, manifest
