@@ -191,8 +191,9 @@ def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
     import torch
 
     sys.path.insert(0, job["project_root"])
-    from reference_methods.deep.archs import create_arch  # the registered reference architectures
     from safetensors.torch import load_file
+
+    from reference_methods.deep.archs import create_arch  # the registered reference architectures
 
     gpu = job["use_gpu"] and torch.cuda.is_available()
     torch.set_num_threads(job["threads"])
@@ -226,6 +227,22 @@ def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
             return net(torch.from_numpy(x).to(device)).float().cpu().numpy()
 
     return forward, f"torch:{device.type}", limits
+
+
+def _peak_rss_bytes() -> int:
+    """VmHWM of this process: the resident-set high-water mark of its own address space.
+
+    Unlike the parent's `wait4` ru_maxrss, it starts afresh at exec, so it does not include the
+    parent's memory that the child inherited while forking.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _classify(exc: BaseException, default: str) -> str:
@@ -273,7 +290,15 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
         seconds = time.perf_counter() - t
         out = scratch / "out" / f"{index:06d}.npy"
         np.save(out, np.asarray(y, dtype=np.float32), allow_pickle=False)
-        _emit(log, event="image", index=index, name=name, seconds=seconds, file=str(out.relative_to(scratch)))
+        _emit(
+            log,
+            event="image",
+            index=index,
+            name=name,
+            seconds=seconds,
+            file=str(out.relative_to(scratch)),
+            peak_rss=_peak_rss_bytes(),
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -290,7 +315,7 @@ def main(argv: list[str]) -> int:
         except MemoryError:
             _emit(log, event="error", kind="memory", message="the model ran out of memory", image=None)
             return 3
-        _emit(log, event="done")
+        _emit(log, event="done", peak_rss=_peak_rss_bytes())
     return 0
 
 

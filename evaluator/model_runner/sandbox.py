@@ -11,7 +11,9 @@
    no NaN/inf, values inside the manifest's output range (give or take `range_tolerance` of its
    span) — then converts it to an 8-bit PNG in `out_dir` (values clipped to [0, 1], rounded half
    away from zero) and deletes it;
-4. reaps the child with `wait4` for its CPU time and peak resident memory (ru_maxrss) and reports.
+4. reaps the child with `wait4` for its CPU time, and reports. Peak resident memory is the child's own
+   VmHWM (sent with each output) or the largest VmRSS the parent saw, whichever is larger: `wait4`'s
+   ru_maxrss would include the parent's resident memory copied into the child at fork time.
 
 The child sets the kernel limits itself before it opens the model (see child.py). Every failure of
 the model is returned as a report with `ok=False`, an `error_kind` and a message naming the problem;
@@ -113,7 +115,8 @@ class ImageRun:
 class RunReport:
     """What happened: success or the reason of failure, plus the measurements NTIRE factsheets ask for.
 
-    peak_memory_bytes: ru_maxrss of the child (resident set, runtime included).
+    peak_memory_bytes: the child's resident-set high-water mark (VmHWM, runtime included), or the
+        largest resident set the parent observed when the child died before reporting it.
     seconds_per_image: mean model runtime per image (tiling included, decoding and encoding not).
     """
 
@@ -476,6 +479,7 @@ def _run_in_scratch(
     child_error: dict[str, Any] | None = None
     killed: tuple[str, str, str | None] | None = None
     done = 0
+    peak_rss = 0
     status = 0
     usage = None
     try:
@@ -493,6 +497,7 @@ def _run_in_scratch(
                 for line in lines:
                     event = json.loads(line)
                     kind = event.get("event")
+                    peak_rss = max(peak_rss, int(event.get("peak_rss", 0)))
                     if kind == "sandbox":
                         report.sandbox.update({k: v for k, v in event.items() if k != "event"})
                     elif kind == "loaded":
@@ -539,6 +544,7 @@ def _run_in_scratch(
                 )
                 _killpg(proc.pid)
             rss = _rss_bytes(proc.pid) if killed is None else 0
+            peak_rss = max(peak_rss, rss)
             if rss > limits.memory_bytes:
                 killed = (
                     "memory",
@@ -560,7 +566,7 @@ def _run_in_scratch(
     report.wall_seconds = time.perf_counter() - t_start
     if usage is not None:
         report.cpu_seconds = usage.ru_utime + usage.ru_stime
-        report.peak_memory_bytes = usage.ru_maxrss * 1024 if sys.platform != "darwin" else usage.ru_maxrss
+    report.peak_memory_bytes = peak_rss or None
     report.exit_status = _describe_status(status)
     error = killed or _diagnose(status, child_error, report, job, log_path, done, inputs)
     if error is None and done != len(inputs):

@@ -228,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR / "scores.json")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table-only", action="store_true", help="print the docs table from --out and stop")
+    parser.add_argument(
+        "--part",
+        choices=("all", "sr", "denoise"),
+        default="all",
+        help="evaluate one part only, keeping the other part's rows from --out",
+    )
     args = parser.parse_args(argv)
     if args.table_only:
         print(markdown_table(json.loads(args.out.read_text())["rows"]))

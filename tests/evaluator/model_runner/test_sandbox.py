@@ -61,6 +61,14 @@ def test_good_gray_model_round_trips_and_is_measured(tmp_path, models, gray_inpu
     assert "network" in report.sandbox and "user" in report.sandbox
 
 
+def test_peak_memory_is_the_childs_own_not_the_parents(tmp_path, models, gray_inputs):
+    ballast = np.ones(600 * 2**20 // 8)  # 600 MiB resident in the parent while it forks the child
+    report = run_model_submission(models.affine(1.0, 0.0), DENOISE_GRAY, gray_inputs, tmp_path / "out")
+    assert report.ok, report.error
+    assert 20 * 2**20 < report.peak_memory_bytes < 400 * 2**20
+    assert ballast.sum() == ballast.size
+
+
 def test_rgb_network_receives_rgb_and_input_ranges_are_applied(tmp_path, models, rgb_inputs):
     # The network sees x in [0, 255] and answers on [0, 255]: y = 255 - x (an inversion).
     manifest = {"task": "denoise", "color": "rgb", "input_range": [0, 255], "output_range": [0, 255]}
