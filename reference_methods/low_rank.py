@@ -360,10 +360,10 @@ def lowrank_complete_channel(
     patches: int = 40,
     window: int = 15,
     step: int = 3,
-    outer: int = 8,
+    outer: int = 10,
     inner: int = 4,
-    tau_start: float = 0.3,
-    tau_end: float = 0.02,
+    tau_start: float = 0.01,
+    tau_end: float = 2e-4,
     chunk: int = 1024,
 ) -> np.ndarray:
     """Fill the pixels where `mask` is True in a 2-D image on the 0–255 scale.
@@ -413,15 +413,16 @@ def lowrank_complete_channel(
 
 
 def _completion_defaults(context: RestorationContext) -> dict[str, Any]:
+    # Threshold schedule tuned on Train400 crops (validation) with 50% missing pixels and 20% boxes.
     return {
         "patch": 7,
         "patches": 40,
         "window": 15,
         "step": 3,
-        "outer": 8,
+        "outer": 10,
         "inner": 4,
-        "tau_start": 0.3,
-        "tau_end": 0.02,
+        "tau_start": 0.01,
+        "tau_end": 2e-4,
     }
 
 

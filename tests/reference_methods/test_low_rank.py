@@ -1,0 +1,181 @@
+"""Tests for reference_methods.low_rank: block matching, singular-value shrinkages, NNM/WNNM
+denoising, low-rank completion and the BM3D wrapper, each against an independent computation."""
+
+from __future__ import annotations
+
+import bm3d
+import numpy as np
+import pytest
+
+from benchdata.degradations import degrade
+from reference_methods import low_rank as L
+from reference_methods.registry import MethodError, RestorationContext, restore
+
+from .conftest import gray_image, rgb_image
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return 10.0 * np.log10(1.0 / float(np.mean((np.clip(a, 0, 1) - b) ** 2)))
+
+
+# --- block matching -----------------------------------------------------------------------------
+
+
+def test_block_matching_finds_the_nearest_patches_within_the_window():
+    rng = np.random.default_rng(0)
+    image = rng.random((40, 37))
+    p, window, k = 5, 6, 12
+    ref_ys, ref_xs = np.arange(0, 36, 3), np.arange(0, 33, 4)
+    groups = L.block_match(image, p, ref_ys, ref_xs, window, k)
+    hp, wp = 40 - p + 1, 37 - p + 1
+    patches = np.array([[image[y : y + p, x : x + p].ravel() for x in range(wp)] for y in range(hp)])
+    flat = patches.reshape(hp * wp, -1)
+    for i, (y, x) in enumerate((y, x) for y in ref_ys for x in ref_xs):
+        cands = [
+            (yy, xx)
+            for yy in range(max(0, y - window), min(hp, y + window + 1))
+            for xx in range(max(0, x - window), min(wp, x + window + 1))
+        ]
+        brute = np.sort([np.sum((patches[y, x] - patches[yy, xx]) ** 2) for yy, xx in cands])[:k]
+        found = np.sum((flat[groups[i]] - patches[y, x]) ** 2, axis=1)
+        assert groups[i, 0] == y * wp + x  # the reference itself first
+        assert np.allclose(found, brute, atol=1e-4)
+        gy, gx = np.divmod(groups[i], wp)
+        assert np.all(np.abs(gy - y) <= window) and np.all(np.abs(gx - x) <= window)
+
+
+def test_wnnm_grid_covers_the_tail_densely():
+    assert L.wnnm_grid(20, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert L.wnnm_grid(21, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14, 15]
+
+
+# --- shrinkage ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(4, 9, 6), (4, 6, 9)])
+def test_shrink_singular_values_equals_the_svd_formula(shape):
+    y = np.random.default_rng(1).standard_normal(shape)
+    u, s, vt = np.linalg.svd(y, full_matrices=False)
+    expected = (u * np.maximum(s - 1.0, 0.0)[:, None, :]) @ vt
+    assert np.allclose(L.shrink_singular_values(y, lambda sv: L.svt(sv, 1.0)), expected, atol=1e-9)
+
+
+def test_singular_value_thresholding_is_the_nuclear_norm_prox():
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((1, 7, 5))
+    tau = 0.8
+    x = L.shrink_singular_values(y, lambda sv: L.svt(sv, tau))[0]
+
+    def objective(z):
+        return 0.5 * np.sum((z - y[0]) ** 2) + tau * np.linalg.svd(z, compute_uv=False).sum()
+
+    for _ in range(20):
+        assert objective(x) <= objective(x + 1e-3 * rng.standard_normal(x.shape)) + 1e-12
+
+
+def test_weighted_shrinkage_is_the_fixed_point_of_the_reweighting():
+    sy = np.array([[10.0, 6.0, 4.1, 3.9, 1.0]])
+    c = np.array([4.0])
+    sx = L.weighted_svt(sy, c)
+    kept = sy[0] ** 2 > 4 * c[0]
+    assert np.array_equal(sx[0] > 0, kept)
+    # σx = σy − w(σx)·1 with w = C/σx: the WNNM weights evaluated at the solution itself.
+    assert np.allclose(sx[0, kept], sy[0, kept] - c[0] / sx[0, kept])
+    # larger singular values are shrunk less (the point of the weights)
+    shrink = sy[0, kept] - sx[0, kept]
+    assert np.all(np.diff(shrink) > 0)
+
+
+def test_wnnm_schedule_follows_the_authors_noise_ranges():
+    assert (L.wnnm_schedule(15).patch, L.wnnm_schedule(15).patches, L.wnnm_schedule(15).iterations) == (
+        6,
+        70,
+        8,
+    )
+    assert (L.wnnm_schedule(25).patch, L.wnnm_schedule(25).step) == (7, 2)
+    assert (L.wnnm_schedule(50).patch, L.wnnm_schedule(50).patches) == (8, 120)
+    assert L.wnnm_schedule(75).patch == 9
+
+
+# --- denoising ----------------------------------------------------------------------------------
+
+
+def test_wnnm_beats_nnm_and_the_noisy_input():
+    clean = gray_image(40)
+    noisy = degrade(clean, {"task": "denoise", "sigma": 30}, 4).image
+    ctx = RestorationContext(task="denoise", sigma=30.0, params={"iterations": 4})
+    w = restore("wnnm", noisy, ctx)
+    n = restore("nnm", noisy, ctx)
+    assert _psnr(w, clean) > _psnr(n, clean) > _psnr(noisy, clean) + 3
+
+
+def test_group_denoising_leaves_a_noise_free_flat_image_unchanged():
+    flat = np.full((24, 24), 100.0)
+    out = L.group_denoise(flat, 20.0, L.wnnm_schedule(20.0), weighted=True)
+    assert np.allclose(out, flat)
+
+
+@pytest.mark.parametrize("name", ["wnnm", "nnm", "bm3d"])
+def test_denoisers_return_the_input_at_sigma_zero(name):
+    image = gray_image(24)
+    assert np.array_equal(restore(name, image, RestorationContext(task="denoise", sigma=0.0)), image)
+
+
+def test_bm3d_is_the_bm3d_package_result():
+    clean = gray_image(32)
+    noisy = degrade(clean, {"task": "denoise", "sigma": 20}, 5).image
+    ours = restore("bm3d", noisy, RestorationContext(task="denoise", sigma=20.0))
+    profile = bm3d.BM3DProfile()
+    profile.num_threads = 1
+    assert np.allclose(ours, np.clip(bm3d.bm3d(noisy, 20 / 255, profile=profile), 0, 1))
+
+
+def test_bm3d_denoises_colour_with_cbm3d():
+    clean = rgb_image(32)
+    noisy = degrade(clean, {"task": "denoise", "sigma": 20}, 6).image
+    out = restore("bm3d", noisy, RestorationContext(task="denoise", sigma=20.0))
+    assert out.shape == clean.shape and _psnr(out, clean) > _psnr(noisy, clean) + 5
+
+
+# --- completion ---------------------------------------------------------------------------------
+
+
+def test_low_rank_completion_recovers_a_periodic_texture():
+    # A periodic texture: every group of matched patches is (nearly) rank-deficient.
+    y, x = np.mgrid[0:48, 0:48]
+    clean = 0.5 + 0.25 * np.sin(2 * np.pi * x / 8) * np.cos(2 * np.pi * y / 6)
+    case = degrade(clean, {"task": "inpaint", "mask": {"type": "pixels", "coverage": 0.5}}, 7)
+    out = restore("lowrank_completion", case.image, RestorationContext(task="inpaint", mask=case.mask))
+    assert np.array_equal(out[~case.mask], case.image[~case.mask])
+    assert _psnr(out, case.ground_truth) > 40.0
+
+
+def test_low_rank_completion_improves_a_natural_image():
+    clean = gray_image(48)
+    case = degrade(clean, {"task": "inpaint", "mask": {"type": "pixels", "coverage": 0.5}}, 8)
+    out = restore("lowrank_completion", case.image, RestorationContext(task="inpaint", mask=case.mask))
+    from reference_methods.variational import normalized_convolution_fill
+
+    assert _psnr(out, clean) > _psnr(normalized_convolution_fill(case.image, case.mask), clean)
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "params", "match"),
+    [
+        ("wnnm", "denoise", {"patch": 1}, "patch"),
+        ("wnnm", "denoise", {"step": 20}, "step"),
+        ("nnm", "denoise", {"lam": 0}, "lam"),
+        ("bm3d", "denoise", {"profile": "fastest"}, "profile"),
+        ("lowrank_completion", "inpaint", {"tau_end": 0.5}, "tau_end"),
+        ("lowrank_completion", "inpaint", {"window": 0}, "window"),
+    ],
+)
+def test_bad_parameters_are_rejected_by_name(name, task, params, match):
+    image = gray_image(24)
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[4:8, 4:8] = True
+    with pytest.raises(MethodError, match=match):
+        restore(name, image, RestorationContext(task=task, sigma=10.0, mask=mask, params=params))
