@@ -87,12 +87,19 @@ def run(
     methods: dict[str, list[str]],
     params: dict[str, dict[str, Any]] | None = None,
     limit: int | None = None,
+    names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Scores of `methods` per task on the starter `split`; `params` overrides per method."""
     params = params or {}
     results: dict[str, Any] = {"split": split, "tasks": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        images = starter_images(split, Path(tmp))[:limit]
+        images = starter_images(split, Path(tmp))
+    if names:
+        unknown = set(names) - {name for name, _ in images}
+        if unknown:
+            raise ValueError(f"images {sorted(unknown)} are not in the starter {split} split")
+        images = [(name, image) for name, image in images if name in names]
+    images = images[:limit]
     for task, names in methods.items():
         rows: dict[str, dict[str, Any]] = {name: {"images": {}} for name in names}
         for index, (image_name, image) in enumerate(images):
@@ -183,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="*", help="only these methods (default: all, with baselines)")
     parser.add_argument("--params", type=json.loads, default={}, help='JSON {"method": {"param": value}}')
     parser.add_argument("--limit", type=int, default=None, help="only the first N images of the split")
+    parser.add_argument("--images", nargs="*", help="only these images of the split (by name)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cards", action="store_true", help="write the model cards from these scores")
     args = parser.parse_args(argv)
@@ -191,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.methods:
         methods = {t: [m for m in names if m in args.methods] for t, names in methods.items()}
         methods = {t: names for t, names in methods.items() if names}
-    results = run(args.split, methods, args.params, args.limit)
+    results = run(args.split, methods, args.params, args.limit, args.images)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     if args.cards:
         write_cards(results)

@@ -33,13 +33,14 @@ def _mask(h: int, w: int) -> np.ndarray:
     return mask
 
 
-def _cases() -> list[tuple[str, str, tuple[int, ...]]]:
+def _cases() -> list:
     cases = []
     for name in GENERATIVE:
         tasks = ("inpaint",) if name == "pixelcnn" else ("inpaint", "sr")
         for task in tasks:
             for shape in ((14, 18), (14, 18, 3)):
-                cases.append((name, task, shape))
+                kind = "rgb" if len(shape) == 3 else "gray"
+                cases.append(pytest.param(name, task, shape, id=f"{name}-{task}-{kind}"))
     return cases
 
 
