@@ -451,6 +451,7 @@ def _run_in_scratch(
         "drop_to": drop_to,
         "project_root": str(PROJECT_ROOT),
         "fixed_hw": fixed_hw,
+        "nice": os.nice(0),
         "limits": {
             "cpu_seconds": math.ceil(cpu),
             "address_space_bytes": limits.memory_bytes + _RUNTIME_VIRTUAL[info.format],
