@@ -71,27 +71,11 @@ def _isolate_network(enabled: bool) -> str:
     return f"not isolated: unshare(CLONE_NEWNET) failed ({first}); best effort only (no proxy variables)"
 
 
-def _keep_parent_priority(nice: int) -> str:
-    """Give this process's scheduler autogroup the parent's niceness.
-
-    The child starts a new session, and with CONFIG_SCHED_AUTOGROUP a new session is a new autogroup
-    that competes with other sessions at nice 0 whatever the process's own nice value: a model started
-    by a `nice`d worker would otherwise take a full share of the CPU.
-    """
-    try:
-        with open("/proc/self/autogroup", "w") as f:
-            f.write(str(nice))
-        return f"autogroup nice {nice}"
-    except OSError as exc:
-        return f"autogroup unchanged ({exc.strerror or exc})"
-
-
 def _harden(job: dict) -> dict:
     libc = ctypes.CDLL(None, use_errno=True)
     network = _isolate_network(job["isolate_network"])
     no_new_privs = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    priority = _keep_parent_priority(int(job.get("nice", 0)))
-    return {"network": network, "no_new_privs": no_new_privs, "priority": priority}
+    return {"network": network, "no_new_privs": no_new_privs}
 
 
 def _drop_privileges(job: dict) -> str:

@@ -5,7 +5,7 @@
    start a process;
 2. copies the model and the inputs into a fresh scratch directory (owned by `nobody` when we run as
    root), writes a job file, and starts `child.py` with `python -I -B`, a minimal environment, its own
-   session (process group) and no stdin;
+   process group (in the caller's session) and no stdin;
 3. watches it: wall-clock deadline and resident-memory ceiling (both kill the whole process group),
    and validates every output file as it appears — dtype float32, the exact expected NCHW shape,
    no NaN/inf, values inside the manifest's output range (give or take `range_tolerance` of its
@@ -451,7 +451,6 @@ def _run_in_scratch(
         "drop_to": drop_to,
         "project_root": str(PROJECT_ROOT),
         "fixed_hw": fixed_hw,
-        "nice": os.nice(0),
         "limits": {
             "cpu_seconds": math.ceil(cpu),
             "address_space_bytes": limits.memory_bytes + _RUNTIME_VIRTUAL[info.format],
@@ -470,7 +469,10 @@ def _run_in_scratch(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            # Its own process group (killpg takes the whole group) but the caller's session: a new
+            # session would be a new scheduler autogroup, competing at nice 0 whatever the caller's
+            # niceness, so a model started by a niced worker would outrun the worker itself.
+            process_group=0,
             close_fds=True,
         )
     deadline = time.monotonic() + limits.wall_seconds
