@@ -74,7 +74,7 @@ RECIPES: dict[str, Recipe] = {
         batch=8,
         lr=1e-4,
         init_from="srresnet_x2",
-        extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2"},
+        extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2", "pixel_weight": 1.0},
     ),
     "srgan_x4": Recipe(
         "srresnet",
@@ -85,7 +85,7 @@ RECIPES: dict[str, Recipe] = {
         batch=8,
         lr=1e-4,
         init_from="srresnet_x4",
-        extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2"},
+        extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2", "pixel_weight": 1.0},
     ),
     "dncnn_s25": Recipe("dncnn", {}, "denoise", patch=40, batch=16, extra={"sigma": 25.0}),
     "ipt": Recipe(
@@ -153,7 +153,12 @@ def train(
     if recipe.kind == "srgan":
         from reference_methods.deep.training.gan import SRGANLoss
 
-        gan = SRGANLoss(device, recipe.extra["adversarial_weight"], seed=seed)
+        gan = SRGANLoss(
+            device,
+            recipe.extra["adversarial_weight"],
+            seed=seed,
+            pixel_weight=recipe.extra.get("pixel_weight", 0.0),
+        )
 
     budget = minutes * 60.0
     start = time.perf_counter()
