@@ -141,6 +141,8 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
         name = record_path.name.removesuffix(".train.json")
         record = weights_record(name, weights_dir)
         mine = [r for r in rows if r.get("weights") == name]
+        recipe = record["recipe"]
+        loss_name = "VGG relu2_2 + adversarial + pixel MSE" if recipe["kind"] == "srgan" else recipe["loss"]
         lines = [
             f"# Model card: {name}",
             "",
@@ -155,7 +157,7 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
             f"- Training time: {record['seconds']:.0f} s wall ({record['steps']} steps) "
             f"on {record['device']} "
             f"({record['machine']}), 1 thread on a shared 2-core machine under load; seed {record['seed']}.",
-            f"- Final training loss ({record['recipe']['loss']}): {record['loss_history'][-1][2]:.5f} "
+            f"- Final training loss ({loss_name}): {record['loss_history'][-1][2]:.5f} "
             f"(first logged: {record['loss_history'][0][2]:.5f}).",
             "",
             "## Scores (reference_methods/deep/training/evaluate.py)",
@@ -245,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="restorebench-deep-eval-") as tmp:
         work = Path(tmp)
-        rows = evaluate_sr(args.data, work, limits) + evaluate_denoise(args.data, work)
+        sr = evaluate_sr(args.data, work, limits) if args.part in ("all", "sr") else None
+        dn = evaluate_denoise(args.data, work) if args.part in ("all", "denoise") else None
+    if args.part != "all":  # keep the other part's rows from the previous run
+        kept = json.loads(args.out.read_text())["rows"]
+        sr = sr if sr is not None else [r for r in kept if "scale" in r]
+        dn = dn if dn is not None else [r for r in kept if "scale" not in r]
+    rows = sr + dn
     args.out.write_text(
         json.dumps({"rows": rows, "seconds": round(time.perf_counter() - t0, 1)}, indent=1) + "\n"
     )
