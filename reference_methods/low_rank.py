@@ -66,18 +66,20 @@ def block_match(
 ) -> np.ndarray:
     """The k patches nearest each reference patch within ±window, as flat patch-position indices.
 
-    image (H, W); patch positions are the (H − p + 1) × (W − p + 1) top-left corners, flattened
-    row-major. References are ref_ys × ref_xs (sorted); candidates are the positions within ±window
+    image (H, W) or (H, W, C) (distances summed over channels); patch positions are the
+    (H − p + 1) × (W − p + 1) top-left corners, flattened row-major. References are ref_ys × ref_xs
+    (sorted); candidates are the positions within ±window
     of the reference in each direction that lie inside the image. Returns (R, k) indices sorted by
     distance (the reference itself, at distance 0, first). References are processed in bands of
     rows; within a band, for each vertical displacement, the squared differences for a block of
     horizontal displacements are box-summed at once with integral images.
     """
-    h, w = image.shape
+    channels = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
+    h, w = image.shape[:2]
     hp, wp = h - patch + 1, w - patch + 1
     span = 2 * window + 1
     k = min(k, span * span)
-    padded = np.pad(image, window)
+    padded = [np.pad(ch, window) for ch in channels]
     dx = np.arange(-window, window + 1)
     cols_bad = (ref_xs[:, None] + dx < 0) | (ref_xs[:, None] + dx >= wp)  # (Rx, span)
     # Bands of reference rows sized so the band's distance table stays around 16M entries.
@@ -86,7 +88,6 @@ def block_match(
     for b0 in range(0, len(ref_ys), per_band):
         ys = ref_ys[b0 : b0 + per_band]
         top, bottom = int(ys[0]), int(ys[-1]) + patch  # pixel rows the band's patches cover
-        a = image[top:bottom]
         rows = bottom - top
         block = max(1, min(span, 4_000_000 // (rows * w)))
         dist = np.full((len(ys), len(ref_xs), span, span), np.inf, dtype=np.float32)
@@ -94,13 +95,16 @@ def block_match(
             rows_ok = (ys + dy >= 0) & (ys + dy < hp)
             if not rows_ok.any():
                 continue
-            cand = padded[top + dy + window : bottom + dy + window]
-            shifted = np.lib.stride_tricks.sliding_window_view(cand, w, axis=1)  # (rows, span, W)
             for j0 in range(0, span, block):
                 j1 = min(span, j0 + block)
-                diff = a[:, None, :] - shifted[:, j0:j1, :]
+                sq = np.zeros((rows, j1 - j0, w))
+                for ch, pad in zip(channels, padded, strict=True):
+                    cand = pad[top + dy + window : bottom + dy + window]
+                    shifted = np.lib.stride_tricks.sliding_window_view(cand, w, axis=1)  # (rows, span, W)
+                    diff = ch[top:bottom, None, :] - shifted[:, j0:j1, :]
+                    sq += diff * diff
                 c = np.zeros((rows + 1, j1 - j0, w + 1))
-                np.cumsum(np.cumsum(diff * diff, axis=0), axis=2, out=c[1:, :, 1:])
+                np.cumsum(np.cumsum(sq, axis=0), axis=2, out=c[1:, :, 1:])
                 # ssd[i, j, x]: distance between positions (top + i, x) and (top + i + dy, x + dx_j)
                 ssd = (
                     c[patch:, :, patch:]
@@ -352,43 +356,57 @@ def nnm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
 # Low-rank matrix completion on patch groups (inpainting)
 
 
-def lowrank_complete_channel(
+def _channel_patches(image: np.ndarray, patch: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Patches of every channel side by side: (N, C · patch²) (C = 1 for a 2-D image)."""
+    if image.ndim == 2:
+        return extract_patches(image, patch, ys, xs)
+    return np.concatenate(
+        [extract_patches(image[..., c], patch, ys, xs) for c in range(image.shape[2])], axis=1
+    )
+
+
+def lowrank_complete(
     observed: np.ndarray,
     mask: np.ndarray,
     *,
     patch: int = 7,
     patches: int = 40,
     window: int = 15,
-    step: int = 3,
+    step: int = 4,
     outer: int = 10,
     inner: int = 4,
     tau_start: float = 0.01,
     tau_end: float = 2e-4,
     chunk: int = 1024,
 ) -> np.ndarray:
-    """Fill the pixels where `mask` is True in a 2-D image on the 0–255 scale.
+    """Fill the pixels where `mask` is True in an (H, W) or (H, W, C) image on the 0–255 scale.
 
+    Colour channels share the groups: patches are matched on all channels and each group matrix
+    holds the channels' patches side by side (k × C·p²), so one completion serves all channels.
     Thresholds are relative: at outer iteration t, τ_t = r_t · σ_1(group) with r_t decreasing
     geometrically from tau_start to tau_end (continuation from a very low-rank fit to a faithful
     one); each group runs `inner` soft-impute steps from the current estimate.
     """
-    h, w = observed.shape
+    h, w = observed.shape[:2]
+    n_ch = 1 if observed.ndim == 2 else observed.shape[2]
     if min(h, w) < patch:
         raise MethodError(
             f"lowrank_completion: the image {observed.shape} is smaller than the {patch}x{patch} patch"
         )
     hp, wp = h - patch + 1, w - patch + 1
     known = ~mask
+    known_img = known if observed.ndim == 2 else known[..., None]
     estimate = normalized_convolution_fill(observed, mask)
     ref_ys, ref_xs = grid_positions(h, patch, step), grid_positions(w, patch, step)
     all_ys, all_xs = np.arange(hp), np.arange(wp)
-    known_patches = extract_patches(known.astype(np.float64), patch, all_ys, all_xs) > 0.5
-    obs_patches = extract_patches(np.where(known, observed, 0.0), patch, all_ys, all_xs)
+    known_patches = np.tile(extract_patches(known.astype(np.float64), patch, all_ys, all_xs) > 0.5, (1, n_ch))
+    obs_patches = _channel_patches(np.where(known_img, observed, 0.0), patch, all_ys, all_xs)
     ratios = np.geomspace(tau_start, tau_end, outer) if outer > 1 else np.array([tau_end])
+    n = patch * patch
     for ratio in ratios:
         groups = block_match(estimate, patch, ref_ys, ref_xs, window, patches)
-        cur_patches = extract_patches(estimate, patch, all_ys, all_xs)
-        acc = np.zeros(h * w)
+        cur_patches = _channel_patches(estimate, patch, all_ys, all_xs)
+        acc = np.zeros((n_ch, h * w))
         cnt = np.zeros(h * w)
         for start in range(0, len(groups), chunk):
             g = groups[start : start + chunk]
@@ -404,21 +422,24 @@ def lowrank_complete_channel(
 
             for _ in range(inner):
                 x = shrink_singular_values(np.where(omega, y, x), soft)
-            pix = _pixel_index(g, patch, w, wp)
-            acc += np.bincount(pix.ravel(), weights=x.ravel(), minlength=h * w)
-            cnt += np.bincount(pix.ravel(), minlength=h * w)
-        fill = np.where(cnt > 0, acc / np.maximum(cnt, 1), estimate.ravel()).reshape(h, w)
-        estimate = np.where(known, observed, fill)
+            pix = _pixel_index(g, patch, w, wp).ravel()
+            for c in range(n_ch):
+                acc[c] += np.bincount(pix, weights=x[..., c * n : (c + 1) * n].ravel(), minlength=h * w)
+            cnt += np.bincount(pix, minlength=h * w)
+        previous = estimate.reshape(h * w, n_ch).T
+        fill = np.where(cnt > 0, acc / np.maximum(cnt, 1), previous).T.reshape(observed.shape)
+        estimate = np.where(known_img, observed, fill)
     return estimate
 
 
 def _completion_defaults(context: RestorationContext) -> dict[str, Any]:
-    # Threshold schedule tuned on Train400 crops (validation) with 50% missing pixels and 20% boxes.
+    # Threshold schedule tuned on a Train400 crop, and the reference step on the starter val split
+    # (step 4 gives the PSNR of step 3 at a third of the time), with 50% missing pixels and 20% boxes.
     return {
         "patch": 7,
         "patches": 40,
         "window": 15,
-        "step": 3,
+        "step": 4,
         "outer": 10,
         "inner": 4,
         "tau_start": 0.01,
@@ -459,23 +480,20 @@ def lowrank_completion(degraded: np.ndarray, context: RestorationContext) -> np.
     mask = np.asarray(context.mask, dtype=bool)
     if mask.all():
         raise MethodError("lowrank_completion: the mask marks every pixel missing; nothing to complete from")
-    return _per_channel(
-        degraded,
-        lambda ch: (
-            lowrank_complete_channel(
-                ch * 255.0,
-                mask,
-                patch=patch,
-                patches=patches,
-                window=window,
-                step=step,
-                outer=outer,
-                inner=inner,
-                tau_start=tau_start,
-                tau_end=tau_end,
-            )
-            / 255.0
-        ),
+    return (
+        lowrank_complete(
+            degraded * 255.0,
+            mask,
+            patch=patch,
+            patches=patches,
+            window=window,
+            step=step,
+            outer=outer,
+            inner=inner,
+            tau_start=tau_start,
+            tau_end=tau_end,
+        )
+        / 255.0
     )
 
 
