@@ -27,6 +27,7 @@ class Command(BaseCommand):
                 params=dict(options["param"]),
                 seed=options["seed"],
                 progress=not options["no_progress"],
+                # The raw stream: OutputWrapper.write appends a newline, which breaks tqdm's \r redraws.
                 stream=self.stderr._out,
             )
         except (MethodError, ValueError, OSError) as error:
