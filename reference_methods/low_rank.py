@@ -324,7 +324,8 @@ def wnnm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
 
 
 def _nnm_defaults(context: RestorationContext) -> dict[str, Any]:
-    return {**_group_defaults(context), "lam": 1.0}
+    # λ tuned on Train400 crops (validation), σ = 15/25/50: see reference_methods/training/tune_defaults.py.
+    return {**_group_defaults(context), "lam": 0.3}
 
 
 @register_method(

@@ -11,8 +11,8 @@
   Inpainting: OMP and K-SVD restricted to each patch's known pixels ("masked OMP"; Mairal, Elad &
   Sapiro, IEEE TIP 2008 for the missing-data K-SVD), the dictionary update fed with the current
   estimate in the missing entries (an EM step), and the missing pixels set to the average of the
-  patch reconstructions. Pixels no usable patch covers (the middle of large holes) keep the
-  normalized-convolution first fill.
+  patch reconstructions, each weighted by the square of its patch's known fraction. Pixels no
+  usable patch covers (the middle of large holes) keep the normalized-convolution first fill.
 - `scsr` — Yang, Wright, Huang & Ma, "Image super-resolution via sparse representation", IEEE TIP
   2010: coupled low/high-resolution dictionaries trained jointly on Train400 (see
   `reference_methods/training/train_scsr.py` and `reference_methods/weights/scsr.md`), L1 sparse
@@ -301,6 +301,7 @@ def _replace_unused_atoms(d: np.ndarray, a: np.ndarray, resid: np.ndarray) -> No
 # K-SVD denoising and inpainting of one 2-D channel
 
 _KSVD_PATCH = 8
+_KNOWN_WEIGHT_POWER = 2.0
 _KSVD_ATOMS_PER_AXIS = 16
 
 
@@ -420,8 +421,10 @@ def ksvd_inpaint_channel(
             limits = np.maximum(1, (atoms_per_known * n_known).astype(np.intp))
             codes = masked_omp(d, patches[use].T, k, tol_sq=per_pixel_tol * n_known, max_atoms=limits)
             recon[use] = (d @ codes).T
-        weight = np.repeat(use[:, None].astype(np.float64), n, axis=1)
-        a, _ = aggregate_patches(recon, p, band, xs_s, y.shape)
+        # Patches mostly known are trusted more than those extrapolating into a hole.
+        frac = known.mean(axis=1) ** _KNOWN_WEIGHT_POWER
+        weight = np.repeat((use * frac)[:, None], n, axis=1)
+        a, _ = aggregate_patches(recon * weight, p, band, xs_s, y.shape)
         c, _ = aggregate_patches(weight, p, band, xs_s, y.shape)
         acc += a
         cnt += c

@@ -81,7 +81,7 @@ def tune_tv_denoise() -> None:
 
 def tune_nnm() -> None:
     gray = gray_validation(3, crop=96)
-    grid = {s: [{"lam": v} for v in (0.1, 0.2, 0.3)] for s in (15, 25, 50)}
+    grid = {s: [{"lam": v} for v in (0.1, 0.2, 0.3, 0.4, 0.5)] for s in (15, 25, 50)}
     sweep_denoise("nnm", [15, 25, 50], grid, gray)
 
 
