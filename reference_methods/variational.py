@@ -15,7 +15,8 @@ a stated rule, not a fixed guess:
   Fergus, NIPS 2009): half-quadratic splitting, w-step by the closed-form cubic root (α = 1/2) or a
   lookup table (any α, default 2/3), u-step by FFT; stops at the end of the paper's β continuation.
 - `richardson_lucy` — Richardson–Lucy deconvolution (Richardson 1972; Lucy 1974), stopped by
-  Morozov's discrepancy principle when the noise level is known.
+  Morozov's discrepancy principle (noise variance σ² plus the 8-bit quantisation variance 1/12 grey
+  level², times a tuned factor).
 
 Array convention (all functions): float64, (H, W) gray or (H, W, C) with channels last, intensities
 on the [0, 1] scale. λ (`weight`) is in those intensity units. σ arrives on the 0–255 scale through
@@ -574,7 +575,7 @@ def _rl_defaults(context: RestorationContext) -> dict[str, Any]:
     defaults=_rl_defaults,
 )
 def richardson_lucy_method(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Richardson–Lucy deconvolution, stopped by the discrepancy principle when σ is known."""
+    """Richardson–Lucy deconvolution, stopped by the discrepancy principle."""
     p = get_method("richardson_lucy").parameters(context)
     max_iter = _check_count("richardson_lucy", "max_iter", p["max_iter"])
     factor = _check_positive("richardson_lucy", "discrepancy", p["discrepancy"])
