@@ -198,12 +198,23 @@ RESTOREBENCH_QUEUES = {kind: f"{RESTOREBENCH_QUEUE_PREFIX}{kind}" for kind in ("
 CELERY_TASK_DEFAULT_QUEUE = RESTOREBENCH_QUEUES["cpu"]
 # Reaper schedule: `evaluation_jobs_reap` finds jobs the broker lost or whose worker vanished.
 RESTOREBENCH_REAP_EVERY_S = float(os.environ.get("RESTOREBENCH_REAP_EVERY_S", "60"))
+# Upload cleanup: chunked upload sessions (and partial files) untouched for this many hours are deleted.
+RESTOREBENCH_UPLOAD_STALE_AFTER_H = float(os.environ.get("RESTOREBENCH_UPLOAD_STALE_AFTER_H", "24"))
+RESTOREBENCH_UPLOAD_CLEANUP_EVERY_S = float(os.environ.get("RESTOREBENCH_UPLOAD_CLEANUP_EVERY_S", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "reap-evaluation-jobs": {
         "task": "restorebench.submissions.tasks.reap_evaluation_jobs",
         "schedule": RESTOREBENCH_REAP_EVERY_S,
         "options": {"queue": RESTOREBENCH_QUEUES["cpu"], "expires": 0.9 * RESTOREBENCH_REAP_EVERY_S},
-    }
+    },
+    "cleanup-uploads": {
+        "task": "restorebench.submissions.tasks.cleanup_uploads",
+        "schedule": RESTOREBENCH_UPLOAD_CLEANUP_EVERY_S,
+        "options": {
+            "queue": RESTOREBENCH_QUEUES["cpu"],
+            "expires": 0.9 * RESTOREBENCH_UPLOAD_CLEANUP_EVERY_S,
+        },
+    },
 }
 # Evaluation pipeline knobs (seconds). A running job whose heartbeat is older than
 # RESTOREBENCH_HEARTBEAT_TIMEOUT_S is taken to have lost its worker.

@@ -7,7 +7,7 @@ are still written once. Messages are JSON (settings refuse pickle).
 
 from celery import shared_task
 
-from restorebench.submissions import jobs
+from restorebench.submissions import jobs, upload_cleanup
 
 
 @shared_task(name=jobs.TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -21,3 +21,8 @@ def evaluate_submission(self, job_id: int) -> str:
 @shared_task(name="restorebench.submissions.tasks.reap_evaluation_jobs", ignore_result=True)
 def reap_evaluation_jobs() -> dict:
     return jobs.evaluation_jobs_reap().as_dict()
+
+
+@shared_task(name="restorebench.submissions.tasks.cleanup_uploads", ignore_result=True)
+def cleanup_uploads() -> dict:
+    return upload_cleanup.upload_sessions_cleanup().as_dict()
