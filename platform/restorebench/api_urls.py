@@ -56,6 +56,11 @@ urlpatterns = [
         name="api-submission-create",
     ),
     path(
+        "phases/<int:phase_id>/submissions/model/",
+        submissions.SubmissionModelCreateApi.as_view(),
+        name="api-submission-model-create",
+    ),
+    path(
         "phases/<int:phase_id>/submissions/",
         submissions.PhaseSubmissionListApi.as_view(),
         name="api-phase-submissions",

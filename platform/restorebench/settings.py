@@ -6,6 +6,7 @@ the local filesystem, so a fresh machine needs no services. Production (and the 
 `docs/deployment.md` lists the settings long-running evaluation jobs need.
 """
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -234,6 +235,17 @@ RESTOREBENCH_RETRY_BACKOFF_S = float(os.environ.get("RESTOREBENCH_RETRY_BACKOFF_
 RESTOREBENCH_SCORING_FUNCTION = os.environ.get(
     "RESTOREBENCH_SCORING_FUNCTION", "evaluator.jobs.run_scoring_job"
 )
+# Model submissions (see docs/model_submissions.md): the function the task calls for them (same
+# dotted-path indirection as the scoring function), the sandbox limits it passes (RunLimits fields;
+# use_gpu defaults to whether the job is on the GPU queue), and the largest model file accepted.
+# Model jobs go to the `gpu` queue when RESTOREBENCH_GPU_WORKERS=1 says GPU workers consume it,
+# otherwise to the track's queue like image jobs.
+RESTOREBENCH_MODEL_FUNCTION = os.environ.get(
+    "RESTOREBENCH_MODEL_FUNCTION", "evaluator.model_runner.run_model_job"
+)
+RESTOREBENCH_MODEL_RUN_LIMITS = json.loads(os.environ.get("RESTOREBENCH_MODEL_RUN_LIMITS", "{}"))
+RESTOREBENCH_MAX_MODEL_BYTES = int(os.environ.get("RESTOREBENCH_MAX_MODEL_BYTES", str(1024**3)))
+RESTOREBENCH_GPU_WORKERS = os.environ.get("RESTOREBENCH_GPU_WORKERS", "0").lower() in ("1", "true", "yes")
 # Upload checks done before anything is stored.
 RESTOREBENCH_MAX_ZIP_MEMBERS = int(os.environ.get("RESTOREBENCH_MAX_ZIP_MEMBERS", "2000"))
 RESTOREBENCH_MAX_UNCOMPRESSED_BYTES = int(

@@ -27,6 +27,10 @@ class RowSerializer(serializers.Serializer):
     mean_rank = serializers.FloatField(allow_null=True)
     runtime_per_mp = serializers.FloatField(allow_null=True)
     flagged_identical = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=["images", "model"])
+    seconds_per_image = serializers.FloatField(allow_null=True, help_text="Model entries: sandbox runtime.")
+    parameters = serializers.IntegerField(allow_null=True)
+    peak_memory_bytes = serializers.IntegerField(allow_null=True)
 
 
 class LeaderboardSerializer(serializers.Serializer):

@@ -5,6 +5,9 @@ rescore changed, and which submissions are identical across teams.
 Visibility: organizers see everything. Other viewers see nothing of a private challenge; in a phase
 whose leaderboard is not public they see only their own team's row (unranked) and the references; in a
 hidden-ground-truth phase they see aggregates rounded to the phase's `score_decimals`.
+
+Model submissions also carry what the sandbox measured (mean runtime per image, parameter count, peak
+memory): rows show them, and leave them blank (None) for zips of images.
 """
 
 import hashlib
@@ -42,6 +45,10 @@ class LeaderboardRow:
     mean_rank: float | None = None
     runtime_per_mp: float | None = None
     flagged_identical: bool = False  # organizers only
+    kind: str = "images"  # "images" or "model"
+    seconds_per_image: float | None = None  # model entries: measured in the sandbox
+    parameters: int | None = None
+    peak_memory_bytes: int | None = None
 
     def as_dict(self) -> dict:
         # Built by hand: dataclasses.asdict deep-copies recursively and dominated the API's time.
@@ -57,6 +64,10 @@ class LeaderboardRow:
             "mean_rank": self.mean_rank,
             "runtime_per_mp": self.runtime_per_mp,
             "flagged_identical": self.flagged_identical,
+            "kind": self.kind,
+            "seconds_per_image": self.seconds_per_image,
+            "parameters": self.parameters,
+            "peak_memory_bytes": self.peak_memory_bytes,
         }
 
 
@@ -68,6 +79,11 @@ class Leaderboard:
     rows: list[LeaderboardRow] = field(default_factory=list)
     rounded_to: int | None = None  # decimals, when the viewer sees rounded scores
     restricted: bool = False  # the viewer sees only their own team's row
+
+    @property
+    def has_models(self) -> bool:
+        """Whether any row is a model entry (pages show the model columns only then)."""
+        return any(row.kind == "model" for row in self.rows)
 
     def as_dict(self) -> dict:
         return {
@@ -102,6 +118,10 @@ FIELDS = (
     "runtime_per_mp",
     "content_fingerprint",
     "is_chosen",
+    "kind",
+    "model_seconds_per_image",
+    "model_parameters",
+    "model_peak_memory_bytes",
 )
 
 
@@ -157,6 +177,10 @@ def _row(entry: dict, *, rank: int | None, mean_rank: float | None, reference: b
         scores=dict(entry["scores"] or {}),
         mean_rank=mean_rank,
         runtime_per_mp=entry["runtime_per_mp"],
+        kind=entry["kind"],
+        seconds_per_image=entry["model_seconds_per_image"],
+        parameters=entry["model_parameters"],
+        peak_memory_bytes=entry["model_peak_memory_bytes"],
     )
 
 
@@ -336,7 +360,16 @@ CSV_FIXED = ("rank", "team", "method", "reference", "submission", "submitted_at"
 
 
 def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
-    header = [*CSV_FIXED, *board.metrics, "mean_rank", "runtime_per_mp"]
+    header = [
+        *CSV_FIXED,
+        *board.metrics,
+        "mean_rank",
+        "runtime_per_mp",
+        "kind",
+        "seconds_per_image",
+        "parameters",
+        "peak_memory_bytes",
+    ]
     out = [header]
     for row in board.rows:
         out.append(
@@ -350,6 +383,10 @@ def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
                 *["" if row.scores.get(m) is None else row.scores[m] for m in board.metrics],
                 "" if row.mean_rank is None else row.mean_rank,
                 "" if row.runtime_per_mp is None else row.runtime_per_mp,
+                row.kind,
+                "" if row.seconds_per_image is None else row.seconds_per_image,
+                "" if row.parameters is None else row.parameters,
+                "" if row.peak_memory_bytes is None else row.peak_memory_bytes,
             ]
         )
     return out

@@ -1,5 +1,6 @@
-"""REST views for submissions: direct and chunked uploads, status and scores, the team's choice, and
-the organizer actions (cancel, disqualify, rescore, identical submissions, platform problems).
+"""REST views for submissions: direct and chunked uploads (zips of images, or models with their
+manifest), status and scores, the team's choice, and the organizer actions (cancel, disqualify,
+rescore, identical submissions, platform problems).
 
 A submission the viewer may not see is 404, never 403: ids of other teams' submissions reveal nothing.
 """
@@ -26,15 +27,19 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
     track = serializers.IntegerField(source="phase.track_id")
     evaluation = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = [
-            "id", "challenge", "track", "phase", "team", "is_reference", "method_name", "description",
+            "id", "challenge", "track", "phase", "team", "is_reference", "kind", "method_name", "description",
             "runtime_per_mp", "archive_bytes", "sha256", "image_count", "status", "failure_kind",
             "failure_reason", "counts_toward_limits", "scores", "scored_at", "is_chosen", "disqualified",
-            "disqualified_reason", "created_at", "evaluation",
+            "disqualified_reason", "created_at", "evaluation", "model",
         ]  # fmt: skip
+
+    def get_model(self, submission: Submission) -> dict | None:
+        return selectors.submission_model_summary(submission=submission)
 
     def get_evaluation(self, submission: Submission) -> dict:
         return selectors.submission_progress(submission=submission)
@@ -100,6 +105,38 @@ class SubmissionCreateApi(APIView):
         try:
             submission = services.submission_create(
                 phase=phase, user=request.user, archive=upload.chunks(1024 * 1024), **data.validated_data
+            )
+        finally:
+            upload.close()
+        return Response(_out(submission, request), status=status.HTTP_201_CREATED)
+
+
+class SubmissionModelCreateApi(APIView):
+    """Submit a model instead of images (multipart: `file`, the ONNX or safetensors file, and
+    `manifest`, a JSON object; see docs/model_submissions.md). The worker runs it in the sandbox on
+    the phase's inputs and scores its outputs. For large models use the chunked upload endpoints and
+    pass `manifest` when completing."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        manifest = serializers.CharField(help_text="The model manifest, a JSON object.")
+        method_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses={201: SubmissionOutputSerializer}
+    )
+    def post(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data.pop("file")
+        try:
+            submission = services.submission_create_model(
+                phase=phase, user=request.user, model=upload.chunks(1024 * 1024), **data.validated_data
             )
         finally:
             upload.close()
@@ -304,6 +341,10 @@ class UploadCompleteApi(APIView):
         method_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         runtime_per_mp = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+        manifest = serializers.CharField(
+            required=False, default=None, allow_null=True,
+            help_text="Given: the upload is a model and this is its manifest (a JSON object).",
+        )  # fmt: skip
 
     @extend_schema(request=InputSerializer, responses={201: SubmissionOutputSerializer})
     def post(self, request, upload_id):

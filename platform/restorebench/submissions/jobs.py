@@ -7,6 +7,12 @@ delivered twice (a worker died and the broker redelivered it, or the reaper sent
 run's results are stored, in the one transaction that marks the job done, and `ImageScore`'s unique
 constraint backs that up.
 
+A model submission's job calls `RESTOREBENCH_MODEL_FUNCTION` (`evaluator.model_runner.run_model_job`)
+instead of the scoring function: the model runs in the evaluator's sandbox on the phase's inputs, its
+outputs are scored like an uploaded zip, and the run report (runtime per image, parameters, peak
+memory) is stored with the scores. A model at fault (`run.ok` false: refused format, wrong output
+shape, out of memory or time, ...) is the participant's error, with the sandbox's reason.
+
 Errors: `evaluator.errors.SubmissionError` (the submission's fault) fails the job at once with the
 evaluator's message for the participant. Anything else is the platform's fault: the job is retried
 with exponential backoff up to `max_attempts`, and if it still fails the submission is marked failed
@@ -16,6 +22,7 @@ by the platform, does not count toward the team's limits, and shows up for organ
 import datetime as dt
 import logging
 import math
+import shutil
 import threading
 import time
 import traceback
@@ -37,6 +44,7 @@ from restorebench.submissions.models import (
     JobStatus,
     Rescore,
     Submission,
+    SubmissionKind,
     SubmissionStatus,
 )
 
@@ -63,6 +71,14 @@ def queue_for(compute: str) -> str:
     return settings.RESTOREBENCH_QUEUES.get(compute, settings.RESTOREBENCH_QUEUES["cpu"])
 
 
+def queue_for_submission(submission: Submission) -> str:
+    """Image jobs go to the track's queue; model jobs to the GPU queue when the settings say GPU
+    workers consume it (RESTOREBENCH_GPU_WORKERS), otherwise to the track's queue too."""
+    if submission.kind == SubmissionKind.MODEL and settings.RESTOREBENCH_GPU_WORKERS:
+        return queue_for("gpu")
+    return queue_for(submission.phase.track.compute)
+
+
 def evaluation_job_create(
     *, submission: Submission, purpose: str = JobPurpose.SUBMISSION, rescore: Rescore | None = None
 ) -> EvaluationJob:
@@ -71,7 +87,7 @@ def evaluation_job_create(
         submission=submission,
         purpose=purpose,
         rescore=rescore,
-        queue=queue_for(submission.phase.track.compute),
+        queue=queue_for_submission(submission),
         max_attempts=settings.RESTOREBENCH_JOB_MAX_ATTEMPTS,
     )
     transaction.on_commit(lambda: evaluation_job_enqueue(job_id=job.pk))
@@ -122,6 +138,28 @@ class Claim:
     archive: Path
     ground_truth: Path
     spec: dict
+    kind: str = SubmissionKind.IMAGES
+    # Model submissions: the manifest, the phase's inputs (relative to the storage folder) and the
+    # queue (a GPU queue lets the sandbox use the GPU).
+    manifest: dict | None = None
+    inputs: str = ""
+    queue: str = ""
+
+
+def _resolve_inputs(relative: str) -> Path:
+    """The folder of input PNGs a model runs on: the phase's participant inputs (a track-data folder
+    keeps them in `inputs/`)."""
+    root = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
+    if not relative:
+        raise FileNotFoundError("the phase has no inputs_dir set: a model submission has nothing to run on")
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise FileNotFoundError(f"inputs_dir {relative!r} is outside the storage directory")
+    if (path / "inputs").is_dir():
+        path = path / "inputs"
+    if not path.is_dir():
+        raise FileNotFoundError(f"inputs folder {path} does not exist")
+    return path
 
 
 def _resolve_hidden(relative: str) -> Path:
@@ -192,7 +230,15 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
         phase = submission.phase
         archive = Path(settings.RESTOREBENCH_STORAGE_DIR) / submission.archive_path
         return Claim(
-            job.pk, job.attempts, archive, Path(phase.ground_truth_dir), dict(phase.track.scoring_spec)
+            job.pk,
+            job.attempts,
+            archive,
+            Path(phase.ground_truth_dir),
+            dict(phase.track.scoring_spec),
+            kind=submission.kind,
+            manifest=submission.model_manifest,
+            inputs=phase.inputs_dir,
+            queue=job.queue,
         )
 
 
@@ -240,10 +286,24 @@ def parse_scoring_result(result: dict) -> ParsedResult:
     return aggregates, rows, list(result.get("problems") or []), dict(result.get("record") or {})
 
 
-def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
-    """Store the results and mark the job done, once. Returns False (and stores nothing) when this
-    claim no longer holds the job."""
+def _model_numbers(run: dict) -> dict[str, Any]:
+    """The factsheet numbers of a model run report, checked to be what they claim."""
+    if not isinstance(run, dict):
+        raise TypeError(f"model run report is {type(run).__name__}, expected a dict")
+    seconds = run.get("seconds_per_image")
+    params, peak = run.get("parameters"), run.get("peak_memory_bytes")
+    return {
+        "model_seconds_per_image": None if seconds is None else _number(seconds, "run.seconds_per_image"),
+        "model_parameters": None if params is None else int(_number(params, "run.parameters")),
+        "model_peak_memory_bytes": None if peak is None else int(_number(peak, "run.peak_memory_bytes")),
+    }
+
+
+def evaluation_job_complete(*, job_id: int, token: int, result: dict, model_run: dict | None = None) -> bool:
+    """Store the results (and a model submission's run report) and mark the job done, once. Returns
+    False (and stores nothing) when this claim no longer holds the job."""
     aggregates, rows, problems, record = parse_scoring_result(result)
+    model_numbers = _model_numbers(model_run) if model_run is not None else {}
     now = timezone.now()
     with transaction.atomic():
         job = EvaluationJob.objects.select_for_update().filter(pk=job_id).first()
@@ -258,6 +318,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
         job.aggregates = aggregates
         job.problems = problems
         job.scoring_record = record
+        job.model_run = model_run
         job.progress_done = job.progress_total = max(job.progress_total, len({r[0] for r in rows}))
         job.error_kind, job.error_message = "", ""
         job.save()
@@ -269,6 +330,8 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
             submission.scores = job.aggregates
             submission.current_job = job
             submission.scored_at = now
+            for name, value in model_numbers.items():
+                setattr(submission, name, value)
             submission.save(
                 update_fields=[
                     "status",
@@ -278,6 +341,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict) -> bool:
                     "current_job",
                     "scored_at",
                     "updated_at",
+                    *model_numbers,
                 ]
             )
     return True
@@ -306,14 +370,20 @@ def _job_fail_locked(*, job: EvaluationJob, kind: str, message: str, now: dt.dat
     )
 
 
-def evaluation_job_fail(*, job_id: int, token: int, kind: str, message: str) -> str:
+def evaluation_job_fail(
+    *, job_id: int, token: int, kind: str, message: str, model_run: dict | None = None
+) -> str:
     """Record a failure of this claim. Participant errors are final; platform errors are retried with
-    exponential backoff until `max_attempts`. Returns the job's new status ('' if no longer ours)."""
+    exponential backoff until `max_attempts`. `model_run` is a failed model run's report, kept on the
+    job for organizers. Returns the job's new status ('' if no longer ours)."""
     now = timezone.now()
     with transaction.atomic():
         job = EvaluationJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != JobStatus.RUNNING or job.attempts != token:
             return ""
+        if model_run is not None:
+            job.model_run = model_run
+            job.save(update_fields=["model_run"])
         if kind == FailureKind.PLATFORM and job.attempts < job.max_attempts:
             delay = settings.RESTOREBENCH_RETRY_BACKOFF_S * 2 ** (job.attempts - 1)
             job.status = JobStatus.PENDING
@@ -381,6 +451,49 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=10)
 
 
+def model_failure_message(run: dict) -> str:
+    """What the participant reads when their model failed in the sandbox."""
+    kind = run.get("error_kind") or "error"
+    message = run.get("error") or "the model run failed"
+    where = f" (image {run['failed_image']})" if run.get("failed_image") else ""
+    return f"Your model failed ({kind}){where}: {message}"
+
+
+def _run_model(claim: Claim, ground_truth: Path, heartbeat: "_Heartbeat") -> tuple[dict, dict | None]:
+    """Run the model job in a scratch folder; return (run report, score result or None)."""
+    inputs = _resolve_inputs(claim.inputs)
+    limits = dict(settings.RESTOREBENCH_MODEL_RUN_LIMITS)
+    limits.setdefault("use_gpu", claim.queue == settings.RESTOREBENCH_QUEUES["gpu"])
+    run_model_job = import_string(settings.RESTOREBENCH_MODEL_FUNCTION)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # Two passes over the images, inference then scoring: one bar from 0 to 2N.
+        heartbeat.progress(done + (total if stage == "scoring" else 0), 2 * total)
+
+    scratch = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp" / f"model-job-{claim.job_id}-{claim.token}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        result = run_model_job(
+            str(claim.archive),
+            claim.manifest or {},
+            str(inputs),
+            str(ground_truth),
+            claim.spec,
+            str(scratch),
+            limits,
+            progress,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not isinstance(result, dict) or not isinstance(result.get("run"), dict):
+        raise TypeError(f"model function returned {result!r:.200}, expected {{'run': ..., 'score': ...}}")
+    run = result["run"]
+    if run.get("ok") and not isinstance(result.get("score"), dict):
+        raise TypeError("model function returned a successful run without a score")
+    return run, result.get("score")
+
+
 def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -> str:
     """Everything a worker does for one task message. Returns the job's resulting status, or '' when
     the message needed no work."""
@@ -395,12 +508,25 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
         time_limit_s=settings.RESTOREBENCH_JOB_TIME_LIMIT_S,
     )
     heartbeat.start()
+    model_run = None
     try:
         if not claim.archive.is_file():
             raise FileNotFoundError(f"stored archive {claim.archive} is missing")
         ground_truth = _resolve_hidden(str(claim.ground_truth))
-        score = import_string(settings.RESTOREBENCH_SCORING_FUNCTION)
-        result = score(str(claim.archive), str(ground_truth), claim.spec, heartbeat.progress)
+        if claim.kind == SubmissionKind.MODEL:
+            model_run, result = _run_model(claim, ground_truth, heartbeat)
+            if not model_run.get("ok"):
+                heartbeat.stop()
+                return evaluation_job_fail(
+                    job_id=job_id,
+                    token=claim.token,
+                    kind=FailureKind.PARTICIPANT,
+                    message=model_failure_message(model_run),
+                    model_run=model_run,
+                )
+        else:
+            score = import_string(settings.RESTOREBENCH_SCORING_FUNCTION)
+            result = score(str(claim.archive), str(ground_truth), claim.spec, heartbeat.progress)
     except JobAbandoned:
         return ""
     except participant_errors as error:
@@ -418,7 +544,7 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     finally:
         heartbeat.stop()
     try:
-        stored = evaluation_job_complete(job_id=job_id, token=claim.token, result=result)
+        stored = evaluation_job_complete(job_id=job_id, token=claim.token, result=result, model_run=model_run)
     except Exception as error:  # e.g. a malformed result: the platform's fault, retried
         log.exception("evaluation job %s: storing results failed", job_id)
         message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"

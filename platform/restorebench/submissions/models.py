@@ -24,6 +24,19 @@ class SubmissionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class SubmissionKind(models.TextChoices):
+    IMAGES = "images", "Restored images (zip)"
+    # A model file (ONNX, or safetensors for a registered reference architecture) plus its manifest:
+    # the worker runs it in the evaluator's sandbox on the phase's inputs, then scores the outputs.
+    MODEL = "model", "Model"
+
+
+class ModelFormat(models.TextChoices):
+    NONE = "", "Not a model"
+    ONNX = "onnx", "ONNX"
+    SAFETENSORS = "safetensors", "safetensors"
+
+
 class FailureKind(models.TextChoices):
     NONE = "", "None"
     # The submission itself is at fault (missing images, wrong size...): the participant must act.
@@ -46,14 +59,28 @@ class Submission(models.Model):
     description = models.TextField(blank=True)
     runtime_per_mp = models.FloatField(null=True, blank=True, help_text="Seconds per megapixel, as reported.")
 
-    # The stored archive, relative to RESTOREBENCH_STORAGE_DIR.
+    kind = models.CharField(max_length=8, choices=SubmissionKind.choices, default=SubmissionKind.IMAGES)
+    # The stored upload (the zip, or the model file), relative to RESTOREBENCH_STORAGE_DIR.
     archive_path = models.CharField(max_length=500)
     archive_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
     # Hash of the sorted (name, size, CRC-32) list from the zip's directory: equal for the same images
-    # zipped twice, which is how identical submissions across teams are found.
+    # zipped twice, which is how identical submissions across teams are found. For a model: the
+    # SHA-256 of the model file and its canonical manifest.
     content_fingerprint = models.CharField(max_length=64, db_index=True)
+    # Images in the zip; for a model, the images the phase expects it to restore.
     image_count = models.PositiveIntegerField()
+    # Model submissions only: the file's format, its validated manifest (evaluator.model_runner's
+    # `Manifest.to_dict()`), and the factsheet numbers of the run whose scores are in force.
+    model_format = models.CharField(max_length=16, choices=ModelFormat.choices, blank=True, default="")
+    model_manifest = models.JSONField(null=True, blank=True)
+    model_parameters = models.BigIntegerField(null=True, blank=True)
+    model_seconds_per_image = models.FloatField(
+        null=True, blank=True, help_text="Mean model runtime per image in the sandbox (tiling included)."
+    )
+    model_peak_memory_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Peak resident memory of the sandboxed run (runtime included)."
+    )
 
     status = models.CharField(
         max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
@@ -108,6 +135,19 @@ class Submission(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=SubmissionStatus.values), name="submission_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=SubmissionKind.IMAGES, model_format="", model_manifest__isnull=True)
+                    & Q(model_parameters__isnull=True, model_seconds_per_image__isnull=True)
+                    & Q(model_peak_memory_bytes__isnull=True)
+                )
+                | Q(
+                    kind=SubmissionKind.MODEL,
+                    model_format__in=[ModelFormat.ONNX, ModelFormat.SAFETENSORS],
+                    model_manifest__isnull=False,
+                ),
+                name="submission_model_fields_match_kind",
             ),
         ]
 
@@ -219,6 +259,10 @@ class EvaluationJob(models.Model):
     aggregates = models.JSONField(null=True, blank=True)
     problems = models.JSONField(default=list, blank=True)
     scoring_record = models.JSONField(null=True, blank=True)
+    # Model submissions: the sandboxed run's report (evaluator.model_runner `RunReport.to_dict()`:
+    # runtime per image, parameters, peak memory, provider, sandbox state), stored with the results,
+    # or with the failure when the model was at fault (it names the error and the image).
+    model_run = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

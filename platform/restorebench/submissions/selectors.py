@@ -18,6 +18,7 @@ from restorebench.submissions.models import (
     ImageScore,
     JobStatus,
     Submission,
+    SubmissionKind,
     UploadSession,
 )
 
@@ -102,6 +103,26 @@ def submission_progress(*, submission: Submission) -> dict:
         "failure_kind": submission.failure_kind,
         "failure_reason": submission.failure_reason,
         "problems": (submission.current_job.problems if submission.current_job else []),
+    }
+
+
+def submission_model_summary(*, submission: Submission) -> dict | None:
+    """A model submission's format, manifest and factsheet numbers (runtime per image, parameters,
+    peak memory, per-image runtimes of the run in force or, failing that, the latest run); None for
+    a zip of images."""
+    if submission.kind != SubmissionKind.MODEL:
+        return None
+    job = submission.current_job or submission.jobs.exclude(model_run__isnull=True).first()
+    run = (job.model_run if job is not None else None) or {}
+    return {
+        "format": submission.model_format,
+        "manifest": submission.model_manifest,
+        "parameters": submission.model_parameters,
+        "seconds_per_image": submission.model_seconds_per_image,
+        "peak_memory_bytes": submission.model_peak_memory_bytes,
+        "provider": run.get("provider"),
+        "error_kind": run.get("error_kind"),
+        "image_seconds": {item["name"]: item["seconds"] for item in run.get("images") or []},
     }
 
 

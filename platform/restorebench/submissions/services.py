@@ -1,8 +1,10 @@
 """Writes for submissions: direct and chunked uploads, reference baselines, the team's choice,
 cancellation, disqualification and rescoring.
 
-A submission goes: checks that need no upload (team, track entry, phase window, limits) → the upload
-streamed to a temporary file and hashed → the zip checked from its directory → one transaction that
+A submission is a zip of restored images or a model (an ONNX or safetensors file plus its manifest,
+run by the worker in the evaluator's sandbox). Either goes: checks that need no upload (team, track
+entry, phase window, limits) → the upload streamed to a temporary file and hashed → the zip checked
+from its directory, or the model and manifest checked statically (`model_files`) → one transaction that
 locks the team's row, checks the window and limits again, moves the file into place and creates the
 submission and its evaluation job → the job is sent to the broker after the commit. Any refusal leaves
 nothing behind: no row, no file. The team-row lock serialises a team's concurrent submissions, so no
@@ -35,6 +37,12 @@ from restorebench.submissions.archives import (
     expected_count_of,
     file_sha256,
 )
+from restorebench.submissions.model_files import (
+    ModelContents,
+    ModelUploadError,
+    manifest_load,
+    model_inspect,
+)
 from restorebench.submissions.models import (
     ACTIVE_JOB_STATUSES,
     EvaluationJob,
@@ -42,6 +50,7 @@ from restorebench.submissions.models import (
     JobStatus,
     Rescore,
     Submission,
+    SubmissionKind,
     SubmissionStatus,
     UploadSession,
     UploadStatus,
@@ -115,15 +124,32 @@ def _check_limits(*, team: Team, phase: Phase, now: dt.datetime) -> None:
         )
 
 
-def _final_path(phase: Phase) -> Path:
-    return storage_dir() / "submissions" / f"phase-{phase.pk}" / f"{uuid.uuid4().hex}.zip"
+def _final_path(phase: Phase, suffix: str = ".zip") -> Path:
+    return storage_dir() / "submissions" / f"phase-{phase.pk}" / f"{uuid.uuid4().hex}{suffix}"
+
+
+def _contents_fields(contents: ArchiveContents | ModelContents, phase: Phase) -> dict:
+    if isinstance(contents, ModelContents):
+        return {
+            "kind": SubmissionKind.MODEL,
+            "content_fingerprint": contents.fingerprint,
+            "image_count": len(phase.expected_images or []),
+            "model_format": contents.format,
+            "model_manifest": contents.manifest,
+            "model_parameters": contents.parameters,
+        }
+    return {
+        "kind": SubmissionKind.IMAGES,
+        "content_fingerprint": contents.fingerprint,
+        "image_count": contents.image_count,
+    }
 
 
 def _submission_store(
     *,
     phase: Phase,
     received: ReceivedFile,
-    contents: ArchiveContents,
+    contents: ArchiveContents | ModelContents,
     team: Team | None,
     user: AbstractBaseUser | None,
     method_name: str,
@@ -131,7 +157,8 @@ def _submission_store(
     runtime_per_mp: float | None = None,
 ) -> Submission:
     """The transactional part shared by every way in: lock, re-check, move the file, create rows."""
-    final = _final_path(phase)
+    model = isinstance(contents, ModelContents)
+    final = _final_path(phase, f".{contents.format}" if model else ".zip")
     final.parent.mkdir(parents=True, exist_ok=True)
     moved = False
     try:
@@ -156,8 +183,7 @@ def _submission_store(
                 archive_path=str(final.relative_to(storage_dir())),
                 archive_bytes=received.size,
                 sha256=received.sha256,
-                content_fingerprint=contents.fingerprint,
-                image_count=contents.image_count,
+                **_contents_fields(contents, phase),
             )
             jobs.evaluation_job_create(submission=submission, purpose=JobPurpose.SUBMISSION)
     except BaseException:
@@ -257,6 +283,116 @@ def submission_create_baseline(
     return submission
 
 
+# --- Model submissions ----------------------------------------------------------------------------
+
+
+def _model_max_bytes(phase: Phase) -> int:
+    return min(phase.max_upload_bytes, settings.RESTOREBENCH_MAX_MODEL_BYTES)
+
+
+def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
+    from restorebench.bundles.schema import DATA_TASK
+
+    spec = phase.track.degradation_spec or {}
+    scale = spec.get("scale")
+    return DATA_TASK.get(phase.track.task), scale if isinstance(scale, int) else None
+
+
+def _model_inspect(path: Path, manifest: dict, phase: Phase, sha256: str) -> ModelContents:
+    task, scale = _track_task_and_scale(phase)
+    return model_inspect(
+        path, manifest, sha256=sha256, task=task, scale=scale, max_bytes=_model_max_bytes(phase)
+    )
+
+
+def _model_receive(
+    *, model: IO[bytes] | Iterable[bytes], manifest: str | bytes | dict, phase: Phase, where: str = ""
+) -> tuple[ReceivedFile, ModelContents]:
+    try:
+        manifest_data = manifest_load(manifest)
+    except ModelUploadError as error:
+        raise SubmissionRefused({"manifest": f"{where}{error}"}) from error
+    limit = _model_max_bytes(phase)
+    try:
+        received = archive_receive(model, directory=storage_dir() / "tmp", max_bytes=limit)
+    except ArchiveError as error:
+        raise SubmissionRefused(f"{where}model file too large: more than {limit:,} bytes") from error
+    try:
+        contents = _model_inspect(received.path, manifest_data, phase, received.sha256)
+    except ModelUploadError as error:
+        received.path.unlink(missing_ok=True)
+        raise SubmissionRefused(f"{where}model refused ({error.kind}): {error}") from error
+    return received, contents
+
+
+def submission_create_model(
+    *,
+    phase: Phase,
+    user: AbstractBaseUser,
+    model: IO[bytes] | Iterable[bytes],
+    manifest: str | bytes | dict,
+    method_name: str = "",
+    description: str = "",
+) -> Submission:
+    """Accept a participant's model (ONNX, or safetensors for a registered reference architecture)
+    with its manifest. Same team, window and limit rules as a zip; the worker runs it in the sandbox
+    on the phase's inputs and scores the outputs. A model refused by the static checks is refused
+    here, with the evaluator's reason, and nothing is stored."""
+    team = _team_for(user=user, phase=phase)
+    now = timezone.now()
+    _check_window(phase=phase, now=now)
+    _check_limits(team=team, phase=phase, now=now)  # fail before a long upload; re-checked under lock
+    received, contents = _model_receive(model=model, manifest=manifest, phase=phase)
+    return _submission_store(
+        phase=phase,
+        received=received,
+        contents=contents,
+        team=team,
+        user=user,
+        method_name=method_name,
+        description=description,
+    )
+
+
+def submission_create_model_baseline(
+    *,
+    phase: Phase,
+    method_name: str,
+    model_path: str | Path,
+    manifest: dict,
+    description: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> Submission:
+    """Enter a reference method as a model (e.g. a deep method exported to ONNX): a reference
+    submission, scored by running the model in the sandbox like a participant's."""
+    if not method_name.strip():
+        raise SubmissionRefused({"method_name": "a reference baseline needs a method name"})
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise SubmissionRefused(f"baseline model not found: {model_path}")
+    with open(model_path, "rb") as handle:
+        received, contents = _model_receive(
+            model=handle, manifest=manifest, phase=phase, where=f"{model_path}: "
+        )
+    submission = _submission_store(
+        phase=phase,
+        received=received,
+        contents=contents,
+        team=None,
+        user=actor,
+        method_name=method_name,
+        description=description,
+    )
+    audit_log_record(
+        challenge=phase.track.challenge,
+        actor=actor,
+        action="baseline.submit",
+        target=f"submission:{submission.pk}",
+        details={"method_name": method_name, "phase": phase.pk, "kind": "model"},
+    )
+    return submission
+
+
 # --- Chunked, resumable uploads -------------------------------------------------------------------
 
 
@@ -334,8 +470,10 @@ def upload_session_complete(
     method_name: str = "",
     description: str = "",
     runtime_per_mp: float | None = None,
+    manifest: str | bytes | dict | None = None,
 ) -> Submission:
-    """Check size and SHA-256 of the assembled file and turn it into a submission."""
+    """Check size and SHA-256 of the assembled file and turn it into a submission: a zip of images,
+    or, when `manifest` is given, a model."""
     session = UploadSession.objects.select_related("phase", "phase__track").get(pk=session.pk)
     if session.status != UploadStatus.OPEN:
         raise SubmissionRefused(f"upload {session.pk} is {session.status}")
@@ -359,12 +497,17 @@ def upload_session_complete(
             "start a new upload"
         )
     try:
-        contents = _inspect(part, phase)
-    except ArchiveError as error:
+        if manifest is not None:
+            contents = _model_inspect(part, manifest_load(manifest), phase, digest)
+        else:
+            contents = _inspect(part, phase)
+    except (ArchiveError, ModelUploadError) as error:
         UploadSession.objects.filter(pk=session.pk).update(
             status=UploadStatus.ABORTED, error=str(error), updated_at=timezone.now()
         )
         part.unlink(missing_ok=True)
+        if isinstance(error, ModelUploadError):
+            raise SubmissionRefused(f"model refused ({error.kind}): {error}") from error
         raise SubmissionRefused(str(error)) from error
     received = ReceivedFile(part, session.total_bytes, digest)
     try:

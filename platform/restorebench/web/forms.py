@@ -36,6 +36,24 @@ class SubmissionForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
+class ModelSubmissionForm(forms.Form):
+    """A model instead of images: the file and its manifest, sent as one plain form post (the page
+    adds a hidden `kind=model` so the view knows which of its two forms was sent)."""
+
+    model_file = forms.FileField(
+        label="Model file",
+        help_text="ONNX (.onnx), or safetensors weights of a registered reference architecture.",
+    )
+    manifest = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        label="Manifest (JSON)",
+        initial='{"task": "denoise", "color": "rgb", "input_range": [0, 1], "output_range": [0, 1]}',
+        help_text="What the model restores and how to feed it; see the model submission guide.",
+    )
+    method_name = forms.CharField(max_length=200, required=False, label="Method name")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 

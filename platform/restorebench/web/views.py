@@ -2,6 +2,7 @@
 change, and renders a template; who may see what is decided by the selectors (a submission of
 another team is "not found", as in the API)."""
 
+import json
 import uuid
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from restorebench.submissions import selectors as submissions
 from restorebench.submissions import services as submitting
 from restorebench.web import selectors
 from restorebench.web.forms import (
+    ModelSubmissionForm,
     SignupForm,
     SubmissionForm,
     TeamCreateForm,
@@ -200,8 +202,31 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     my_team = team_for_user(user=request.user, challenge=track.challenge_id)
     view = selectors.track_view(track=track, team=my_team)
     state = selectors.phase_state(phase=phase)
-    form = SubmissionForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    is_model = request.method == "POST" and request.POST.get("kind") == "model"
+    # The page has two forms (a zip of images, or a model); only the one sent is bound.
+    form = SubmissionForm(*((None, None) if is_model else (request.POST or None, request.FILES or None)))
+    model_form = ModelSubmissionForm(*((request.POST, request.FILES) if is_model else (None, None)))
+    if is_model and model_form.is_valid():
+        upload = model_form.cleaned_data["model_file"]
+        try:
+            submission = submitting.submission_create_model(
+                phase=phase,
+                user=request.user,
+                model=upload.chunks(1024 * 1024),
+                manifest=model_form.cleaned_data["manifest"],
+                method_name=model_form.cleaned_data["method_name"],
+                description=model_form.cleaned_data["description"],
+            )
+        except ValidationError as error:
+            add_service_errors(model_form, error)
+        else:
+            messages.success(
+                request, f"Model submission #{submission.pk} received; it is queued to be run and scored."
+            )
+            return redirect("web:submission", submission_id=submission.pk)
+        finally:
+            upload.close()
+    if not is_model and request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             submission = submitting.submission_create(
@@ -235,6 +260,7 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
         "challenge": track.challenge,
         "team": my_team,
         "form": form,
+        "model_form": model_form,
         "problems": problems,
         "state": state,
         "used": used,
@@ -265,6 +291,9 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         image_metrics = [m for m in metrics if m in present] + sorted(present - set(metrics))
         images = [{"image": row["image"], "values": [row.get(m) for m in image_metrics]} for row in table]
     is_member = submission.team is not None and submission.team.memberships.filter(user=request.user).exists()
+    model = submissions.submission_model_summary(submission=submission)
+    if model is not None:
+        model["manifest_json"] = json.dumps(model["manifest"], sort_keys=True)
     context = {
         "submission": submission,
         "phase": phase,
@@ -278,6 +307,7 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         "image_metrics": image_metrics,
         "can_choose": is_member and submission.status == "scored" and not submission.disqualified,
         "status_url": reverse("api-submission-detail", args=[submission.pk]),
+        "model": model,
     }
     return render(request, "web/submission_detail.html", context)
 

@@ -45,6 +45,19 @@ def filesize(value: int | None) -> str:
 
 
 @register.filter
+def count(value: int | None) -> str:
+    """A parameter count as NTIRE factsheets give it: 1.23 M, 57.3 K."""
+    if value is None or value == "":
+        return "—"
+    n = float(value)
+    if n >= 1e6:
+        return f"{n / 1e6:.2f} M"
+    if n >= 1e3:
+        return f"{n / 1e3:.1f} K"
+    return f"{n:.0f}"
+
+
+@register.filter
 def percent(done: int, total: int) -> int:
     try:
         return int(100 * int(done) / int(total)) if int(total) else 0
