@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent  # platform/
 REPO_ROOT = BASE_DIR.parent
 VAR_DIR = Path(os.environ.get("RESTOREBENCH_VAR_DIR", REPO_ROOT / "var")).resolve()
@@ -175,12 +177,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis redelivers a message not acknowledged within the visibility timeout, even to a healthy
-    # worker still running it: it must exceed the longest evaluation (late acknowledgement).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": float(os.environ.get("RESTOREBENCH_BROKER_VISIBILITY_TIMEOUT_S", str(6 * 3600)))
-    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -229,6 +225,22 @@ RESTOREBENCH_QUEUED_TIMEOUT_S = float(os.environ.get("RESTOREBENCH_QUEUED_TIMEOU
 # ends it); prefork workers also kill the task a minute later.
 RESTOREBENCH_JOB_TIME_LIMIT_S = float(os.environ.get("RESTOREBENCH_JOB_TIME_LIMIT_S", str(3 * 3600)))
 CELERY_TASK_TIME_LIMIT = int(RESTOREBENCH_JOB_TIME_LIMIT_S + 60)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a message not acknowledged within the visibility timeout, even to a healthy
+    # worker still running it (jobs are acknowledged late): it must exceed the longest evaluation.
+    # Default: 6 h, or the hard job time limit plus an hour when that is longer; a value not above
+    # the hard limit is refused.
+    _visibility_timeout = float(
+        os.environ.get("RESTOREBENCH_BROKER_VISIBILITY_TIMEOUT_S")
+        or max(6 * 3600, CELERY_TASK_TIME_LIMIT + 3600)
+    )
+    if _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+        raise ImproperlyConfigured(
+            f"RESTOREBENCH_BROKER_VISIBILITY_TIMEOUT_S={_visibility_timeout:g} must exceed the job time "
+            f"limit ({CELERY_TASK_TIME_LIMIT} s, from RESTOREBENCH_JOB_TIME_LIMIT_S): Redis would hand a "
+            "running job to a second worker"
+        )
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 RESTOREBENCH_JOB_MAX_ATTEMPTS = int(os.environ.get("RESTOREBENCH_JOB_MAX_ATTEMPTS", "3"))
 RESTOREBENCH_RETRY_BACKOFF_S = float(os.environ.get("RESTOREBENCH_RETRY_BACKOFF_S", "30"))
 # The scoring function the task calls (a dotted path, so a deployment can wrap it).
