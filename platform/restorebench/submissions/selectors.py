@@ -16,9 +16,11 @@ from restorebench.submissions.models import (
     EvaluationJob,
     FailureKind,
     ImageScore,
+    JobPurpose,
     JobStatus,
     Submission,
     SubmissionKind,
+    SubmissionStatus,
     UploadSession,
 )
 
@@ -102,8 +104,49 @@ def submission_progress(*, submission: Submission) -> dict:
         "retrying_after_platform_error": retrying,
         "failure_kind": submission.failure_kind,
         "failure_reason": submission.failure_reason,
-        "problems": (submission.current_job.problems if submission.current_job else []),
+        "problems": submission_problem_list(submission=submission),
     }
+
+
+def submission_scores_for_viewer(*, user: User, submission: Submission) -> dict | None:
+    """The aggregate scores as the viewer may see them: participants of a hidden-ground-truth phase
+    get them rounded to the phase's `score_decimals`, as the leaderboard shows them."""
+    phase = submission.phase
+    if submission.scores is None or not phase.hidden_ground_truth:
+        return submission.scores
+    if user.is_authenticated and user_is_organizer(user=user, challenge=phase.track.challenge_id):
+        return submission.scores
+    return {
+        metric: round(value, phase.score_decimals) if isinstance(value, float) else value
+        for metric, value in submission.scores.items()
+    }
+
+
+def _problem(raw: object) -> dict:
+    """One stored problem as {name, code, message, severity} (evaluator.result.Problem.to_dict())."""
+    if not isinstance(raw, dict):
+        return {"name": "", "code": "", "message": str(raw), "severity": "error"}
+    return {
+        "name": str(raw.get("name") or ""),
+        "code": str(raw.get("code") or ""),
+        "message": str(raw.get("message") or ""),
+        "severity": "warning" if raw.get("severity") == "warning" else "error",
+    }
+
+
+def submission_problem_list(*, submission: Submission) -> list[dict]:
+    """The per-file problems the evaluator reported for the result the participant sees: the failed
+    job's for a failed submission, the job in force for a scored one (files skipped or ignored).
+    Errors first, then by file name."""
+    if submission.status == SubmissionStatus.FAILED:
+        job = submission.jobs.filter(status=JobStatus.FAILED, purpose=JobPurpose.SUBMISSION).first()
+    elif submission.status == SubmissionStatus.SCORED:
+        job = submission.current_job
+    else:
+        job = None
+    stored = (job.problems if job is not None else None) or []
+    problems = [_problem(raw) for raw in stored]
+    return sorted(problems, key=lambda p: (p["severity"] != "error", p["name"], p["code"]))
 
 
 def submission_model_summary(*, submission: Submission) -> dict | None:

@@ -12,6 +12,7 @@ from restorebench.accounts.selectors import team_for_user, team_tracks
 from restorebench.challenges.models import Challenge, Phase, Track
 from restorebench.challenges.selectors import phase_is_open, phase_list, track_list, user_is_organizer
 from restorebench.submissions.models import Submission
+from restorebench.submissions.selectors import submission_problem_list
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -71,15 +72,45 @@ def team_by_join_code(*, challenge: Challenge, join_code: str) -> Team | None:
     return Team.objects.filter(challenge=challenge, join_code=join_code.strip()).first()
 
 
-def submission_scores_for_viewer(*, user: User, submission: Submission) -> dict | None:
-    """The aggregate scores as the viewer may see them: participants of a hidden-ground-truth phase
-    get them rounded to the phase's `score_decimals`, as the leaderboard shows them."""
-    phase = submission.phase
-    if submission.scores is None or not phase.hidden_ground_truth:
-        return submission.scores
-    if user_is_organizer(user=user, challenge=phase.track.challenge_id):
-        return submission.scores
-    return {
-        metric: round(value, phase.score_decimals) if isinstance(value, float) else value
-        for metric, value in submission.scores.items()
-    }
+# The evaluator's per-file problem codes (evaluator.result.Problem), in the order a participant fixes
+# them, with the heading the page shows above each group.
+PROBLEM_HEADINGS = {
+    "missing": "Missing images",
+    "duplicate_name": "Ambiguous file names",
+    "wrong_size": "Wrong size",
+    "too_small": "Too small",
+    "wrong_mode": "Wrong colour mode",
+    "unreadable": "Unreadable files",
+    "not_an_image": "Not an image",
+    "unsupported_format": "Unsupported format",
+    "empty_file": "Empty files",
+    "too_large": "Too large",
+    "extra": "Extra files (ignored)",
+}
+
+
+@dataclass
+class ProblemGroup:
+    code: str
+    heading: str
+    problems: list[dict]
+    is_error: bool
+
+
+def submission_problem_groups(*, submission: Submission) -> list[ProblemGroup]:
+    """The submission's per-file problems grouped by kind (missing, wrong size, ...), errors first."""
+    groups: dict[str, ProblemGroup] = {}
+    for problem in submission_problem_list(submission=submission):
+        code = problem["code"] if problem["code"] in PROBLEM_HEADINGS else "other"
+        group = groups.get(code)
+        if group is None:
+            heading = PROBLEM_HEADINGS.get(code, "Other problems")
+            group = groups[code] = ProblemGroup(code=code, heading=heading, problems=[], is_error=False)
+        # The evaluator's messages start with the file name, which the page shows in its own column.
+        detail = (
+            problem["message"].removeprefix(f"{problem['name']}: ") if problem["name"] else problem["message"]
+        )
+        group.problems.append({**problem, "detail": detail})
+        group.is_error = group.is_error or problem["severity"] == "error"
+    order = {code: n for n, code in enumerate(PROBLEM_HEADINGS)}
+    return sorted(groups.values(), key=lambda g: (not g.is_error, order.get(g.code, len(order))))

@@ -279,7 +279,7 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _or_404(submissions.submission_get(user=request.user, submission_id=submission_id))
     phase = submission.phase
-    scores = selectors.submission_scores_for_viewer(user=request.user, submission=submission) or {}
+    scores = submissions.submission_scores_for_viewer(user=request.user, submission=submission) or {}
     ranked = [m["metric"] for m in phase.track.ranking_metrics]
     metrics = ranked + sorted(m for m in scores if m not in ranked)
     can_see_images = submissions.submission_can_see_image_scores(user=request.user, submission=submission)
@@ -300,6 +300,7 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         "track": phase.track,
         "challenge": phase.track.challenge,
         "progress": submissions.submission_progress(submission=submission),
+        "problem_groups": selectors.submission_problem_groups(submission=submission),
         "scores": [(m, scores.get(m)) for m in metrics if m in scores],
         "decimals": phase.score_decimals if phase.hidden_ground_truth else 4,
         "can_see_images": can_see_images,
