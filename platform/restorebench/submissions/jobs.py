@@ -455,7 +455,8 @@ def model_failure_message(run: dict) -> str:
     """What the participant reads when their model failed in the sandbox."""
     kind = run.get("error_kind") or "error"
     message = run.get("error") or "the model run failed"
-    where = f" (image {run['failed_image']})" if run.get("failed_image") else ""
+    image = run.get("failed_image")
+    where = f" on image {image}" if image and image not in message else ""
     return f"Your model failed ({kind}){where}: {message}"
 
 

@@ -38,6 +38,7 @@ MATRIX = [
     ("patch", "/api/phases/{phase}/update/", 401, 403),
     ("get", "/api/phases/{phase}/inputs.zip", 401, 200),
     ("post", "/api/phases/{phase}/submissions/create/", 401, 400),
+    ("post", "/api/phases/{phase}/submissions/model/", 401, 400),
     ("get", "/api/phases/{phase}/submissions/", 401, 403),
     ("post", "/api/phases/{phase}/uploads/create/", 401, 400),
     ("post", "/api/phases/{phase}/rescore/", 401, 403),
@@ -87,7 +88,7 @@ def world(make_arena, make_participant, make_user, platform_dirs):
 
 
 def _call(client, method, url, ids):
-    body_format = "multipart" if url.endswith("/submissions/create/") else "json"
+    body_format = "multipart" if url.endswith(("/submissions/create/", "/submissions/model/")) else "json"
     return getattr(client, method)(url.format(**ids), {}, format=body_format)
 
 
