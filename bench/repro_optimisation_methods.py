@@ -2,7 +2,14 @@
 
     OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/repro_optimisation_methods.py \\
         [--tasks denoise,sr,deblur,inpaint] [--methods bm3d,wnnm,...]
-        [--limits wnnm=5:2,nnm=5:2,ksvd=12:10] [--json OUT.json]
+        [--limits wnnm=5:2,nnm=5:2,ksvd=12:10] [--sigmas 15,25,50] [--json OUT.json]
+        [--records OUT.jsonl]
+    .venv/bin/python bench/repro_optimisation_methods.py --render var/repro/a.jsonl var/repro/b.jsonl
+
+`--records` appends one JSON line per image and method as it is measured (so a killed run keeps its
+results, and a rerun with the same file skips what is already there); `--render` prints the tables
+from such files without computing anything (several background jobs, one per method, can share the
+work).
 
 Same data, seeds and scoring as bench/repro_classic_methods.py (and `bench/classic_data.py`), so the
 numbers sit in one table with the other classic methods:
@@ -53,13 +60,82 @@ PUBLISHED = {
 SIGMAS = (15, 25, 50)
 
 
-def run_denoise(methods: list[str], limits: dict[str, dict[str, int | None]], table: Table) -> None:
+class RecordTable(Table):
+    """A Table that knows each row's image and can append every row to a JSON-lines file at once."""
+
+    def __init__(self, records: Path | None = None) -> None:
+        super().__init__()
+        self.records = records
+        self.images: dict[tuple[str, str], list[str]] = {}
+        self.done: set[tuple[str, str, str]] = set()
+
+    def add(  # type: ignore[override]
+        self,
+        setting: str,
+        method: str,
+        psnr: float,
+        ssim: float,
+        seconds: float,
+        mp: float,
+        image: str | None = None,
+        *,
+        write: bool = True,
+    ) -> None:
+        stems = self.images.setdefault((setting, method), [])
+        image = image if image is not None else str(len(stems))
+        if (setting, method, image) in self.done:
+            return
+        super().add(setting, method, psnr, ssim, seconds, mp)
+        stems.append(image)
+        self.done.add((setting, method, image))
+        if write and self.records is not None:
+            row = {"setting": setting, "method": method, "image": image, "psnr": psnr, "ssim": ssim}
+            row |= {"seconds": seconds, "mp": mp}
+            with self.records.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def load(self, path: Path) -> None:
+        """Add the rows of a JSON-lines records file (later duplicates of a row are ignored)."""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                self.add(
+                    r["setting"],
+                    r["method"],
+                    r["psnr"],
+                    r["ssim"],
+                    r["seconds"],
+                    r["mp"],
+                    r["image"],
+                    write=False,
+                )
+
+    def psnr_by_image(self, setting: str, method: str) -> dict[str, float]:
+        stems = self.images.get((setting, method), [])
+        return {stem: row[0] for stem, row in zip(stems, self.rows.get((setting, method), []), strict=True)}
+
+
+def run_denoise(
+    methods: list[str],
+    limits: dict[str, dict[str, int | None]],
+    table: RecordTable,
+    sigmas: tuple[int, ...] = SIGMAS,
+    only: set[str] | None = None,
+) -> None:
+    # Image-major order (every σ of an image before the next image): a run stopped early still has
+    # the same images at every σ. Noise seeds depend only on σ and the image index.
     sets = {"Set12": images("set12"), "BSD68": images("bsd68")}
-    for sigma in SIGMAS:
-        for set_name, pairs in sets.items():
-            setting = f"{set_name} σ={sigma}"
-            for index, (stem, clean) in enumerate(pairs):
-                wanted = [m for m in methods if limits[m][set_name] is None or index < limits[m][set_name]]
+    for set_name, pairs in sets.items():
+        for index, (stem, clean) in enumerate(pairs):
+            for sigma in sigmas:
+                setting = f"{set_name} σ={sigma}"
+                wanted = [
+                    m
+                    for m in methods
+                    if (limits[m][set_name] is None or index < limits[m][set_name])
+                    and (setting, m, stem) not in table.done
+                    and (only is None or stem in only)
+                ]
                 if not wanted:
                     continue
                 noisy = degrade(clean, {"task": "denoise", "sigma": sigma}, 100 * sigma + index).image
@@ -67,22 +143,24 @@ def run_denoise(methods: list[str], limits: dict[str, dict[str, int | None]], ta
                 for name in wanted:
                     out, seconds = timed_restore(name, noisy, context)
                     p, s = psnr_ssim(out, clean)
-                    table.add(setting, name, p, s, seconds, clean.size / 1e6)
+                    table.add(setting, name, p, s, seconds, clean.size / 1e6, stem)
                     print(
                         f"  {setting} {stem} {name}: {p:.2f} dB, {seconds:.1f} s", file=sys.stderr, flush=True
                     )
 
 
-def run_sr(methods: list[str], table: Table) -> None:
+def run_sr(methods: list[str], table: RecordTable) -> None:
     hr_images = images("cset14")
     for scale in (2, 3, 4):
         for index, (stem, hr) in enumerate(hr_images):
             case = degrade(hr, {"task": "sr", "scale": scale}, index)
             context = RestorationContext("sr", scale=scale)
             for name in methods:
+                if (f"CSet14 ×{scale}", name, stem) in table.done:
+                    continue
                 out, seconds = timed_restore(name, case.image, context)
                 p, s = psnr_ssim(out, case.ground_truth, y_shave=scale)
-                table.add(f"CSet14 ×{scale}", name, p, s, seconds, out.shape[0] * out.shape[1] / 1e6)
+                table.add(f"CSet14 ×{scale}", name, p, s, seconds, out.shape[0] * out.shape[1] / 1e6, stem)
                 print(
                     f"  CSet14 x{scale} {stem} {name}: {p:.2f} dB, {seconds:.1f} s",
                     file=sys.stderr,
@@ -90,8 +168,8 @@ def run_sr(methods: list[str], table: Table) -> None:
                 )
 
 
-def denoise_markdown(table: Table, set_name: str) -> str:
-    """One row per method: PSNR/SSIM per σ, image count, published PSNR, gap to BM3D on the same images."""
+def denoise_markdown(table: RecordTable, set_name: str) -> str:
+    """One row per method: PSNR/SSIM per σ, image counts, published PSNR, gap to BM3D on the same images."""
     settings = [f"{set_name} σ={s}" for s in SIGMAS]
     summary = table.summary()
     lines = [
@@ -102,18 +180,18 @@ def denoise_markdown(table: Table, set_name: str) -> str:
     ]
     methods = sorted({m for s in settings for m in summary.get(s, {})})
     for method in methods:
-        rows = [summary[s].get(method) for s in settings]
-        count = max(r["images"] for r in rows if r)
+        rows = [summary.get(s, {}).get(method) for s in settings]
+        count = "/".join(str(r["images"]) if r else "0" for r in rows)
         cells = [f"{r['psnr']:.2f} / {r['ssim']:.4f}" if r else "–" for r in rows]
         published = PUBLISHED.get(method, {}).get(set_name)
         pub = " / ".join(f"{v:.2f}" for v in published) if published else "–"
         gaps = []
         for s in settings:
-            ours, bm3d = table.rows.get((s, method), []), table.rows.get((s, "bm3d"), [])
-            n = len(ours)
+            ours, bm3d = table.psnr_by_image(s, method), table.psnr_by_image(s, "bm3d")
+            common = sorted(set(ours) & set(bm3d))
             gaps.append(
-                f"{np.mean([r[0] for r in ours]) - np.mean([r[0] for r in bm3d[:n]]):+.2f}"
-                if ours and len(bm3d) >= n
+                f"{np.mean([ours[i] - bm3d[i] for i in common]):+.2f}"
+                if common and method != "bm3d" and len(common) == len(ours)
                 else "–"
             )
         per_image = np.mean([r[2] for s in settings for r in table.rows.get((s, method), [])])
@@ -145,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         help="per method, the first N Set12 : first M BSD68 images (empty = all); "
         "the slow pure-numpy group methods default to subsets",
     )
+    parser.add_argument("--sigmas", default="15,25,50", help="denoising noise levels to run")
+    parser.add_argument("--only", default=None, help="denoise only these image stems (to split a run)")
     parser.add_argument("--json", default=None, help="also write the summary here")
+    parser.add_argument("--records", default=None, help="append per-image rows here (JSON lines); resumes")
+    parser.add_argument(
+        "--render", nargs="+", default=None, help="only print tables from these records files"
+    )
     args = parser.parse_args(argv)
     chosen = set(args.methods.split(",")) if args.methods else None
 
@@ -153,33 +237,48 @@ def main(argv: list[str] | None = None) -> int:
         return [n for n in names if chosen is None or n in chosen]
 
     tasks = args.tasks.split(",")
-    table = Table()
+    table = RecordTable(Path(args.records) if args.records else None)
+    if args.records and Path(args.records).exists():
+        table.load(Path(args.records))
+    if args.render:
+        for path in map(Path, args.render):
+            if path.exists():
+                table.load(path)
+            else:
+                print(f"  (no records yet in {path})", file=sys.stderr)
+    else:
+        if "denoise" in tasks:
+            methods = pick(DENOISERS)
+            given = parse_limits(args.limits)
+            limits = {
+                m: dict(zip(("Set12", "BSD68"), given.get(m, (None, None)), strict=True)) for m in methods
+            }
+            only = set(args.only.split(",")) if args.only else None
+            run_denoise(methods, limits, table, tuple(int(s) for s in args.sigmas.split(",")), only)
+        if "sr" in tasks:
+            run_sr(pick(SR), table)
+        if "deblur" in tasks:
+            run_starter("deblur", DEBLUR_SETTINGS, pick(DEBLURRERS), table)
+        if "inpaint" in tasks:
+            run_starter("inpaint", INPAINT_SETTINGS, pick(INPAINTERS), table)
+    summary = table.summary()
     out: list[str] = []
-    if "denoise" in tasks:
-        methods = pick(DENOISERS)
-        given = parse_limits(args.limits)
-        limits = {m: dict(zip(("Set12", "BSD68"), given.get(m, (None, None)), strict=True)) for m in methods}
-        run_denoise(methods, limits, table)
-        for set_name in ("Set12", "BSD68"):
-            out.append(f"\n### Gray denoising, {set_name} (PSNR dB / SSIM)\n")
+    for set_name in ("Set12", "BSD68"):
+        if any(s.startswith(set_name + " ") for s in summary):
+            out.append(f"\n### Gray denoising, {set_name} (PSNR dB / SSIM; images per σ = 15 / 25 / 50)\n")
             out.append(denoise_markdown(table, set_name))
-    if "sr" in tasks:
-        run_sr(pick(SR), table)
-        out.append("\n### Super-resolution, CSet14 (Y, shave = scale; PSNR dB / SSIM)\n")
-        out.append(markdown(table.summary(), [f"CSet14 ×{s}" for s in (2, 3, 4)]))
-    if "deblur" in tasks:
-        run_starter("deblur", DEBLUR_SETTINGS, pick(DEBLURRERS), table)
-        out.append("\n### Deblurring, starter test split (RGB; PSNR dB / SSIM)\n")
-        out.append(markdown(table.summary(), list(DEBLUR_SETTINGS)))
-    if "inpaint" in tasks:
-        run_starter("inpaint", INPAINT_SETTINGS, pick(INPAINTERS), table)
-        out.append("\n### Inpainting, starter test split (RGB; PSNR dB / SSIM)\n")
-        out.append(markdown(table.summary(), list(INPAINT_SETTINGS)))
+    sections = [
+        ("Super-resolution, CSet14 (Y, shave = scale; PSNR dB / SSIM)", [f"CSet14 ×{s}" for s in (2, 3, 4)]),
+        ("Deblurring, starter test split (RGB; PSNR dB / SSIM)", list(DEBLUR_SETTINGS)),
+        ("Inpainting, starter test split (RGB; PSNR dB / SSIM)", list(INPAINT_SETTINGS)),
+    ]
+    for title, settings in sections:
+        if all(s in summary for s in settings):
+            out.append(f"\n### {title}\n")
+            out.append(markdown(summary, settings))
     print("\n".join(out))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(table.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        Path(args.json).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 
