@@ -26,7 +26,7 @@ import platform as std_platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +120,20 @@ def train(
     log_every: int = 25,
     quiet: bool = False,
     starter_train: bool = False,
+    batch: int | None = None,
 ) -> dict[str, Any]:
     """Train recipe `name` for `minutes` of wall time (or `max_steps`); save weights and record; return it.
 
     data: folders of clean training PNGs; starter_train adds the starter benchmark's train split.
+    batch: patches per step instead of the recipe's (a GPU has room for larger batches).
     """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; recipes: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[name]
+    if batch is not None:
+        if batch < 1:
+            raise ValueError(f"batch must be a positive number of patches, got {batch}")
+        recipe = replace(recipe, batch=batch)
     torch.manual_seed(seed)
     device = pick_device()
     images = load_images(data)
@@ -232,6 +238,7 @@ def train(
         "steps": step,
         "seed": seed,
         "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cpu_threads": torch.get_num_threads(),
         "machine": f"{std_platform.machine()}, torch {torch.__version__}",
         "parameters": sum(p.numel() for p in net.parameters()),
@@ -253,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="wall-clock training budget")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=None, help="patches per step (default: the recipe's)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
@@ -261,7 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     record = train(
-        args.recipe, args.data or [DEFAULT_DATA], args.minutes, args.seed, args.out, args.max_steps
+        args.recipe,
+        args.data or [DEFAULT_DATA],
+        args.minutes,
+        args.seed,
+        args.out,
+        args.max_steps,
+        batch=args.batch,
     )
     print(json.dumps({k: record[k] for k in ("name", "seconds", "steps", "parameters", "device")}))
     return 0
