@@ -146,7 +146,7 @@ class Claim:
     queue: str = ""
 
 
-def _resolve_inputs(relative: str) -> Path:
+def model_inputs_dir(relative: str) -> Path:
     """The folder of input PNGs a model runs on: the phase's participant inputs (a track-data folder
     keeps them in `inputs/`)."""
     root = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
@@ -319,7 +319,9 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict, model_run:
         job.problems = problems
         job.scoring_record = record
         job.model_run = model_run
-        job.progress_done = job.progress_total = max(job.progress_total, len({r[0] for r in rows}))
+        # A model job's progress counts each image twice: inference, then scoring.
+        steps = len({r[0] for r in rows}) * (2 if model_run is not None else 1)
+        job.progress_done = job.progress_total = max(job.progress_total, steps)
         job.error_kind, job.error_message = "", ""
         job.save()
         submission = Submission.objects.select_for_update().get(pk=job.submission_id)
@@ -462,7 +464,7 @@ def model_failure_message(run: dict) -> str:
 
 def _run_model(claim: Claim, ground_truth: Path, heartbeat: "_Heartbeat") -> tuple[dict, dict | None]:
     """Run the model job in a scratch folder; return (run report, score result or None)."""
-    inputs = _resolve_inputs(claim.inputs)
+    inputs = model_inputs_dir(claim.inputs)
     limits = dict(settings.RESTOREBENCH_MODEL_RUN_LIMITS)
     limits.setdefault("use_gpu", claim.queue == settings.RESTOREBENCH_QUEUES["gpu"])
     run_model_job = import_string(settings.RESTOREBENCH_MODEL_FUNCTION)

@@ -298,6 +298,23 @@ def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
     return DATA_TASK.get(phase.track.task), scale if isinstance(scale, int) else None
 
 
+def _check_model_inputs(phase: Phase) -> None:
+    """A model needs the phase's inputs as PNGs (what the evaluator's model runner reads)."""
+    try:
+        folder = jobs.model_inputs_dir(phase.inputs_dir)
+    except FileNotFoundError as error:
+        raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from error
+    if not any(folder.glob("*.png")):
+        kinds = sorted({p.suffix for p in folder.iterdir() if p.is_file()})
+        raise ModelUploadError(
+            "this phase cannot run models: its inputs are "
+            + (f"{', '.join(kinds)} files" if kinds else "missing")
+            + ", and the model runner reads 8-bit PNG inputs only (unclipped float .npy inputs, as in "
+            "classic denoising tracks, are not supported yet); submit restored images instead",
+            "phase",
+        )
+
+
 def _model_inspect(path: Path, manifest: dict, phase: Phase, sha256: str) -> ModelContents:
     task, scale = _track_task_and_scale(phase)
     return model_inspect(
@@ -308,6 +325,10 @@ def _model_inspect(path: Path, manifest: dict, phase: Phase, sha256: str) -> Mod
 def _model_receive(
     *, model: IO[bytes] | Iterable[bytes], manifest: str | bytes | dict, phase: Phase, where: str = ""
 ) -> tuple[ReceivedFile, ModelContents]:
+    try:
+        _check_model_inputs(phase)
+    except ModelUploadError as error:
+        raise SubmissionRefused(f"{where}{error}") from error
     try:
         manifest_data = manifest_load(manifest)
     except ModelUploadError as error:
@@ -498,6 +519,7 @@ def upload_session_complete(
         )
     try:
         if manifest is not None:
+            _check_model_inputs(phase)
             contents = _model_inspect(part, manifest_load(manifest), phase, digest)
         else:
             contents = _inspect(part, phase)
@@ -506,7 +528,7 @@ def upload_session_complete(
             status=UploadStatus.ABORTED, error=str(error), updated_at=timezone.now()
         )
         part.unlink(missing_ok=True)
-        if isinstance(error, ModelUploadError):
+        if isinstance(error, ModelUploadError) and error.kind != "phase":
             raise SubmissionRefused(f"model refused ({error.kind}): {error}") from error
         raise SubmissionRefused(str(error)) from error
     received = ReceivedFile(part, session.total_bytes, digest)

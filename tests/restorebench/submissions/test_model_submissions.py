@@ -48,6 +48,18 @@ def sent(monkeypatch) -> list:
     return calls
 
 
+@pytest.fixture
+def model_arena(make_arena, platform_dirs):
+    """An arena whose phase has participant inputs (PNGs) for a model to run on."""
+
+    def make(**kwargs):
+        arena = make_arena(**kwargs)
+        arena.inputs = give_inputs(arena, platform_dirs / "storage")
+        return arena
+
+    return make
+
+
 def _client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_get_or_create(user=user).key}")
@@ -73,9 +85,9 @@ def _submit(arena, user, data: bytes | None = None, manifest: dict | None = None
 
 @pytest.mark.django_db
 def test_a_model_posted_to_the_api_is_stored_hashed_and_queued(
-    make_arena, make_participant, platform_dirs, settings, sent
+    model_arena, make_participant, platform_dirs, settings, sent
 ):
-    arena = make_arena(images=2)
+    arena = model_arena(images=2)
     user, team = make_participant(arena)
     data = identity_conv_onnx()
     response = _post_model(_client(user), arena.phase, data, method_name="conv net")
@@ -102,9 +114,9 @@ def test_a_model_posted_to_the_api_is_stored_hashed_and_queued(
 
 @pytest.mark.django_db
 def test_model_jobs_go_to_the_gpu_queue_only_when_the_settings_say_gpu_workers_exist(
-    make_arena, make_participant, settings, sent
+    model_arena, make_participant, settings, sent
 ):
-    arena = make_arena(images=1)
+    arena = model_arena(images=1)
     user, _ = make_participant(arena)
     settings.RESTOREBENCH_GPU_WORKERS = True
     model = _submit(arena, user)
@@ -130,9 +142,9 @@ REFUSED = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("what", sorted(REFUSED))
 def test_a_refused_model_format_is_explained_and_nothing_is_stored_or_counted(
-    what, make_arena, make_participant, platform_dirs, tmp_path, sent
+    what, model_arena, make_participant, platform_dirs, tmp_path, sent
 ):
-    arena = make_arena(images=1, max_submissions_total=1)
+    arena = model_arena(images=1, max_submissions_total=1)
     user, team = make_participant(arena)
     build, kind, words = REFUSED[what]
     before = stored_files(platform_dirs)
@@ -159,8 +171,8 @@ BAD_MANIFESTS = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("what", sorted(BAD_MANIFESTS))
-def test_a_bad_manifest_is_refused_naming_the_problem(what, make_arena, make_participant, sent):
-    arena = make_arena(images=1)
+def test_a_bad_manifest_is_refused_naming_the_problem(what, model_arena, make_participant, sent):
+    arena = model_arena(images=1)
     user, _ = make_participant(arena)
     manifest, words = BAD_MANIFESTS[what]
     response = _post_model(_client(user), arena.phase, identity_conv_onnx(), manifest)
@@ -170,10 +182,10 @@ def test_a_bad_manifest_is_refused_naming_the_problem(what, make_arena, make_par
 
 
 @pytest.mark.django_db
-def test_a_safetensors_model_must_name_a_registered_architecture(make_arena, make_participant, sent):
+def test_a_safetensors_model_must_name_a_registered_architecture(model_arena, make_participant, sent):
     from safetensors.numpy import save
 
-    arena = make_arena(images=1)
+    arena = model_arena(images=1)
     user, _ = make_participant(arena)
     data = save({"w": np.zeros((3, 3, 1, 1), dtype=np.float32)})
     with pytest.raises(SubmissionRefused, match="unknown architecture 'resnet9000'; registered"):
@@ -187,9 +199,9 @@ def test_a_safetensors_model_must_name_a_registered_architecture(make_arena, mak
 
 @pytest.mark.django_db
 def test_model_submissions_follow_the_team_window_and_limit_rules(
-    make_arena, make_participant, make_user, sent
+    model_arena, make_participant, make_user, sent
 ):
-    arena = make_arena(images=1, max_submissions_per_day=2)
+    arena = model_arena(images=1, max_submissions_per_day=2)
     user, team = make_participant(arena)
     outsider = make_user()
     assert APIClient().post(f"/api/phases/{arena.phase.pk}/submissions/model/").status_code == 401
@@ -203,15 +215,15 @@ def test_model_submissions_follow_the_team_window_and_limit_rules(
         _submit(arena, user)
     assert Submission.objects.filter(team=team).count() == 2
 
-    closed = make_arena(images=1, ends_at=timezone.now() - dt.timedelta(minutes=1))
+    closed = model_arena(images=1, ends_at=timezone.now() - dt.timedelta(minutes=1))
     late, _ = make_participant(closed)
     with pytest.raises(SubmissionRefused, match="is closed"):
         _submit(closed, late)
 
 
 @pytest.mark.django_db
-def test_a_model_can_come_through_a_chunked_upload_with_its_manifest(make_arena, make_participant, sent):
-    arena = make_arena(images=1)
+def test_a_model_can_come_through_a_chunked_upload_with_its_manifest(model_arena, make_participant, sent):
+    arena = model_arena(images=1)
     user, _ = make_participant(arena)
     client = _client(user)
     data = identity_conv_onnx()
@@ -237,11 +249,11 @@ def test_a_model_can_come_through_a_chunked_upload_with_its_manifest(make_arena,
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
 def test_a_model_job_runs_the_model_on_the_inputs_scores_it_and_records_its_measurements(
-    make_arena, make_participant, platform_dirs, sent
+    model_arena, make_participant, platform_dirs, sent
 ):
-    arena = make_arena(images=2)
+    arena = model_arena(images=2)
     user, _ = make_participant(arena)
-    inputs = give_inputs(arena, platform_dirs / "storage")
+    inputs = arena.inputs
     submission = _submit(arena, user)
     job = EvaluationJob.objects.get(submission=submission)
 
@@ -269,11 +281,10 @@ def test_a_model_job_runs_the_model_on_the_inputs_scores_it_and_records_its_meas
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
 def test_a_model_that_fails_in_the_sandbox_is_the_participants_error_with_the_reason(
-    make_arena, make_participant, platform_dirs, sent
+    model_arena, make_participant, platform_dirs, sent
 ):
-    arena = make_arena(images=1)
+    arena = model_arena(images=1)
     user, team = make_participant(arena)
-    give_inputs(arena, platform_dirs / "storage")
     submission = _submit(arena, user, half_size_onnx())
     job = EvaluationJob.objects.get(submission=submission)
 
@@ -291,17 +302,44 @@ def test_a_model_that_fails_in_the_sandbox_is_the_participants_error_with_the_re
     assert not ImageScore.objects.filter(job=job).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_phase_without_inputs_is_a_platform_error_that_is_retried(make_arena, make_participant, sent):
+@pytest.mark.django_db
+def test_a_phase_whose_inputs_a_model_cannot_read_refuses_models_and_says_why(
+    make_arena, make_participant, platform_dirs, sent
+):
     arena = make_arena(images=1)
+    user, team = make_participant(arena)
+    with pytest.raises(SubmissionRefused, match="this phase cannot run models: the phase has no inputs_dir"):
+        _submit(arena, user)
+    # Classic denoising tracks give unclipped float inputs as .npy, which the model runner cannot read.
+    folder = platform_dirs / "storage" / "npy-inputs" / str(arena.phase.pk)
+    (folder / "inputs").mkdir(parents=True)
+    np.save(folder / "inputs" / "0000.npy", np.zeros((24, 32, 3), dtype=np.float32))
+    arena.phase.inputs_dir = str(folder.relative_to(platform_dirs / "storage"))
+    arena.phase.save()
+    with pytest.raises(
+        SubmissionRefused, match="its inputs are .npy files, and the model runner reads 8-bit PNG"
+    ):
+        _submit(arena, user)
+    assert Submission.objects.count() == 0
+    assert submission_limits_used(team=team, phase=arena.phase, now=timezone.now()) == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inputs_gone_at_run_time_are_a_platform_error_that_is_retried(
+    model_arena, make_participant, platform_dirs, sent
+):
+    import shutil
+
+    arena = model_arena(images=1)
     user, _ = make_participant(arena)
-    submission = _submit(arena, user)  # the phase has no inputs_dir: nothing for the model to run on
+    submission = _submit(arena, user)
+    shutil.rmtree(platform_dirs / "storage" / arena.phase.inputs_dir)  # storage lost under the job
     job = EvaluationJob.objects.get(submission=submission)
 
     assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "pending"
     job.refresh_from_db()
     submission.refresh_from_db()
-    assert (job.error_kind, job.attempts) == ("platform", 1) and "no inputs_dir" in job.error_message
+    assert (job.error_kind, job.attempts) == ("platform", 1) and "does not exist" in job.error_message
     assert submission.status == "queued" and submission.counts_toward_limits
     assert sent[-1]["job_id"] == job.pk  # sent again after the backoff
 
@@ -312,12 +350,11 @@ def test_a_phase_without_inputs_is_a_platform_error_that_is_retried(make_arena, 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
 def test_the_leaderboard_shows_model_measurements_and_leaves_them_blank_for_images(
-    make_arena, make_participant, platform_dirs, sent
+    model_arena, make_participant, platform_dirs, sent
 ):
-    arena = make_arena(images=1)
+    arena = model_arena(images=1)
     modeller, model_team = make_participant(arena)
     uploader, image_team = make_participant(arena)
-    give_inputs(arena, platform_dirs / "storage")
     model = _submit(arena, modeller)
     images = submission_create(phase=arena.phase, user=uploader, archive=[arena.submission_zip(noise=1)])
     for submission in (model, images):

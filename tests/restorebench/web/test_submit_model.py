@@ -5,7 +5,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rb_test_models import identity_conv_onnx, manifest_json, torchscript_bytes
+from rb_test_models import give_inputs, identity_conv_onnx, manifest_json, torchscript_bytes
 from restorebench.submissions import jobs
 from restorebench.submissions.models import Submission
 
@@ -38,8 +38,11 @@ def test_the_page_offers_a_model_form(client, make_arena, make_participant):
     assert 'name="manifest"' in html and 'name="model_file"' in html
 
 
-def test_a_model_posted_from_the_page_becomes_a_model_submission(client, make_arena, make_participant):
+def test_a_model_posted_from_the_page_becomes_a_model_submission(
+    client, make_arena, make_participant, platform_dirs
+):
     arena = make_arena(images=1)
+    give_inputs(arena, platform_dirs / "storage")
     user, _ = make_participant(arena)
     client.force_login(user)
     response = _post(client, arena.phase, identity_conv_onnx(), manifest_json())
@@ -50,8 +53,9 @@ def test_a_model_posted_from_the_page_becomes_a_model_submission(client, make_ar
     assert "Manifest" in html and "12 parameters" in html and json.loads(manifest_json())["task"] in html
 
 
-def test_a_refused_model_shows_the_reason_on_the_form(client, make_arena, make_participant):
+def test_a_refused_model_shows_the_reason_on_the_form(client, make_arena, make_participant, platform_dirs):
     arena = make_arena(images=1)
+    give_inputs(arena, platform_dirs / "storage")
     user, _ = make_participant(arena)
     client.force_login(user)
     response = _post(client, arena.phase, torchscript_bytes(), manifest_json())

@@ -1,6 +1,7 @@
 """`manage.py run_baselines`: score reference methods on phases, skipping those already entered at the
 same code version. The restoring runs here (in a process pool with --jobs); scoring is done by the
-evaluation workers, like any submission (--wait waits for them)."""
+evaluation workers, like any submission (--wait waits for them). With --deep-models the deep methods
+are also exported to ONNX and entered as model submissions, which the workers run in the sandbox."""
 
 import sys
 
@@ -9,9 +10,11 @@ from tqdm import tqdm
 
 from restorebench.baselines.services import (
     BaselineError,
+    RunReport,
     baseline_plan,
     baselines_run,
     baselines_wait,
+    deep_models_enter,
 )
 from restorebench.challenges.models import Phase
 
@@ -28,7 +31,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--methods",
             default="fast",
-            help="'fast' (default: the quick classic methods), 'all', or comma-separated method names",
+            help="'fast' (default: the quick classic methods), 'all', 'none' or comma-separated method names",
+        )
+        parser.add_argument(
+            "--deep-models",
+            nargs="?",
+            const="all",
+            default=None,
+            metavar="ENTRIES",
+            help="also export the deep methods to ONNX and enter them as reference model submissions "
+            "(all entries serving each phase, or comma-separated entries of reference_methods.deep.export)",
         )
         parser.add_argument("--jobs", type=int, default=1, help="restore in this many processes")
         parser.add_argument(
@@ -49,10 +61,14 @@ class Command(BaseCommand):
         if options["jobs"] < 1:
             raise CommandError("--jobs must be at least 1")
         selection = options["methods"]
-        if selection not in ("fast", "all"):
+        if selection not in ("fast", "all", "none"):
             selection = [name.strip() for name in selection.split(",") if name.strip()]
         try:
-            plan = baseline_plan(phases=phases, selection=selection, force=options["force"])
+            plan = (
+                []
+                if selection == "none"
+                else baseline_plan(phases=phases, selection=selection, force=options["force"])
+            )
         except (BaselineError, ValueError) as error:
             raise CommandError(str(error)) from None
         todo = sum(1 for item in plan if not item.skip_reason)
@@ -66,6 +82,21 @@ class Command(BaseCommand):
             )
         finally:
             bar.close()
+        if options["deep_models"]:
+            names = None
+            if options["deep_models"] != "all":
+                names = [name.strip() for name in options["deep_models"].split(",") if name.strip()]
+            try:
+                models = deep_models_enter(
+                    phases=phases, names=names, force=options["force"], progress=self.stdout.write
+                )
+            except BaselineError as error:
+                raise CommandError(str(error)) from None
+            report = RunReport(
+                entered=report.entered + models.entered,
+                skipped=report.skipped + models.skipped,
+                failed=report.failed + models.failed,
+            )
         for line in report.skipped:
             self.stdout.write(f"skipped {line}")
         for line in report.failed:
