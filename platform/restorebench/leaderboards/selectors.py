@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max
+from django.db.models import Count, F, FloatField, Max, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, NullIf
 
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
@@ -103,7 +103,9 @@ def ranking_rule(phase: Phase) -> RankingRule:
 def _metric_order_by(rule: RankingRule) -> list:
     order = []
     for metric in rule.metrics:
-        value = Cast(KeyTextTransform(metric.metric, "scores"), FloatField())
+        # The evaluator stores non-finite values as "inf", "-inf" and "nan"; PostgreSQL's float sorts
+        # NaN above every number, so it is made NULL (last), as the Python ranking treats it.
+        value = NullIf(Cast(KeyTextTransform(metric.metric, "scores"), FloatField()), Value(float("nan")))
         order.append(value.desc(nulls_last=True) if metric.higher_is_better else value.asc(nulls_last=True))
     return order
 
@@ -125,15 +127,42 @@ FIELDS = (
 )
 
 
+def _entries(phase: Phase, rule: RankingRule) -> tuple[list[dict], list[dict]]:
+    """(each team's representative, the latest scored entry of each reference method).
+
+    On PostgreSQL this is one statement: `DISTINCT ON` subqueries that pick ids only (sorting narrow
+    rows: the sort of every scored submission by its JSON-extracted metrics is the cold leaderboard's
+    main cost), then the picked rows with their team names."""
+    if connection.vendor != "postgresql":
+        return _team_candidates(phase, rule), _references(phase)
+    scored = Submission.objects.filter(phase=phase, status=SubmissionStatus.SCORED, disqualified=False)
+    team_winners = (
+        scored.filter(is_reference=False)
+        .order_by("team_id", F("is_chosen").desc(), *_metric_order_by(rule), "created_at", "id")
+        .distinct("team_id")
+        .values("id")
+    )
+    latest_references = (
+        scored.filter(is_reference=True)
+        .order_by("method_name", "-created_at", "-id")
+        .distinct("method_name")
+        .values("id")
+    )
+    # A UNION, not `IN (...) OR IN (...)`: PostgreSQL then fetches the ~500 picked rows by primary key
+    # instead of filtering every row of the table through two hashed subplans.
+    picked = Submission.objects.filter(pk__in=team_winners.union(latest_references, all=True)).order_by()
+    teams, references = [], []
+    for row in picked.values(*FIELDS, "is_reference"):
+        (references if row.pop("is_reference") else teams).append(row)
+    return teams, references
+
+
 def _team_candidates(phase: Phase, rule: RankingRule) -> list[dict]:
-    """Each team's representative: its chosen submission, else its best scored one by the primary
-    metric and tie-breaks (earliest first among equals)."""
+    """Each team's representative (portable version of `_entries`): its chosen submission, else its
+    best scored one by the primary metric and tie-breaks (earliest first among equals)."""
     base = Submission.objects.filter(
         phase=phase, is_reference=False, status=SubmissionStatus.SCORED, disqualified=False
     )
-    if connection.vendor == "postgresql":
-        ordered = base.order_by("team_id", F("is_chosen").desc(), *_metric_order_by(rule), "created_at", "id")
-        return list(ordered.distinct("team_id").values(*FIELDS))
     best: dict[int, dict] = {}
     rows = list(base.order_by("created_at", "id").values(*FIELDS))
     metric_rule = RankingRule("metric", rule.metrics)
@@ -214,13 +243,13 @@ def leaderboard_compute(*, phase: Phase, use_cache: bool = True) -> Leaderboard:
 
 def _leaderboard_build(phase: Phase) -> Leaderboard:
     rule = ranking_rule(phase)
-    teams = _team_candidates(phase, rule)
+    teams, references = _entries(phase, rule)
     placements = rank_entries([t["scores"] for t in teams], rule)
     rows = [_row(teams[p.index], rank=p.rank, mean_rank=p.mean_rank, reference=False) for p in placements]
     # References take no rank; each goes just before the first team row it beats on the primary
     # metric and tie-breaks, so readers see where the baselines stand.
     keys = [sort_key(row.scores, rule) for row in rows]
-    for ref in sorted(_references(phase), key=lambda r: r["method_name"], reverse=True):
+    for ref in sorted(references, key=lambda r: r["method_name"], reverse=True):
         ref_row = _row(ref, rank=None, mean_rank=None, reference=True)
         ref_key = sort_key(ref_row.scores, rule)
         position = len(rows)
@@ -254,7 +283,7 @@ def leaderboard_for_viewer(*, phase: Phase, user: User) -> Leaderboard:
     board = leaderboard_compute(phase=phase)
     if user_is_organizer(user=user, challenge=phase.track.challenge_id):
         return board
-    rows = [replace(row, flagged_identical=False) for row in board.rows]
+    rows = [replace(row, flagged_identical=False) if row.flagged_identical else row for row in board.rows]
     rounded_to = None
     if phase.hidden_ground_truth:
         rounded_to = phase.score_decimals
