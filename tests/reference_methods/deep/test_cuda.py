@@ -45,7 +45,9 @@ def test_restoring_on_cuda_gives_the_cpu_result(monkeypatch, method, context):
     finally:
         inference.load_network.cache_clear()
     assert on_gpu.shape == on_cpu.shape
-    assert np.max(np.abs(on_gpu - on_cpu)) < 1e-4
+    # cuDNN convolutions run in TF32 on Ampere and later (10-bit mantissa): differences stay far below
+    # one 8-bit grey level (1/255 ≈ 3.9e-3), the precision every output is stored at.
+    assert np.max(np.abs(on_gpu - on_cpu)) < 1e-3
 
 
 def test_training_runs_on_cuda_and_reduces_the_loss(tmp_path):
