@@ -21,12 +21,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "phase",
         "team",
         "is_reference",
+        "kind",
         "method_name",
         "status",
         "disqualified",
         "created_at",
     )
-    list_filter = ("status", "is_reference", "disqualified", "failure_kind")
+    list_filter = ("status", "is_reference", "kind", "disqualified", "failure_kind")
     search_fields = ("method_name", "team__name", "sha256")
     readonly_fields = (
         "archive_path",
@@ -34,6 +35,12 @@ class SubmissionAdmin(admin.ModelAdmin):
         "sha256",
         "content_fingerprint",
         "image_count",
+        "kind",
+        "model_format",
+        "model_manifest",
+        "model_parameters",
+        "model_seconds_per_image",
+        "model_peak_memory_bytes",
         "scores",
         "current_job",
         "scored_at",
@@ -56,7 +63,7 @@ class EvaluationJobAdmin(admin.ModelAdmin):
         "error_kind",
     )
     list_filter = ("status", "error_kind", "purpose", "queue")
-    readonly_fields = ("aggregates", "problems", "scoring_record")
+    readonly_fields = ("aggregates", "problems", "scoring_record", "model_run")
 
 
 @admin.register(UploadSession)

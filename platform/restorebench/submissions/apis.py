@@ -341,10 +341,8 @@ class UploadCompleteApi(APIView):
         method_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         runtime_per_mp = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
-        manifest = serializers.CharField(
-            required=False, default=None, allow_null=True,
-            help_text="Given: the upload is a model and this is its manifest (a JSON object).",
-        )  # fmt: skip
+        # A JSON object, or the same as text; given, the upload is a model with this manifest.
+        manifest = serializers.JSONField(required=False, default=None, allow_null=True)
 
     @extend_schema(request=InputSerializer, responses={201: SubmissionOutputSerializer})
     def post(self, request, upload_id):

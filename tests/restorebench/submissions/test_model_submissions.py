@@ -238,7 +238,8 @@ def test_a_model_can_come_through_a_chunked_upload_with_its_manifest(model_arena
         f"/api/uploads/{upload}/chunk/?offset=0", data=data, content_type="application/octet-stream"
     )
     assert chunk.status_code == 200, chunk.content
-    done = client.post(f"/api/uploads/{upload}/complete/", {"manifest": manifest_json()}, format="json")
+    # The manifest as a JSON object (the model endpoint's multipart form takes it as text).
+    done = client.post(f"/api/uploads/{upload}/complete/", {"manifest": MANIFEST}, format="json")
     assert done.status_code == 201, done.content
     assert done.json()["kind"] == "model" and done.json()["model"]["parameters"] == IDENTITY_PARAMETERS
 
