@@ -294,6 +294,8 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     model = submissions.submission_model_summary(submission=submission)
     if model is not None:
         model["manifest_json"] = json.dumps(model["manifest"], sort_keys=True)
+        for row in images:
+            row["seconds"] = model["image_seconds"].get(row["image"])
     context = {
         "submission": submission,
         "phase": phase,

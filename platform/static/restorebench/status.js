@@ -25,7 +25,8 @@
         if (evaluation.progress) {
           bar.max = evaluation.progress.total;
           bar.value = evaluation.progress.done;
-          numbers.textContent = evaluation.progress.done + " of " + evaluation.progress.total + " images";
+          numbers.textContent =
+            evaluation.progress.done + " of " + evaluation.progress.total + " " + (numbers.dataset.unit || "images");
           text.textContent = "Scoring…";
         } else if (data.status === "queued") {
           text.textContent = evaluation.retrying_after_platform_error

@@ -278,6 +278,13 @@ def test_a_model_job_runs_the_model_on_the_inputs_scores_it_and_records_its_meas
     assert job.model_run["seconds_per_image"] == pytest.approx(submission.model_seconds_per_image)
     assert (job.attempts, job.progress_done, job.progress_total) == (1, 4, 4)
 
+    from django.test import Client
+
+    page = Client()
+    page.force_login(user)
+    html = page.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "Runtime (s)" in html and "12 parameters" in html and "Peak memory" in html
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
