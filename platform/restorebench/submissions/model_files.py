@@ -92,7 +92,10 @@ def model_inspect(
                 raise ModelFormatError(
                     "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
                 )
-            info = inspect_onnx(path, parsed.channels)
+            # Extra inputs (an inpainting mask channel, a deblurring kernel), where the evaluator's
+            # manifest has them: passed only when set, as the sandbox does.
+            extra = {name: True for name in ("mask_input", "kernel_input") if getattr(parsed, name, False)}
+            info = inspect_onnx(path, parsed.channels, **extra)
         else:
             if parsed.architecture is None:
                 raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
