@@ -11,7 +11,9 @@ minimal environment. In order, before it touches the submitted file, it:
    CPU seconds, address space (CPU inference only: CUDA reserves far more virtual memory than it
    uses), file size, open files, no core dumps.
 Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
-ever registered), runs every input image (tiled, see tiling.py) and writes each raw network output
+ever registered), runs every input image (tiled, see tiling.py; with the manifest's side inputs, the
+image's mask as one more channel and its kernel as the "kernel" input, staged by the parent in
+SCRATCH/masks/ and SCRATCH/kernels/, see side_inputs.py) and writes each raw network output
 as SCRATCH/out/NNNNNN.npy (float32, NCHW, in the manifest's output range). The parent validates
 each file as it appears, like an uploaded image.
 
@@ -161,6 +163,26 @@ def network_input(image, color: str, lo: float, hi: float):  # noqa: ANN001, ANN
     return (lo + (hi - lo) * x).astype(np.float32)
 
 
+def with_mask(x, mask):  # noqa: ANN001, ANN201 - numpy arrays
+    """Append the mask (H, W), True or 1 = missing, to every item of x (N, C, H, W) as channel C.
+
+    The mask channel is 1.0 (missing) or 0.0 (known), whatever the network's input range.
+    """
+    import numpy as np
+
+    m = np.broadcast_to(np.asarray(mask, dtype=np.float32)[None, None], (x.shape[0], 1, *x.shape[2:]))
+    return np.concatenate([x, m], axis=1)
+
+
+def _read_mask(path: Path):  # noqa: ANN202 - numpy array
+    """A mask PNG checked by the parent (0 = known, 255 = missing) -> bool (H, W), True = missing."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L")) > 127
+
+
 def _onnx_runner(model_path: Path, job: dict):  # noqa: ANN202
     import numpy as np
     import onnxruntime as ort
@@ -179,10 +201,15 @@ def _onnx_runner(model_path: Path, job: dict):  # noqa: ANN202
         raise ChildError(
             _classify(exc, "model_load"), f"onnxruntime could not load the model: {exc}"
         ) from None
-    name = session.get_inputs()[0].name
+    names = [i.name for i in session.get_inputs()]
+    # The parent's inspection allowed a second input only when it is the kernel_input's "kernel".
+    name = next(n for n in names if n != "kernel") if len(names) > 1 else names[0]
 
-    def forward(x: np.ndarray) -> np.ndarray:
-        return session.run(None, {name: x})[0]
+    def forward(x: np.ndarray, kernel: np.ndarray | None = None) -> np.ndarray:
+        feeds = {name: x}
+        if kernel is not None:
+            feeds["kernel"] = kernel
+        return session.run(None, feeds)[0]
 
     return forward, session.get_providers()[0], limits
 
@@ -222,7 +249,9 @@ def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
     device = torch.device("cuda" if gpu else "cpu")
     net = net.to(device).eval()
 
-    def forward(x):  # noqa: ANN001, ANN202 - numpy arrays
+    def forward(x, kernel=None):  # noqa: ANN001, ANN202 - numpy arrays
+        if kernel is not None:  # the manifest refuses kernel_input for safetensors; never reached
+            raise ChildError("model_error", "safetensors architectures take no kernel input")
         with torch.inference_mode():
             return net(torch.from_numpy(x).to(device)).float().cpu().numpy()
 
@@ -276,10 +305,17 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
     for index, name in enumerate(job["inputs"]):
         image = _read_image(scratch / "in" / name)
         x = network_input(image, manifest["color"], lo, hi)
+        if manifest.get("mask_input"):
+            x = with_mask(x, _read_mask(scratch / "masks" / name))  # tiled with the image
+        fn = forward
+        if manifest.get("kernel_input"):
+            kernel = np.load(scratch / "kernels" / f"{Path(name).stem}.npy", allow_pickle=False)
+            kernel = np.ascontiguousarray(kernel, dtype=np.float32)[None, None]  # (1, 1, kh, kw)
+            fn = functools.partial(forward, kernel=kernel)  # the same kernel for every tile
         t = time.perf_counter()
         try:
             y = tiling.run_tiled(
-                forward, x, manifest["scale"], manifest["tile_size"], manifest["tile_overlap"], fixed
+                fn, x, manifest["scale"], manifest["tile_size"], manifest["tile_overlap"], fixed
             )
         except tiling.TileShapeError as exc:
             raise ChildError("output_shape", f"{name}: {exc}", name) from None

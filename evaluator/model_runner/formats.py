@@ -42,6 +42,7 @@ _SAFETENSORS_DTYPES = {
     "F8_E5M2": 1,
 }
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+KERNEL_INPUT = "kernel"  # the name of the blur-kernel input of a kernel_input model
 
 
 class ModelFormatError(ValueError):
@@ -57,7 +58,8 @@ class ModelInfo:
     """What static inspection learnt about an accepted model file.
 
     input_shape / output_shape: the ONNX graph's declared NCHW shapes (an int for a fixed dimension,
-    a string or None for a dynamic one); None for safetensors.
+    a string or None for a dynamic one); None for safetensors. input_name / input_shape are the image
+    input's; kernel_shape is the declared shape of the "kernel" input (kernel_input models only).
     """
 
     format: str
@@ -67,6 +69,7 @@ class ModelInfo:
     input_shape: tuple[int | str | None, ...] | None = None
     output_shape: tuple[int | str | None, ...] | None = None
     opset: int | None = None
+    kernel_shape: tuple[int | str | None, ...] | None = None
 
 
 def _zip_kind(path: Path) -> str:
@@ -175,12 +178,16 @@ def _tensors_of(graph):  # noqa: ANN001, ANN202
             yield from attr.tensors
 
 
-def inspect_onnx(path: Path, channels: int) -> ModelInfo:
+def inspect_onnx(
+    path: Path, channels: int, *, mask_input: bool = False, kernel_input: bool = False
+) -> ModelInfo:
     """Parse and check an ONNX model; raise ModelFormatError naming the problem.
 
     Checks: it parses as a ModelProto and passes `onnx.checker`; every operator comes from a
-    standard domain; no tensor uses external data; exactly one float32 input and one float32 output,
-    both rank 4 (NCHW) with `channels` channels where the channel dimension is fixed.
+    standard domain; no tensor uses external data; exactly one float32 image input and one float32
+    output, both rank 4 (NCHW), with `channels` channels (the input `channels + 1` with `mask_input`)
+    where the channel dimension is fixed. With `kernel_input` there must be exactly one more input,
+    named "kernel", float32 (1, 1, kh, kw); without it, such an input is refused.
     """
     import numpy as np
     import onnx
@@ -234,13 +241,32 @@ def inspect_onnx(path: Path, channels: int) -> ModelInfo:
     init_names = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in init_names]
     outputs = list(model.graph.output)
-    if len(inputs) != 1 or len(outputs) != 1:
+    image_inputs = [i for i in inputs if i.name != KERNEL_INPUT]
+    kernel_inputs = [i for i in inputs if i.name == KERNEL_INPUT]
+    if kernel_input:
+        if len(inputs) != 2 or len(image_inputs) != 1 or len(kernel_inputs) != 1 or len(outputs) != 1:
+            names = ", ".join(repr(i.name) for i in inputs)
+            raise ModelFormatError(
+                "interface",
+                f"{path.name}: with kernel_input the model must have exactly two inputs, the image "
+                f"(NCHW float32) and one named {KERNEL_INPUT!r} (float32, shape (1, 1, kh, kw)), and one "
+                f"output; it has {len(inputs)} input(s) ({names}) and {len(outputs)} output(s)",
+            )
+    elif len(inputs) != 1 or len(outputs) != 1:
+        hint = (
+            f'; a second input named {KERNEL_INPUT!r} needs "kernel_input": true in the manifest '
+            "(task 'deblur' only)"
+            if kernel_inputs
+            else ""
+        )
         raise ModelFormatError(
             "interface",
             f"{path.name} must have exactly one input and one output (NCHW float32 images); "
-            f"it has {len(inputs)} input(s) and {len(outputs)} output(s)",
+            f"it has {len(inputs)} input(s) and {len(outputs)} output(s){hint}",
         )
-    for role, vi in (("input", inputs[0]), ("output", outputs[0])):
+    image_input = image_inputs[0] if kernel_input else inputs[0]
+    in_channels = channels + (1 if mask_input else 0)
+    for role, vi, want in (("input", image_input, in_channels), ("output", outputs[0], channels)):
         elem = vi.type.tensor_type.elem_type
         if elem != TensorProto.FLOAT:
             raise ModelFormatError(
@@ -254,11 +280,32 @@ def inspect_onnx(path: Path, channels: int) -> ModelInfo:
                 "interface",
                 f"{path.name}: the {role} {vi.name!r} must be rank 4 (N, C, H, W), got shape {shape}",
             )
-        if shape is not None and isinstance(shape[1], int) and shape[1] != channels:
+        if shape is not None and isinstance(shape[1], int) and shape[1] != want:
+            what = (
+                f"{channels} colour channel(s) plus the mask channel (mask_input)"
+                if role == "input" and mask_input
+                else f"{want}"
+            )
             raise ModelFormatError(
                 "interface",
                 f"{path.name}: the {role} {vi.name!r} has {shape[1]} channels but the manifest's color "
-                f"mode needs {channels}",
+                f"mode needs {what}",
+            )
+    kernel_shape = None
+    if kernel_input:
+        vi = kernel_inputs[0]
+        elem = vi.type.tensor_type.elem_type
+        kernel_shape = _shape(vi)
+        if (
+            elem != TensorProto.FLOAT
+            or (kernel_shape is not None and len(kernel_shape) != 4)
+            or (kernel_shape is not None and any(isinstance(d, int) and d != 1 for d in kernel_shape[:2]))
+        ):
+            dtype = TensorProto.DataType.Name(elem) if elem else "unknown"
+            raise ModelFormatError(
+                "interface",
+                f"{path.name}: the input {KERNEL_INPUT!r} must be float32 with shape (1, 1, kh, kw), "
+                f"got {dtype} {kernel_shape}",
             )
 
     parameters = 0
@@ -276,10 +323,11 @@ def inspect_onnx(path: Path, channels: int) -> ModelInfo:
         format="onnx",
         parameters=parameters,
         size_bytes=path.stat().st_size,
-        input_name=inputs[0].name,
-        input_shape=_shape(inputs[0]),
+        input_name=image_input.name,
+        input_shape=_shape(image_input),
         output_shape=_shape(outputs[0]),
         opset=opset,
+        kernel_shape=kernel_shape,
     )
 
 

@@ -28,8 +28,12 @@ def run_model_job(
     limits: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run `model_path` on the phase's hidden `inputs_dir`, write outputs to `work_dir/outputs`, and
-    score them against `gt_dir` with `spec` (a `ScoringSpec.to_dict()`).
+    """Run `model_path` on the phase's `inputs_dir`, write outputs to `work_dir/outputs`, and score them
+    against `gt_dir` with `spec` (a `ScoringSpec.to_dict()`).
+
+    inputs_dir: the folder of input PNGs, or a track's public folder (images in `inputs/`); the masks
+    and kernels a manifest's `mask_input` / `kernel_input` asks for are found beside the images there
+    (`masks/<name>`, `kernels/<stem>.npy`; see side_inputs.py).
 
     progress(stage, done, total) is called with stage "inference" then "scoring".
     """

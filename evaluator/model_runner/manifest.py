@@ -11,7 +11,9 @@ A manifest is a small JSON object, validated here before anything touches the mo
       "tile_size": 128,                  # input tile side in pixels, or null for whole images
       "tile_overlap": 16,                # pixels shared by neighbouring tiles (even, < tile_size)
       "architecture": "srcnn",           # safetensors only: a registered reference architecture
-      "architecture_params": {"scale": 4}
+      "architecture_params": {"scale": 4},
+      "mask_input": false,               # inpaint only: the mask as one more input channel
+      "kernel_input": false              # deblur, ONNX only: the blur kernel as a second input "kernel"
     }
 
 `color` fixes the network's channel layout, NCHW float32:
@@ -21,6 +23,13 @@ A manifest is a small JSON object, validated here before anything touches the mo
   input (bicubic-upscaled for SR), as in the SRCNN/VDSR protocol.
 
 Ranges map the platform's [0, 1] intensities linearly: x_model = lo + (hi - lo) * x.
+
+Side inputs, for non-blind models (the phase must disclose them; see side_inputs.py):
+- `mask_input` (task "inpaint"): the input tensor gets one more channel after the colour channels,
+  the mask, 1.0 = missing and 0.0 = known whatever `input_range` is; the output keeps the colour
+  channels only. Every item of a batch (gray mode on RGB images) gets the image's mask.
+- `kernel_input` (task "deblur", ONNX only): the graph has a second input named "kernel", float32
+  (1, 1, kh, kw), fed the image's blur kernel (non-negative, sums to 1), the same for every tile.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ _KNOWN_KEYS = {
     "tile_overlap",
     "architecture",
     "architecture_params",
+    "mask_input",
+    "kernel_input",
 }
 MAX_TILE = 4096
 
@@ -66,11 +77,18 @@ class Manifest:
     format: str | None = None
     architecture: str | None = None
     architecture_params: Mapping[str, Any] = field(default_factory=dict)
+    mask_input: bool = False
+    kernel_input: bool = False
 
     @property
     def channels(self) -> int:
-        """Channels of the network's input and output tensors."""
+        """Colour channels of the network's input and output tensors."""
         return 3 if self.color == "rgb" else 1
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's image input: the colour channels, plus the mask when asked."""
+        return self.channels + (1 if self.mask_input else 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -159,6 +177,27 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
     if fmt == "onnx" and architecture is not None:
         problems.append("'architecture' applies to safetensors weights only; an ONNX model carries its graph")
 
+    mask_input = data.get("mask_input", False)
+    kernel_input = data.get("kernel_input", False)
+    safetensors = fmt == "safetensors" or architecture is not None
+    if not isinstance(mask_input, bool):
+        problems.append(f"mask_input must be true or false, got {mask_input!r}")
+        mask_input = False
+    elif mask_input and task != "inpaint":
+        problems.append(f"mask_input applies to task 'inpaint' only, not {task!r}")
+    elif mask_input and safetensors:
+        problems.append("mask_input needs an ONNX model: no registered architecture takes a mask channel")
+    if not isinstance(kernel_input, bool):
+        problems.append(f"kernel_input must be true or false, got {kernel_input!r}")
+        kernel_input = False
+    elif kernel_input and task != "deblur":
+        problems.append(f"kernel_input applies to task 'deblur' only, not {task!r}")
+    elif kernel_input and safetensors:
+        problems.append(
+            "kernel_input needs an ONNX model with a second input named 'kernel'; safetensors "
+            "architectures take the image only"
+        )
+
     if problems:
         raise ManifestError("invalid model manifest: " + "; ".join(problems))
     return Manifest(
@@ -172,4 +211,6 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
         format=fmt,
         architecture=architecture,
         architecture_params=dict(arch_params),
+        mask_input=mask_input,
+        kernel_input=kernel_input,
     )

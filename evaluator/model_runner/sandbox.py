@@ -50,6 +50,13 @@ from evaluator.model_runner.formats import (
     inspect_safetensors,
 )
 from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
+from evaluator.model_runner.side_inputs import (
+    KERNEL_DIR,
+    MASK_DIR,
+    SideInputError,
+    side_roots,
+    stage_side_inputs,
+)
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -295,7 +302,19 @@ def _inspect(model_path: Path, manifest: Manifest, limits: RunLimits) -> ModelIn
             raise ModelFormatError(
                 "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
             )
-        return inspect_onnx(model_path, manifest.channels)
+        return inspect_onnx(
+            model_path,
+            manifest.channels,
+            mask_input=manifest.mask_input,
+            kernel_input=manifest.kernel_input,
+        )
+    for flag in ("mask_input", "kernel_input"):
+        if getattr(manifest, flag):
+            raise ModelFormatError(
+                "manifest",
+                f"{flag} needs an ONNX model ({model_path.name} is safetensors weights, and the registered "
+                "architectures take the image only)",
+            )
     if manifest.architecture is None:
         raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
     return inspect_safetensors(model_path)
@@ -357,15 +376,21 @@ def run_model_submission(
     """Run a submitted model on every PNG in `inputs_dir`, writing restored PNGs of the same names into
     `out_dir`; return a RunReport (ok=False with `error_kind` and `error` when the model is at fault).
 
+    `inputs_dir` is the folder of input PNGs, or a track's public folder holding them in `inputs/`.
+    A manifest with `mask_input` / `kernel_input` needs each image's `masks/<name>` / `kernels/<stem>.npy`
+    there (see side_inputs.py); a missing or invalid one fails the run before the model starts.
+
     error_kind is one of: manifest, invalid_file, refused_format, custom_op, external_data, interface,
-    model_load, weights, output_shape, output_invalid, output_range, nan, model_error, memory,
-    wall_time, cpu_time, file_size, crash.
+    side_input, model_load, weights, output_shape, output_invalid, output_range, nan, model_error,
+    memory, wall_time, cpu_time, file_size, crash.
     progress(done, total) is called after each validated image.
     """
     t_start = time.perf_counter()
     limits = limits if isinstance(limits, RunLimits) else RunLimits.from_dict(limits)
     model_path, inputs_dir, out_dir = Path(model_path), Path(inputs_dir), Path(out_dir)
-    inputs = list_inputs(inputs_dir)
+    # A track's public folder keeps its images in inputs/ (masks/ and kernels/ beside it).
+    images_dir = inputs_dir / "inputs" if (inputs_dir / "inputs").is_dir() else inputs_dir
+    inputs = list_inputs(images_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = RunReport(ok=False)
     try:
@@ -381,8 +406,10 @@ def run_model_submission(
     report.format, report.parameters, report.model_bytes = info.format, info.parameters, info.size_bytes
 
     expected: list[tuple[int, ...]] = []
+    sizes: list[tuple[int, int]] = []
     for path in inputs:
         with Image.open(path) as im:
+            sizes.append(im.size)
             expected.append(
                 expected_output_shape(im.size, im.mode not in ("L", "I", "I;16", "I;16B"), manifest)
             )
@@ -405,6 +432,8 @@ def run_model_submission(
             report,
             progress,
             t_start,
+            side_roots(images_dir, inputs_dir),
+            sizes,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -424,9 +453,27 @@ def _run_in_scratch(
     report: RunReport,
     progress: Callable[[int, int], None] | None,
     t_start: float,
+    roots: list[Path],
+    sizes: list[tuple[int, int]],
 ) -> RunReport:
     (scratch / "in").mkdir()
     (scratch / "out").mkdir()
+    try:
+        # Masks and kernels are checked before the model is even copied: a phase that lacks them
+        # fails at once, naming the image.
+        side_files = stage_side_inputs(
+            roots,
+            inputs,
+            sizes,
+            scratch,
+            mask=manifest.mask_input,
+            kernel=manifest.kernel_input,
+            kernel_shape=info.kernel_shape,
+        )
+    except SideInputError as exc:
+        report.error_kind, report.error, report.failed_image = "side_input", str(exc), exc.image
+        report.wall_seconds = time.perf_counter() - t_start
+        return report
     model_name = "model.onnx" if info.format == "onnx" else "model.safetensors"
     shutil.copyfile(model_path, scratch / model_name)
     for path in inputs:
@@ -437,7 +484,8 @@ def _run_in_scratch(
         drop_to = (65534, 65534)
         for p in (scratch, scratch / "out"):
             os.chown(p, *drop_to)
-        for p in [scratch / "in", *(scratch / "in").iterdir(), scratch / model_name]:
+        side_dirs = [scratch / d for d in (MASK_DIR, KERNEL_DIR) if (scratch / d).is_dir()]
+        for p in [scratch / "in", *(scratch / "in").iterdir(), scratch / model_name, *side_dirs, *side_files]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
     cpu = limits.cpu_seconds or limits.wall_seconds * limits.threads
     job = {
