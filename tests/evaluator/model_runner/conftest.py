@@ -152,6 +152,50 @@ class Models:
         shape = _const("shape", np.array([1, 1, side, side], np.int64))
         return _save(helper.make_graph([node], "reshape", [x], [y], [shape]), self.folder / "reshape.onnx")
 
+    def masked_fill(self, channels: int, fill: float, fixed_hw: tuple[int, int] | None = None) -> Path:
+        """Inpainting net with the mask as input channel `channels`: y = x·(1 − m) + fill·m."""
+        hw = list(fixed_hw or ("H", "W"))
+        x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", channels + 1, *hw])
+        y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", channels, *hw])
+        nodes = [
+            helper.make_node("Slice", ["input", "zero", "c", "axis"], ["image"]),
+            helper.make_node("Slice", ["input", "c", "c1", "axis"], ["mask"]),
+            helper.make_node("Sub", ["one", "mask"], ["known"]),
+            helper.make_node("Mul", ["image", "known"], ["kept"]),
+            helper.make_node("Mul", ["mask", "fill"], ["filled"]),
+            helper.make_node("Add", ["kept", "filled"], ["output"]),
+        ]
+        inits = [
+            _const("zero", np.array([0], np.int64)),
+            _const("c", np.array([channels], np.int64)),
+            _const("c1", np.array([channels + 1], np.int64)),
+            _const("axis", np.array([1], np.int64)),
+            _const("one", np.float32(1)),
+            _const("fill", np.float32(fill)),
+        ]
+        name = f"fill{channels}" + ("_fixed" if fixed_hw else "")
+        return _save(helper.make_graph(nodes, name, [x], [y], inits), self.folder / f"{name}.onnx")
+
+    def kernel_conv(self, kernel_name: str = "kernel", kernel_shape: list | None = None) -> Path:
+        """Non-blind deblurring stand-in (one channel): correlates the image with its "kernel" input
+        (zero padding, same size). `kernel_shape` is the declared shape of that input."""
+        x, y = _io(1)
+        k = helper.make_tensor_value_info(kernel_name, TensorProto.FLOAT, kernel_shape or [1, 1, "kh", "kw"])
+        node = helper.make_node("Conv", ["input", kernel_name], ["output"], auto_pad="SAME_UPPER")
+        return _save(helper.make_graph([node], "kconv", [x, k], [y]), self.folder / "kconv.onnx")
+
+    def kernel_peak(self, channels: int = 3) -> Path:
+        """Outputs the largest tap of its "kernel" input everywhere: y = 0·x + max(kernel)."""
+        x, y = _io(channels)
+        k = helper.make_tensor_value_info("kernel", TensorProto.FLOAT, [1, 1, "kh", "kw"])
+        nodes = [
+            helper.make_node("ReduceMax", ["kernel"], ["peak"], keepdims=1),
+            helper.make_node("Mul", ["input", "zero"], ["blank"]),
+            helper.make_node("Add", ["blank", "peak"], ["output"]),
+        ]
+        inits = [_const("zero", np.float32(0))]
+        return _save(helper.make_graph(nodes, "kpeak", [x, k], [y], inits), self.folder / "kpeak.onnx")
+
 
 @pytest.fixture
 def models(tmp_path: Path) -> Models:
