@@ -3,9 +3,11 @@
 `run_model_submission(model_path, manifest, inputs_dir, out_dir, limits) -> RunReport`:
 1. validates the manifest and inspects the model file statically (formats.py) — refusals never
    start a process;
-2. copies the model and the inputs into a fresh scratch directory (owned by `nobody` when we run as
-   root), writes a job file, and starts `child.py` with `python -I -B`, a minimal environment, its own
-   process group (in the caller's session) and no stdin;
+2. checks and copies the masks / kernels a non-blind model's manifest asks for (side_inputs.py; a
+   missing or invalid one fails the run here), copies the model and the inputs into a fresh scratch
+   directory (owned by `nobody` when we run as root), writes a job file, and starts `child.py` with
+   `python -I -B`, a minimal environment, its own process group (in the caller's session) and no
+   stdin;
 3. watches it: wall-clock deadline and resident-memory ceiling (both kill the whole process group),
    and validates every output file as it appears — dtype float32, the exact expected NCHW shape,
    no NaN/inf, values inside the manifest's output range (give or take `range_tolerance` of its
