@@ -10,7 +10,10 @@ appears, scored, in the leaderboard API.
 2. A large result set: `--large-images` synthetic 2040×1356 RGB PNGs (DIV2K size, ~5 MB each),
    PSNR+SSIM; upload, queue, scoring and leaderboard times.
 3. Leaderboard API latency (GET /api/phases/<id>/leaderboard/) with `--leaderboard-submissions`
-   scored submissions from `--teams` teams in one phase: median and p95 over `--requests` calls.
+   scored submissions from `--teams` teams in one phase: median and p95 over `--requests` calls, then
+   with the cache cleared before each call, also as CPU time (this process, and the PostgreSQL
+   backend's from /proc/<pid>/schedstat) since wall times on a shared machine mostly measure waiting.
+   `--runs 0 --large-images 0` runs this part alone.
 
 Usage: .venv/bin/python bench/bench_platform.py [--runs 10] [--large-images 100] [--json out.json]
 Results are recorded in docs/benchmarks.md.
