@@ -233,11 +233,16 @@ def test_the_command_takes_an_age_and_a_dry_run(arena_user):
     assert not _part(session).exists()
 
 
-def test_celery_beat_runs_the_cleanup_task():
+def test_celery_beat_runs_the_cleanup_task(arena_user):
     entry = settings.CELERY_BEAT_SCHEDULE["cleanup-uploads"]
     assert entry["schedule"] == settings.RESTOREBENCH_UPLOAD_CLEANUP_EVERY_S
     app.loader.import_default_modules()
-    assert entry["task"] in app.tasks
+    arena, user = arena_user
+    session = _partial_session(arena, user, arena.submission_zip(), sent=6)
+    _age(session, 2 * DAY)
+    summary = app.tasks[entry["task"]]()  # the task body, as a worker runs it
+    assert summary == {"sessions_deleted": 1, "files_deleted": 1, "bytes_freed": 6, "dry_run": False}
+    assert not UploadSession.objects.filter(pk=session.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)
