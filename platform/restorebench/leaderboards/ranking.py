@@ -93,6 +93,7 @@ class Placement:
     index: int  # position of the entry in the input sequence
     rank: int | None  # None: the entry lacks a ranked metric
     mean_rank: float | None = None  # only for the mean_rank rule
+    key: tuple[float, ...] | None = None  # the entry's `sort_key` (None: incomplete)
 
 
 def score_value(value: object) -> float | None:
@@ -139,21 +140,21 @@ def _competition_ranks(keys: Sequence[tuple]) -> list[int]:
 
 def rank_entries(entries: Sequence[Mapping[str, float] | None], rule: RankingRule) -> list[Placement]:
     """Rank score dicts ({metric: value}) by `rule`; returns placements in leaderboard order."""
-    complete = [i for i, scores in enumerate(entries) if _complete(scores, rule)]
-    complete_set = set(complete)
-    incomplete = [i for i in range(len(entries)) if i not in complete_set]
+    # Each entry's key once (a leaderboard ranks hundreds of entries on every cold read).
+    all_keys = [sort_key(scores, rule) for scores in entries]
+    complete = [i for i, key in enumerate(all_keys) if key is not None]
+    full = [all_keys[i] for i in complete]
     placements: list[Placement] = []
     if rule.method == "metric":
-        keys = [_key(entries[i], rule.metrics) for i in complete]
-        ranks = _competition_ranks(keys)
-        for j in sorted(range(len(complete)), key=lambda j: (keys[j], complete[j])):
-            placements.append(Placement(complete[j], ranks[j]))
+        ranks = _competition_ranks(full)
+        for j in sorted(range(len(complete)), key=lambda j: (full[j], complete[j])):
+            placements.append(Placement(complete[j], ranks[j], key=full[j]))
     else:
-        per_metric = [_competition_ranks([_key(entries[i], (o,)) for i in complete]) for o in rule.metrics]
+        per_metric = [_competition_ranks([(key[m],) for key in full]) for m in range(len(rule.metrics))]
         means = [sum(r[j] for r in per_metric) / len(per_metric) for j in range(len(complete))]
-        keys = [(means[j], *_key(entries[complete[j]], (rule.primary,))) for j in range(len(complete))]
+        keys = [(means[j], full[j][0]) for j in range(len(complete))]
         ranks = _competition_ranks(keys)
         for j in sorted(range(len(complete)), key=lambda j: (keys[j], complete[j])):
-            placements.append(Placement(complete[j], ranks[j], means[j]))
-    placements.extend(Placement(i, None) for i in incomplete)
+            placements.append(Placement(complete[j], ranks[j], means[j], key=full[j]))
+    placements.extend(Placement(i, None) for i, key in enumerate(all_keys) if key is None)
     return placements

@@ -260,7 +260,7 @@ def _leaderboard_build(phase: Phase) -> Leaderboard:
     rows = [_row(teams[p.index], rank=p.rank, mean_rank=p.mean_rank, reference=False) for p in placements]
     # References take no rank; each goes just before the first team row it beats on the primary
     # metric and tie-breaks, so readers see where the baselines stand.
-    keys = [sort_key(row.scores, rule) for row in rows]
+    keys = [p.key for p in placements]
     for ref in sorted(references, key=lambda r: r["method_name"], reverse=True):
         ref_row = _row(ref, rank=None, mean_rank=None, reference=True)
         ref_key = sort_key(ref_row.scores, rule)
