@@ -136,6 +136,17 @@ def evaluate_denoise(data: Path, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _training_command(name: str, record: dict[str, Any]) -> str:
+    """The recorded command line, or one rebuilt from the record for runs made through `train()`."""
+    if record.get("command"):
+        return str(record["command"])
+    data = " ".join(f"--data {d}" for d in record["data"])
+    return (
+        f"python -m reference_methods.deep.training.train {name} {data} "
+        f"--minutes {round(record['seconds'] / 60, 1)} --seed {record['seed']} --threads 1"
+    )
+
+
 def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DIR) -> None:
     for record_path in sorted(weights_dir.glob("*.train.json")):
         name = record_path.name.removesuffix(".train.json")
@@ -151,12 +162,11 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
             f"- Training data: {', '.join(record['data'])} ({record['training_images']} images, gray / Y); "
             "never any test set.",
             f"- Recipe: {json.dumps(record['recipe'])}",
-            f"- Command: `nice .venv/bin/python -m reference_methods.deep.training.train {name} "
-            f"--data {' --data '.join(record['data'])} --minutes {round(record['seconds'] / 60, 1)} "
-            f"--seed {record['seed']} --threads 1`",
-            f"- Training time: {record['seconds']:.0f} s wall ({record['steps']} steps) "
-            f"on {record['device']} "
-            f"({record['machine']}), 1 thread on a shared 2-core machine under load; seed {record['seed']}.",
+            f"- Command: `{_training_command(name, record)}`",
+            f"- Training time: {record['seconds']:.0f} s wall ({record['steps']} steps of "
+            f"{recipe['batch']} patches) on {record.get('device_name', record['device'])} "
+            f"({record['machine']}, {record.get('cpu_threads', 1)} CPU thread); seed {record['seed']}."
+            + (f" {record['notes'][0].upper()}{record['notes'][1:]}." if record.get("notes") else ""),
             f"- Final training loss ({loss_name}): {record['loss_history'][-1][2]:.5f} "
             f"(first logged: {record['loss_history'][0][2]:.5f}).",
             "",
@@ -173,7 +183,7 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
             )
         lines += [
             "",
-            "Scores are far below the papers': minutes of CPU training instead of days on GPUs "
+            "Scores are below the papers': minutes of training instead of days, and smaller networks "
             "(see docs/reference_methods.md, section Deep methods).",
         ]
         (weights_dir / f"{name}.md").write_text("\n".join(lines) + "\n")
