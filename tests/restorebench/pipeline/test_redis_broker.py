@@ -78,7 +78,7 @@ def redis_worker(worker_env, var_dir, monkeypatch):
     worker.start()
     yield worker
     worker.stop()
-    with Connection(REDIS_URL, connect_timeout=5) as conn:  # leave nothing of this run in Redis
+    with Connection(REDIS_URL, connect_timeout=5) as conn:  # remove this run's queues from Redis
         channel = conn.default_channel
         for queue in settings.RESTOREBENCH_QUEUES.values():
             channel.queue_delete(queue)
