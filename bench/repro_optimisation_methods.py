@@ -97,8 +97,11 @@ class RecordTable(Table):
     def load(self, path: Path) -> None:
         """Add the rows of a JSON-lines records file (later duplicates of a row are ignored)."""
         for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+            try:
                 r = json.loads(line)
+            except json.JSONDecodeError:  # blank, or a line another process is still writing
+                continue
+            if r:
                 self.add(
                     r["setting"],
                     r["method"],
@@ -121,12 +124,18 @@ def run_denoise(
     table: RecordTable,
     sigmas: tuple[int, ...] = SIGMAS,
     only: set[str] | None = None,
+    reverse: bool = False,
+    watch: list[Path] | None = None,
 ) -> None:
     # Image-major order (every σ of an image before the next image): a run stopped early still has
     # the same images at every σ. Noise seeds depend only on σ and the image index.
     sets = {"Set12": images("set12"), "BSD68": images("bsd68")}
     for set_name, pairs in sets.items():
-        for index, (stem, clean) in enumerate(pairs):
+        indexed = list(enumerate(pairs))
+        for index, (stem, clean) in reversed(indexed) if reverse else indexed:
+            for path in watch or []:  # rows another process has recorded meanwhile
+                if path.exists():
+                    table.load(path)
             for sigma in sigmas:
                 setting = f"{set_name} σ={sigma}"
                 wanted = [
@@ -224,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         "the slow pure-numpy group methods default to subsets",
     )
     parser.add_argument("--sigmas", default="15,25,50", help="denoising noise levels to run")
+    parser.add_argument("--reverse", action="store_true", help="denoise the images last to first")
+    parser.add_argument(
+        "--watch", nargs="*", default=None, help="records files of parallel runs: skip what they have done"
+    )
     parser.add_argument("--only", default=None, help="denoise only these image stems (to split a run)")
     parser.add_argument("--json", default=None, help="also write the summary here")
     parser.add_argument("--records", default=None, help="append per-image rows here (JSON lines); resumes")
@@ -254,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                 m: dict(zip(("Set12", "BSD68"), given.get(m, (None, None)), strict=True)) for m in methods
             }
             only = set(args.only.split(",")) if args.only else None
-            run_denoise(methods, limits, table, tuple(int(s) for s in args.sigmas.split(",")), only)
+            sigmas = tuple(int(s) for s in args.sigmas.split(","))
+            watch = [Path(w) for w in args.watch or []]
+            run_denoise(methods, limits, table, sigmas, only, args.reverse, watch)
         if "sr" in tasks:
             run_sr(pick(SR), table)
         if "deblur" in tasks:
