@@ -11,12 +11,14 @@ See docs/model_submissions.md for formats, the manifest, the sandbox and its lim
 """
 
 from evaluator.model_runner.formats import ModelFormatError, detect_format
+from evaluator.model_runner.inputs import InputFileError
 from evaluator.model_runner.jobs import run_model_job
 from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
 from evaluator.model_runner.sandbox import ImageRun, ModelRunError, RunLimits, RunReport, run_model_submission
 
 __all__ = [
     "ImageRun",
+    "InputFileError",
     "Manifest",
     "ManifestError",
     "ModelFormatError",

@@ -11,7 +11,8 @@ minimal environment. In order, before it touches the submitted file, it:
    CPU seconds, address space (CPU inference only: CUDA reserves far more virtual memory than it
    uses), file size, open files, no core dumps.
 Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
-ever registered), runs every input image (tiled, see tiling.py; with the manifest's side inputs, the
+ever registered), runs every input image (a PNG, or an unclipped float `.npy` loaded with
+`allow_pickle=False`; tiled, see tiling.py; with the manifest's side inputs, the
 image's mask as one more channel and its kernel as the "kernel" input, staged by the parent in
 SCRATCH/masks/ and SCRATCH/kernels/, see side_inputs.py) and writes each raw network output
 as SCRATCH/out/NNNNNN.npy (float32, NCHW, in the manifest's output range). The parent validates
@@ -129,9 +130,14 @@ def _set_limits(limits: dict, gpu: bool) -> dict:
 
 
 def _read_image(path: Path):  # noqa: ANN202 - numpy array
+    """An input (checked by the parent) as float64 (H, W) or (H, W, 3) on the [0, 1] scale: a PNG, or
+    a `.npy` array loaded without pickle, float values kept unclipped, uint8 divided by 255."""
     import numpy as np
     from PIL import Image
 
+    if path.suffix.lower() == ".npy":
+        arr = np.load(path, allow_pickle=False)
+        return arr.astype(np.float64) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
     with Image.open(path) as im:
         if im.mode in ("I;16", "I;16B", "I"):
             arr = np.asarray(im, dtype=np.float64) / 65535.0
@@ -306,7 +312,9 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
         image = _read_image(scratch / "in" / name)
         x = network_input(image, manifest["color"], lo, hi)
         if manifest.get("mask_input"):
-            x = with_mask(x, _read_mask(scratch / "masks" / name))  # tiled with the image
+            # <id>.png beside an <id>.png or <id>.npy input; tiled with the image.
+            mask_name = name if name.lower().endswith(".png") else f"{Path(name).stem}.png"
+            x = with_mask(x, _read_mask(scratch / "masks" / mask_name))
         fn = forward
         if manifest.get("kernel_input"):
             kernel = np.load(scratch / "kernels" / f"{Path(name).stem}.npy", allow_pickle=False)

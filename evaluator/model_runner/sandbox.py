@@ -51,6 +51,7 @@ from evaluator.model_runner.formats import (
     inspect_onnx,
     inspect_safetensors,
 )
+from evaluator.model_runner.inputs import InputFileError, InputImage, check_input, list_inputs, read_input
 from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
 from evaluator.model_runner.side_inputs import (
     KERNEL_DIR,
@@ -62,7 +63,6 @@ from evaluator.model_runner.side_inputs import (
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-IMAGE_SUFFIXES = (".png",)
 # Virtual memory each runtime maps beyond what the model uses (measured: onnxruntime ~0.2 GiB,
 # torch ~3.2 GiB VmPeak at import), added to the address-space limit so `memory_bytes` means memory
 # available to the model.
@@ -80,6 +80,7 @@ class RunLimits:
         address-space limit (plus the runtime's fixed virtual reservation).
     open_files: RLIMIT_NOFILE. threads: intra-op threads of the runtime.
     file_bytes: RLIMIT_FSIZE (default: the largest expected output file plus 1 MiB for logs).
+    max_input_pixels: the largest input image (width × height) a run takes, PNG or `.npy`.
     range_tolerance: how far outside the declared output range, as a fraction of its span, values may
         go before the run is refused (values inside the tolerance are clipped). Trained networks
         overshoot at sharp edges as bicubic interpolation does, so the default (25%) only catches a
@@ -93,6 +94,7 @@ class RunLimits:
     threads: int = max(1, min(4, os.cpu_count() or 1))
     file_bytes: int | None = None
     max_model_bytes: int = 1 << 30
+    max_input_pixels: int = 40_000_000
     range_tolerance: float = 0.25
     use_gpu: bool = True
     isolate_network: bool = True
@@ -113,7 +115,8 @@ class RunLimits:
 
 @dataclass
 class ImageRun:
-    """One restored image: its file name, the model's runtime on it and the output's shape."""
+    """One restored image: its output file name (`<id>.png`, as the ground truth is named, whether the
+    input was `<id>.png` or `<id>.npy`), the model's runtime on it and the output's shape."""
 
     name: str
     seconds: float
@@ -173,16 +176,6 @@ class _Refused(Exception):
         self.image = image
 
 
-def list_inputs(inputs_dir: Path) -> list[Path]:
-    """The input images of a track folder, sorted by name; raise if there are none."""
-    if not inputs_dir.is_dir():
-        raise FileNotFoundError(f"inputs folder {inputs_dir} does not exist")
-    files = sorted(p for p in inputs_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"inputs folder {inputs_dir} holds no PNG images")
-    return files
-
-
 def expected_output_shape(
     size: tuple[int, int], is_rgb: bool, manifest: Manifest
 ) -> tuple[int, int, int, int]:
@@ -227,15 +220,6 @@ def assemble_output(raw: np.ndarray, source: np.ndarray, manifest: Manifest) -> 
     else:
         chroma = [ycc[:, :, 1], ycc[:, :, 2]]
     return ycbcr_to_rgb(np.stack([raw[0, 0], *chroma], axis=2))
-
-
-def _read_source(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        if im.mode.startswith("I"):
-            return np.asarray(im, dtype=np.float64) / 65535.0
-        if im.mode == "L":
-            return np.asarray(im, dtype=np.float64) / 255.0
-        return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
 
 
 def validate_output(
@@ -375,12 +359,16 @@ def run_model_submission(
     limits: RunLimits | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
-    """Run a submitted model on every PNG in `inputs_dir`, writing restored PNGs of the same names into
-    `out_dir`; return a RunReport (ok=False with `error_kind` and `error` when the model is at fault).
+    """Run a submitted model on every input in `inputs_dir`, writing one restored 8-bit PNG per input
+    into `out_dir`, named like the ground truth (`<id>.png` for `<id>.png` or `<id>.npy`); return a
+    RunReport (ok=False with `error_kind` and `error` when the model is at fault).
 
-    `inputs_dir` is the folder of input PNGs, or a track's public folder holding them in `inputs/`.
-    A manifest with `mask_input` / `kernel_input` needs each image's `masks/<name>` / `kernels/<stem>.npy`
-    there (see side_inputs.py); a missing or invalid one fails the run before the model starts.
+    `inputs_dir` is the folder of inputs, or a track's public folder holding them in `inputs/`: 8-bit
+    PNGs, or float `.npy` arrays (unclipped, [0, 1] scale; checked and loaded without pickle, see
+    inputs.py). A malformed input raises InputFileError naming it (the phase's fault, not the model's).
+    A manifest with `mask_input` / `kernel_input` needs each image's `masks/<id>.png` /
+    `kernels/<id>.npy` there (see side_inputs.py); a missing or invalid one fails the run before the
+    model starts.
 
     error_kind is one of: manifest, invalid_file, refused_format, custom_op, external_data, interface,
     side_input, model_load, weights, output_shape, output_invalid, output_range, nan, model_error,
@@ -407,14 +395,8 @@ def run_model_submission(
         return report
     report.format, report.parameters, report.model_bytes = info.format, info.parameters, info.size_bytes
 
-    expected: list[tuple[int, ...]] = []
-    sizes: list[tuple[int, int]] = []
-    for path in inputs:
-        with Image.open(path) as im:
-            sizes.append(im.size)
-            expected.append(
-                expected_output_shape(im.size, im.mode not in ("L", "I", "I;16", "I;16B"), manifest)
-            )
+    checked: list[InputImage] = [check_input(path, limits.max_input_pixels) for path in inputs]
+    expected = [expected_output_shape(c.size, c.is_rgb, manifest) for c in checked]
     largest = max(math.prod(e) for e in expected) * 4 + 4096
     file_bytes = limits.file_bytes or largest + (1 << 20)
 
@@ -435,7 +417,7 @@ def run_model_submission(
             progress,
             t_start,
             side_roots(images_dir, inputs_dir),
-            sizes,
+            checked,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -456,7 +438,7 @@ def _run_in_scratch(
     progress: Callable[[int, int], None] | None,
     t_start: float,
     roots: list[Path],
-    sizes: list[tuple[int, int]],
+    checked: list[InputImage],
 ) -> RunReport:
     (scratch / "in").mkdir()
     (scratch / "out").mkdir()
@@ -466,7 +448,7 @@ def _run_in_scratch(
         side_files = stage_side_inputs(
             roots,
             inputs,
-            sizes,
+            [c.size for c in checked],
             scratch,
             mask=manifest.mask_input,
             kernel=manifest.kernel_input,
@@ -572,17 +554,16 @@ def _run_in_scratch(
                                 manifest,
                                 limits.range_tolerance,
                             )
-                            source = _read_source(scratch / "in" / inputs[index].name)
+                            source = read_input(scratch / "in" / inputs[index].name)
                             final = assemble_output(image, source, manifest)
-                            Image.fromarray(to_uint8(final)).save(out_dir / inputs[index].name)
+                            output_name = checked[index].output_name
+                            Image.fromarray(to_uint8(final)).save(out_dir / output_name, format="PNG")
                             raw_path.unlink()
                         except _Refused as exc:
                             killed = (exc.kind, str(exc), exc.image)
                             _killpg(proc.pid)
                             continue
-                        report.images.append(
-                            ImageRun(inputs[index].name, float(event["seconds"]), final.shape)
-                        )
+                        report.images.append(ImageRun(output_name, float(event["seconds"]), final.shape))
                         done += 1
                         if progress:
                             progress(done, len(inputs))
@@ -686,6 +667,7 @@ def _diagnose(
 
 __all__ = [
     "ImageRun",
+    "InputFileError",
     "ModelRunError",
     "RunLimits",
     "RunReport",

@@ -2,7 +2,7 @@
 
 Track folders (benchdata/track_data.py) disclose, when the track gives them, per image id:
 
-    inputs/<id>.png     the degraded image
+    inputs/<id>.png     the degraded image (or inputs/<id>.npy, unclipped float; see inputs.py)
     masks/<id>.png      8-bit gray, 255 = missing, 0 = known (same size as the image)
     kernels/<id>.npy    the blur kernel, float (kh, kw), non-negative, sums to 1 (+ a .png preview)
 
@@ -10,7 +10,7 @@ A model whose manifest sets `mask_input` / `kernel_input` is fed them. The paren
 here, validates it before the model runs (a missing or invalid one is an error naming the image), and
 copies it into the scratch directory, where the child reads it:
 
-    SCRATCH/masks/<name>         the mask PNG, copied byte for byte
+    SCRATCH/masks/<id>.png       the mask PNG, copied byte for byte
     SCRATCH/kernels/<stem>.npy   the validated kernel, float32 (kh, kw)
 
 Where the files are looked up: `masks/` and `kernels/` inside the folder of input images, or, when
@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from evaluator.model_runner.inputs import png_name
 
 MAX_KERNEL_SIDE = 101
 KERNEL_SUM_TOLERANCE = 1e-4
@@ -153,13 +155,15 @@ def stage_side_inputs(
     for path, size in zip(images, sizes, strict=True):
         name = path.name
         if mask:
-            source = find_side_file(roots, MASK_DIR, name)
+            mask_name = png_name(path)  # <id>.png for <id>.png and <id>.npy inputs alike
+            source = find_side_file(roots, MASK_DIR, mask_name)
             if source is None:
                 raise SideInputError(
-                    f"the manifest asks for a mask input but the phase gives no mask {MASK_DIR}/{name}", name
+                    f"the manifest asks for a mask input but the phase gives no mask {MASK_DIR}/{mask_name}",
+                    name,
                 )
             check_mask(source, name, size)
-            target = scratch / MASK_DIR / name
+            target = scratch / MASK_DIR / mask_name
             shutil.copyfile(source, target)
             written.append(target)
         if kernel:
