@@ -373,7 +373,13 @@ def _job_fail_locked(*, job: EvaluationJob, kind: str, message: str, now: dt.dat
 
 
 def evaluation_job_fail(
-    *, job_id: int, token: int, kind: str, message: str, model_run: dict | None = None
+    *,
+    job_id: int,
+    token: int,
+    kind: str,
+    message: str,
+    model_run: dict | None = None,
+    problems: list[dict] | None = None,
 ) -> str:
     """Record a failure of this claim. Participant errors are final; platform errors are retried with
     exponential backoff until `max_attempts`. `model_run` is a failed model run's report, kept on the
@@ -386,6 +392,9 @@ def evaluation_job_fail(
         if model_run is not None:
             job.model_run = model_run
             job.save(update_fields=["model_run"])
+        if problems:  # the evaluator's per-file list, shown to the participant with the reason
+            job.problems = problems
+            job.save(update_fields=["problems"])
         if kind == FailureKind.PLATFORM and job.attempts < job.max_attempts:
             delay = settings.RESTOREBENCH_RETRY_BACKOFF_S * 2 ** (job.attempts - 1)
             job.status = JobStatus.PENDING
@@ -535,7 +544,11 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     except participant_errors as error:
         heartbeat.stop()
         return evaluation_job_fail(
-            job_id=job_id, token=claim.token, kind=FailureKind.PARTICIPANT, message=str(error)
+            job_id=job_id,
+            token=claim.token,
+            kind=FailureKind.PARTICIPANT,
+            message=str(error),
+            problems=[p.to_dict() for p in getattr(error, "problems", [])],
         )
     except Exception as error:
         heartbeat.stop()
