@@ -4,8 +4,11 @@ The same static checks the evaluator's sandbox makes before it starts a process 
 file format from magic bytes and structure, ONNX checker, standard operator domains only, no external
 data, one float32 NCHW input and output; safetensors header against file size, registered
 architecture), made at upload time so that a refused model leaves nothing behind and costs nothing
-against the team's limits, as a broken zip does. Plus what only the platform knows: the manifest
-must restore the track's task at the track's scale. Nothing here runs the model.
+against the team's limits, as a broken zip does. Plus what only the platform knows: the phase must
+give inputs a model can run on (8-bit PNGs or float .npy arrays, see evaluator/model_runner/inputs.py),
+the manifest must restore the track's task at the track's scale, and a manifest asking for masks
+(`mask_input`) or kernels (`kernel_input`) needs a phase whose public folder discloses them for every
+input. Nothing here runs the model.
 """
 
 import hashlib
@@ -53,6 +56,57 @@ def model_fingerprint(sha256: str, manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"model:{sha256}:{canonical}".encode()).hexdigest()
 
 
+def model_inputs_check(folder: Path) -> list[Path]:
+    """The phase's inputs a model runs on (`folder` is the phase's folder of inputs, as the job gets
+    it): PNGs or float .npy arrays. Raise ModelUploadError (kind "phase") when there are none."""
+    from evaluator.model_runner.inputs import INPUT_SUFFIXES, list_inputs
+
+    try:
+        return list_inputs(folder)
+    except FileNotFoundError:
+        raise ModelUploadError(
+            "this phase cannot run models: its inputs folder is missing; submit restored images instead",
+            "phase",
+        ) from None
+    except ValueError as error:
+        found = sorted({p.suffix for p in folder.iterdir() if p.is_file()}) if folder.is_dir() else []
+        if found and set(found) & set(INPUT_SUFFIXES):  # e.g. a.png beside a.npy
+            raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from None
+        raise ModelUploadError(
+            "this phase cannot run models: it gives "
+            + (f"only {', '.join(found)} files" if found else "no inputs")
+            + ", and the model runner reads 8-bit PNG or float .npy inputs; submit restored images instead",
+            "phase",
+        ) from None
+
+
+def _side_input_problems(mask: bool, kernel: bool, inputs_dir: Path) -> list[str]:
+    """What the phase's public folder lacks of the masks / kernels the manifest asks for."""
+    from evaluator.model_runner.inputs import list_inputs, png_name
+    from evaluator.model_runner.side_inputs import KERNEL_DIR, MASK_DIR, find_side_file, side_roots
+
+    roots = side_roots(inputs_dir, inputs_dir)
+    inputs = list_inputs(inputs_dir)
+    problems = []
+    for flag, wanted, folder, filename in (
+        ("mask_input", mask, MASK_DIR, png_name),
+        ("kernel_input", kernel, KERNEL_DIR, lambda p: f"{p.stem}.npy"),
+    ):
+        if not wanted:
+            continue
+        missing = [
+            f"{folder}/{filename(p)}" for p in inputs if find_side_file(roots, folder, filename(p)) is None
+        ]
+        if missing:
+            what = "masks" if flag == "mask_input" else "blur kernels"
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            problems.append(
+                f"the manifest sets {flag} but this phase does not disclose {what} for its inputs "
+                f"({len(missing)} of {len(inputs)} missing: {shown}); submit a model without {flag}"
+            )
+    return problems
+
+
 def model_inspect(
     path: Path,
     manifest: Mapping[str, Any],
@@ -61,9 +115,15 @@ def model_inspect(
     task: str | None,
     scale: int | None,
     max_bytes: int,
+    inputs_dir: Path | None = None,
 ) -> ModelContents:
     """Validate `manifest` and the model file at `path` for a track restoring `task` (the evaluator's
-    task name: denoise, deblur, sr, inpaint) at `scale`; raise ModelUploadError naming the problem."""
+    task name: denoise, deblur, sr, inpaint) at `scale`; raise ModelUploadError naming the problem.
+
+    inputs_dir: the phase's folder of inputs (as the model job gets it); when given, a manifest's
+    `mask_input` / `kernel_input` is refused unless every input has its `masks/<id>.png` /
+    `kernels/<id>.npy` there or beside it (the model runner's lookup, side_inputs.py).
+    """
     from evaluator.model_runner import ManifestError, ModelFormatError, detect_format, parse_manifest
     from evaluator.model_runner.formats import inspect_onnx, inspect_safetensors
 
@@ -76,6 +136,8 @@ def model_inspect(
         problems.append(f"the manifest's task is {parsed.task!r} but this track restores {task!r}")
     if task == "sr" and scale is not None and parsed.scale != scale:
         problems.append(f"the manifest's scale is {parsed.scale} but this track's scale is {scale}")
+    if inputs_dir is not None and (parsed.mask_input or parsed.kernel_input):
+        problems += _side_input_problems(parsed.mask_input, parsed.kernel_input, inputs_dir)
     if problems:
         raise ModelUploadError("; ".join(problems), "manifest")
     size = path.stat().st_size
@@ -92,11 +154,19 @@ def model_inspect(
                 raise ModelFormatError(
                     "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
                 )
-            # Extra inputs (an inpainting mask channel, a deblurring kernel), where the evaluator's
-            # manifest has them: passed only when set, as the sandbox does.
-            extra = {name: True for name in ("mask_input", "kernel_input") if getattr(parsed, name, False)}
-            info = inspect_onnx(path, parsed.channels, **extra)
+            # The interface the sandbox checks: one more input channel for the mask, a second input
+            # named "kernel" for the blur kernel.
+            info = inspect_onnx(
+                path, parsed.channels, mask_input=parsed.mask_input, kernel_input=parsed.kernel_input
+            )
         else:
+            for flag in ("mask_input", "kernel_input"):
+                if getattr(parsed, flag):
+                    raise ModelFormatError(
+                        "manifest",
+                        f"{flag} needs an ONNX model (this is safetensors weights, and the registered "
+                        "architectures take the image only)",
+                    )
             if parsed.architecture is None:
                 raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
             info = inspect_safetensors(path)

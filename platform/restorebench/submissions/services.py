@@ -41,6 +41,7 @@ from restorebench.submissions.model_files import (
     ModelContents,
     ModelUploadError,
     manifest_load,
+    model_inputs_check,
     model_inspect,
 )
 from restorebench.submissions.models import (
@@ -299,26 +300,25 @@ def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
 
 
 def _check_model_inputs(phase: Phase) -> None:
-    """A model needs the phase's inputs as PNGs (what the evaluator's model runner reads)."""
+    """A model needs inputs to run on: the phase's PNGs or float .npy arrays (what the evaluator's model
+    runner reads); a phase with none refuses models."""
     try:
         folder = jobs.model_inputs_dir(phase.inputs_dir)
     except FileNotFoundError as error:
         raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from error
-    if not any(folder.glob("*.png")):
-        kinds = sorted({p.suffix for p in folder.iterdir() if p.is_file()})
-        raise ModelUploadError(
-            "this phase cannot run models: its inputs are "
-            + (f"{', '.join(kinds)} files" if kinds else "missing")
-            + ", and the model runner reads 8-bit PNG inputs only (unclipped float .npy inputs, as in "
-            "classic denoising tracks, are not supported yet); submit restored images instead",
-            "phase",
-        )
+    model_inputs_check(folder)
 
 
 def _model_inspect(path: Path, manifest: dict, phase: Phase, sha256: str) -> ModelContents:
     task, scale = _track_task_and_scale(phase)
     return model_inspect(
-        path, manifest, sha256=sha256, task=task, scale=scale, max_bytes=_model_max_bytes(phase)
+        path,
+        manifest,
+        sha256=sha256,
+        task=task,
+        scale=scale,
+        max_bytes=_model_max_bytes(phase),
+        inputs_dir=jobs.model_inputs_dir(phase.inputs_dir),  # checked by _check_model_inputs first
     )
 
 

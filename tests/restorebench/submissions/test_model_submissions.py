@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rb_test_helpers import psnr_uint8, stored_files
+from rb_test_helpers import png_bytes, psnr_uint8, stored_files
 from rb_test_models import (
     IDENTITY_PARAMETERS,
     MANIFEST,
@@ -318,14 +318,15 @@ def test_a_phase_whose_inputs_a_model_cannot_read_refuses_models_and_says_why(
     user, team = make_participant(arena)
     with pytest.raises(SubmissionRefused, match="this phase cannot run models: the phase has no inputs_dir"):
         _submit(arena, user)
-    # Classic denoising tracks give unclipped float inputs as .npy, which the model runner cannot read.
-    folder = platform_dirs / "storage" / "npy-inputs" / str(arena.phase.pk)
+    # A folder with no PNG or .npy inputs (TIFFs, say) gives a model nothing to run on.
+    folder = platform_dirs / "storage" / "tif-inputs" / str(arena.phase.pk)
     (folder / "inputs").mkdir(parents=True)
-    np.save(folder / "inputs" / "0000.npy", np.zeros((24, 32, 3), dtype=np.float32))
+    (folder / "inputs" / "0000.tif").write_bytes(b"II*\x00")
     arena.phase.inputs_dir = str(folder.relative_to(platform_dirs / "storage"))
     arena.phase.save()
     with pytest.raises(
-        SubmissionRefused, match="its inputs are .npy files, and the model runner reads 8-bit PNG"
+        SubmissionRefused,
+        match="it gives only .tif files, and the model runner reads 8-bit PNG or float .npy",
     ):
         _submit(arena, user)
     assert Submission.objects.count() == 0
@@ -397,3 +398,217 @@ def test_the_leaderboard_shows_model_measurements_and_leaves_them_blank_for_imag
 
     page = APIClient().get(f"/phases/{arena.phase.pk}/leaderboard/").content.decode()
     assert "Params" in page and "Peak memory" in page
+
+
+# --- float .npy inputs (default denoising tracks) -------------------------------------------------
+
+
+def _affine_conv_onnx(a: float, b: float) -> bytes:
+    """A 3->3 1x1 convolution computing a·x + b per channel."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    w = numpy_helper.from_array((a * np.eye(3, dtype=np.float32)).reshape(3, 3, 1, 1), "w")
+    bias = numpy_helper.from_array(np.full(3, b, dtype=np.float32), "b")
+    node = helper.make_node("Conv", ["input", "w", "b"], ["output"])
+    model = helper.make_model(
+        helper.make_graph([node], "affine", [x], [y], [w, bias]), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def _track_folder(arena, storage, name: str) -> "Path":  # noqa: F821 - pathlib.Path
+    """An empty track-data public folder for the arena's phase (inputs/ inside), set as its inputs_dir."""
+    from restorebench.challenges.models import Phase
+
+    relative = f"{name}/phase-{arena.phase.pk}"
+    folder = storage / relative
+    (folder / "inputs").mkdir(parents=True)
+    Phase.objects.filter(pk=arena.phase.pk).update(inputs_dir=relative)
+    arena.phase.refresh_from_db()
+    return folder
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_a_model_on_a_default_denoising_phase_with_float_npy_inputs_is_scored(
+    make_arena, make_participant, platform_dirs, sent
+):
+    from benchdata.degradations import DegradationSpec, degrade
+    from benchdata.observations import write_observation
+
+    arena = make_arena(images=2)
+    user, _ = make_participant(arena)
+    # The inputs exactly as benchdata/track_data.py writes them for the track's default denoising spec
+    # (σ = 25, not clipped, not quantised): inputs/<id>.npy, float32 on the [0, 1] scale.
+    spec = DegradationSpec.from_dict(arena.track.degradation_spec)
+    assert not spec.clip and not spec.quantize
+    folder = _track_folder(arena, platform_dirs / "storage", "npy-inputs")
+    noisy = {}
+    for i, (name, gt) in enumerate(sorted(arena.ground_truth.items())):
+        image = degrade(gt.astype(np.float64) / 255.0, spec, seed=40 + i).image
+        path = write_observation(folder / "inputs" / name.removesuffix(".png"), image, spec)
+        assert path.suffix == ".npy"
+        noisy[name] = np.load(path, allow_pickle=False)
+    assert min(a.min() for a in noisy.values()) < 0 < 1 < max(a.max() for a in noisy.values())
+
+    # y = 0.5·x + 0.25 keeps the unclipped noise inside the declared output range's tolerance.
+    submission = _submit(arena, user, _affine_conv_onnx(0.5, 0.25))
+    job = EvaluationJob.objects.get(submission=submission)
+    assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "done"
+    submission.refresh_from_db()
+    job.refresh_from_db()
+    assert submission.status == "scored", submission.failure_reason
+
+    expected = {}
+    for name, x in noisy.items():  # the network's float32 arithmetic, then clip and round to 8 bits
+        y = (x * np.float32(0.5) + np.float32(0.25)).astype(np.float64)
+        restored = np.floor(np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+        expected[name] = psnr_uint8(restored, arena.ground_truth[name])
+    rows = {s.image_name: s.value for s in ImageScore.objects.filter(job=job, metric="psnr")}
+    assert rows == pytest.approx(expected, abs=1e-9)
+    assert submission.scores["psnr"] == pytest.approx(np.mean(list(expected.values())), abs=1e-9)
+    # Runtimes are reported under the output names, which the per-image scores use.
+    assert sorted(i["name"] for i in job.model_run["images"]) == sorted(arena.ground_truth)
+
+
+# --- masks and kernels (non-blind models) ---------------------------------------------------------
+
+INPAINT_MANIFEST = {"task": "inpaint", "color": "rgb", "mask_input": True}
+
+
+def _masked_fill_onnx(fill: float) -> bytes:
+    """RGB inpainting stand-in, the mask as a 4th input channel: y = x·(1 − m) + fill·m."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def const(name, value):  # noqa: ANN001, ANN202
+        return numpy_helper.from_array(np.asarray(value), name)
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, "H", "W"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    nodes = [
+        helper.make_node("Slice", ["input", "zero", "three", "axis"], ["image"]),
+        helper.make_node("Slice", ["input", "three", "four", "axis"], ["mask"]),
+        helper.make_node("Sub", ["one", "mask"], ["known"]),
+        helper.make_node("Mul", ["image", "known"], ["kept"]),
+        helper.make_node("Mul", ["mask", "fill"], ["filled"]),
+        helper.make_node("Add", ["kept", "filled"], ["output"]),
+    ]
+    inits = [
+        const("zero", np.array([0], np.int64)),
+        const("three", np.array([3], np.int64)),
+        const("four", np.array([4], np.int64)),
+        const("axis", np.array([1], np.int64)),
+        const("one", np.float32(1)),
+        const("fill", np.float32(fill)),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "fill", [x], [y], inits), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def _inpainting_arena(make_arena, platform_dirs, *, masks: bool):
+    """An inpainting phase whose public folder has PNG inputs and, when `masks`, masks/<id>.png."""
+    from restorebench.challenges.models import Track
+
+    arena = make_arena(images=2)
+    Track.objects.filter(pk=arena.track.pk).update(
+        task="inpaint", degradation_spec={"task": "inpaint", "mask": {"type": "boxes"}}
+    )
+    arena.phase.refresh_from_db()
+    folder = _track_folder(arena, platform_dirs / "storage", "inpaint-inputs")
+    rng = np.random.default_rng(5)
+    arena.inputs, arena.masks = {}, {}
+    for name, gt in arena.ground_truth.items():
+        missing = rng.random(gt.shape[:2]) < 0.25
+        image = np.where(missing[:, :, None], 0, gt).astype(np.uint8)
+        (folder / "inputs" / name).write_bytes(png_bytes(image))
+        arena.inputs[name], arena.masks[name] = image, missing
+        if masks:
+            (folder / "masks").mkdir(exist_ok=True)
+            (folder / "masks" / name).write_bytes(png_bytes(np.where(missing, 255, 0).astype(np.uint8)))
+    return arena
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_a_mask_model_is_accepted_on_an_inpainting_phase_that_gives_masks_and_scored(
+    make_arena, make_participant, platform_dirs, sent
+):
+    arena = _inpainting_arena(make_arena, platform_dirs, masks=True)
+    user, _ = make_participant(arena)
+    response = _post_model(
+        _client(user), arena.phase, _masked_fill_onnx(0.5), manifest_json(**INPAINT_MANIFEST)
+    )
+    assert response.status_code == 201, response.content
+    submission = Submission.objects.get(pk=response.json()["id"])
+    assert submission.model_manifest["mask_input"] is True
+    job = EvaluationJob.objects.get(submission=submission)
+    assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "done"
+    submission.refresh_from_db()
+    assert submission.status == "scored", submission.failure_reason
+    # Known pixels kept, missing ones filled with 0.5 (128 in 8 bits): the model got each image's mask.
+    expected = {
+        name: psnr_uint8(
+            np.where(arena.masks[name][:, :, None], 128, arena.inputs[name]).astype(np.uint8), gt
+        )
+        for name, gt in arena.ground_truth.items()
+    }
+    rows = {s.image_name: s.value for s in ImageScore.objects.filter(job=job, metric="psnr")}
+    assert rows == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.django_db
+def test_a_mask_model_is_refused_at_upload_where_the_phase_gives_no_masks(
+    make_arena, make_participant, platform_dirs, sent
+):
+    arena = _inpainting_arena(make_arena, platform_dirs, masks=False)
+    user, team = make_participant(arena)
+    before = stored_files(platform_dirs)
+    response = _post_model(
+        _client(user), arena.phase, _masked_fill_onnx(0.5), manifest_json(**INPAINT_MANIFEST)
+    )
+    assert response.status_code == 400, response.content
+    text = response.content.decode()
+    assert (
+        "model refused (manifest): the manifest sets mask_input but this phase does not disclose masks"
+        in text
+    )
+    assert "2 of 2 missing: masks/0000.png, masks/0001.png" in text
+    assert Submission.objects.count() == 0 and stored_files(platform_dirs) == before
+    assert submission_limits_used(team=team, phase=arena.phase, now=timezone.now()) == (0, 0)
+    # A blind model (no mask_input) is still welcome there.
+    blind = _submit(arena, user, identity_conv_onnx(), {"task": "inpaint", "color": "rgb"})
+    assert blind.status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_kernel_model_is_refused_where_the_deblurring_phase_gives_no_kernels(
+    make_arena, make_participant, platform_dirs, sent
+):
+    from onnx import TensorProto, helper
+    from restorebench.challenges.models import Track
+
+    arena = make_arena(images=1)
+    Track.objects.filter(pk=arena.track.pk).update(task="deblur", degradation_spec={"task": "deblur"})
+    arena.phase.refresh_from_db()
+    arena.inputs = give_inputs(arena, platform_dirs / "storage")
+    user, _ = make_participant(arena)
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    k = helper.make_tensor_value_info("kernel", TensorProto.FLOAT, [1, 1, "kh", "kw"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "k", [x, k], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with pytest.raises(
+        SubmissionRefused,
+        match=r"sets kernel_input but this phase does not disclose blur kernels .*kernels/0000.npy",
+    ):
+        _submit(
+            arena, user, model.SerializeToString(), {"task": "deblur", "color": "rgb", "kernel_input": True}
+        )
+    assert Submission.objects.count() == 0
