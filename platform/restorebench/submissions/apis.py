@@ -5,6 +5,7 @@ rescore, identical submissions, platform problems).
 A submission the viewer may not see is 404, never 403: ids of other teams' submissions reveal nothing.
 """
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -45,17 +46,9 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
         return selectors.submission_progress(submission=submission)
 
     def get_scores(self, submission: Submission) -> dict | None:
-        # Participants of a hidden-ground-truth phase see only rounded aggregates.
-        user = self.context.get("user")
-        phase = submission.phase
-        if submission.scores is None or not phase.hidden_ground_truth:
-            return submission.scores
-        if user is not None and user_is_organizer(user=user, challenge=phase.track.challenge_id):
-            return submission.scores
-        return {
-            m: round(v, phase.score_decimals) if isinstance(v, float) else v
-            for m, v in submission.scores.items()
-        }
+        # Without a viewer in the context, show what an anonymous participant may see (rounded).
+        user = self.context.get("user") or AnonymousUser()
+        return selectors.submission_scores_for_viewer(user=user, submission=submission)
 
 
 def _out(submission: Submission, request) -> dict:
