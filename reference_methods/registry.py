@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 TASKS = ("denoise", "deblur", "sr", "inpaint")
-FAMILIES = ("interpolation", "filtering", "transform", "optimisation", "sparse", "low-rank", "deep", "generative")
+FAMILIES = (
+    "interpolation",
+    "filtering",
+    "transform",
+    "optimisation",
+    "sparse",
+    "low-rank",
+    "deep",
+    "generative",
+)
 
 
 class MethodError(ValueError):
@@ -202,7 +211,9 @@ def get_method(name: str) -> MethodInfo:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise MethodError(f"unknown method {name!r}; registered methods: {', '.join(sorted(_REGISTRY))}") from None
+        raise MethodError(
+            f"unknown method {name!r}; registered methods: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def restore(name: str, degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
@@ -242,10 +253,14 @@ def _check_context(name: str, context: RestorationContext, image: np.ndarray) ->
         k = np.asarray(context.kernel)
         if k.ndim != 2 or not np.isfinite(k).all() or abs(k.sum() - 1.0) > 1e-6:
             raise MethodError(f"{name}: the blur kernel must be a finite 2-D array summing to 1")
-    if context.task == "sr" and (context.scale is None or int(context.scale) != context.scale or context.scale < 2):
+    if context.task == "sr" and (
+        context.scale is None or int(context.scale) != context.scale or context.scale < 2
+    ):
         raise MethodError(f"{name}: super-resolution needs an integer scale >= 2, got {context.scale!r}")
     if context.task == "inpaint":
         if context.mask is None:
             raise MethodError(f"{name}: inpainting needs the mask of missing pixels")
         if context.mask.shape != image.shape[:2]:
-            raise MethodError(f"{name}: mask shape {context.mask.shape} does not match image {image.shape[:2]}")
+            raise MethodError(
+                f"{name}: mask shape {context.mask.shape} does not match image {image.shape[:2]}"
+            )

@@ -90,7 +90,8 @@ class WorkerProcess:
         log = open(self.log_path, "ab")
         command = [
             sys.executable, "-m", "celery", "-A", "restorebench.celery_app", "worker",
-            "-Q", ",".join(self.queues), "--pool=solo", "--concurrency=1", "-n", f"{self.name}-{os.getpid()}@%h",
+            "-Q", ",".join(self.queues), "--pool=solo", "--concurrency=1",
+            "-n", f"{self.name}-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle", "--loglevel=INFO",
         ]  # fmt: skip
         start_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
