@@ -31,9 +31,10 @@ def run_model_job(
     """Run `model_path` on the phase's `inputs_dir`, write outputs to `work_dir/outputs`, and score them
     against `gt_dir` with `spec` (a `ScoringSpec.to_dict()`).
 
-    inputs_dir: the folder of input PNGs, or a track's public folder (images in `inputs/`); the masks
-    and kernels a manifest's `mask_input` / `kernel_input` asks for are found beside the images there
-    (`masks/<name>`, `kernels/<stem>.npy`; see side_inputs.py).
+    inputs_dir: the folder of inputs (8-bit PNGs or unclipped float `.npy` arrays, see inputs.py), or a
+    track's public folder (inputs in `inputs/`); the masks and kernels a manifest's `mask_input` /
+    `kernel_input` asks for are found beside them there (`masks/<id>.png`, `kernels/<id>.npy`; see
+    side_inputs.py). Outputs are `<id>.png`, named like the ground truth in `gt_dir`.
 
     progress(stage, done, total) is called with stage "inference" then "scoring".
     """

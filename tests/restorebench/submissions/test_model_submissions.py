@@ -474,6 +474,27 @@ def test_a_model_on_a_default_denoising_phase_with_float_npy_inputs_is_scored(
     assert sorted(i["name"] for i in job.model_run["images"]) == sorted(arena.ground_truth)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_malformed_npy_input_is_a_platform_error_naming_the_file_not_the_models(
+    make_arena, make_participant, platform_dirs, sent
+):
+    arena = make_arena(images=1)
+    user, _ = make_participant(arena)
+    folder = _track_folder(arena, platform_dirs / "storage", "bad-npy-inputs")
+    broken = np.full((24, 32, 3), 0.5, np.float32)
+    broken[3, 4, 1] = np.nan
+    np.save(folder / "inputs" / "0000.npy", broken)
+    submission = _submit(arena, user)
+    job = EvaluationJob.objects.get(submission=submission)
+
+    assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "pending"  # retried, as a platform error
+    job.refresh_from_db()
+    submission.refresh_from_db()
+    assert (job.error_kind, job.attempts) == ("platform", 1)
+    assert "InputFileError: input 0000.npy: holds 1 NaN or infinite value(s)" in job.error_message
+    assert submission.status == "queued"
+
+
 # --- masks and kernels (non-blind models) ---------------------------------------------------------
 
 INPAINT_MANIFEST = {"task": "inpaint", "color": "rgb", "mask_input": True}
