@@ -65,6 +65,8 @@ def test_demo_fills_the_leaderboard_and_reruns_without_duplicating(platform_dirs
         str(bundle),
         "--methods",
         "identity,gaussian",
+        "--deep-models",
+        "dncnn_s25",
         "--jobs",
         "1",
         "--timeout",
@@ -87,9 +89,16 @@ def test_demo_fills_the_leaderboard_and_reruns_without_duplicating(platform_dirs
 
     board = leaderboard_compute(phase=phase)
     assert sorted((row.method_name, row.rank, row.is_reference) for row in board.rows) == [
+        ("dncnn_s25", None, True),
         ("gaussian", None, True),
         ("identity", None, True),
     ]
+    # The deep baseline came through the model-submission sandbox, which measured it.
+    dncnn = next(row for row in board.rows if row.method_name == "dncnn_s25")
+    identity = next(row for row in board.rows if row.method_name == "identity")
+    assert dncnn.scores["psnr"] > identity.scores["psnr"] + 3
+    model = Submission.objects.get(phase=phase, method_name="dncnn_s25")
+    assert model.kind == "model" and model.model_parameters > 100_000 and model.model_seconds_per_image > 0
     # The identity baseline is the input rounded to 8 bits: its PSNR, computed here independently.
     public = Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
     hidden = Path(settings.RESTOREBENCH_HIDDEN_DIR) / phase.ground_truth_dir

@@ -15,7 +15,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from restorebench.baselines.services import BaselineError, baseline_plan, baselines_run, baselines_wait
+from restorebench.baselines.services import (
+    BaselineError,
+    baseline_plan,
+    baselines_run,
+    baselines_wait,
+    deep_models_enter,
+)
 from restorebench.bundles.schema import BundleError
 from restorebench.bundles.services import bundle_load
 from restorebench.submissions.models import Submission
@@ -33,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--bundle", default=str(demo.DEMO_BUNDLE), help="challenge bundle to load")
         parser.add_argument(
             "--methods", default="fast", help="baselines: 'fast' (default), 'all', or comma-separated names"
+        )
+        parser.add_argument(
+            "--deep-models",
+            default="all",
+            help="deep methods entered as ONNX model submissions through the sandbox: 'all' (default; "
+            "those serving each phase), 'none', or comma-separated entries (e.g. dncnn_s25,espcn_x4)",
         )
         parser.add_argument(
             "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="restoring processes"
@@ -130,13 +142,27 @@ class Command(BaseCommand):
             bar.close()
         for line in report.failed:
             self.stderr.write(self.style.WARNING(f"    could not run {line}"))
+        entered = list(report.entered)
+        if options["deep_models"] != "none":
+            names = None
+            if options["deep_models"] != "all":
+                names = [name.strip() for name in options["deep_models"].split(",") if name.strip()]
+            self.say("==> deep methods as model submissions (exported to ONNX, run in the sandbox)")
+            try:
+                models = deep_models_enter(phases=phases, names=names, actor=organizer)
+            except BaselineError as error:
+                raise CommandError(str(error)) from None
+            self.say(f"    {len(models.entered)} entered, {len(models.skipped)} already entered")
+            for line in models.failed:
+                self.stderr.write(self.style.WARNING(f"    could not enter {line}"))
+            entered += models.entered
         self.say("==> scoring (the leaderboards fill as the worker scores)")
         if not baselines_wait(phases=phases, timeout_s=options["timeout"], poll_s=1.0, progress=self.say):
             raise CommandError(
                 f"baselines still unscored after {options['timeout']:.0f} s; is a worker running? "
                 f"(the embedded one logs to {settings.VAR_DIR / 'demo-worker.log'})"
             )
-        for submission in Submission.objects.filter(pk__in=[s.pk for s in report.entered], status="failed"):
+        for submission in Submission.objects.filter(pk__in=[s.pk for s in entered], status="failed"):
             self.stderr.write(
                 self.style.WARNING(
                     f"    {submission.method_name} on {submission.phase} failed: {submission.failure_reason}"
