@@ -147,8 +147,8 @@ class Claim:
 
 
 def model_inputs_dir(relative: str) -> Path:
-    """The folder of input PNGs a model runs on: the phase's participant inputs (a track-data folder
-    keeps them in `inputs/`)."""
+    """The folder of inputs (PNG or float .npy) a model runs on: the phase's participant inputs (a
+    track-data folder keeps them in `inputs/`, with `masks/` and `kernels/` beside them)."""
     root = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
     if not relative:
         raise FileNotFoundError("the phase has no inputs_dir set: a model submission has nothing to run on")

@@ -495,8 +495,16 @@ def upload_session_complete(
 ) -> Submission:
     """Check size and SHA-256 of the assembled file and turn it into a submission: a zip of images,
     or, when `manifest` is given, a model."""
-    session = UploadSession.objects.select_related("phase", "phase__track").get(pk=session.pk)
-    if session.status != UploadStatus.OPEN:
+    # Touch the row first: the abandoned-upload cleaner takes only sessions idle for hours (and
+    # re-checks under a row lock), so from here on it leaves this one alone; if it took the session
+    # just before, the row is gone and the participant hears so instead of a missing-file crash.
+    touched = UploadSession.objects.filter(pk=session.pk, status=UploadStatus.OPEN).update(
+        updated_at=timezone.now()
+    )
+    session = UploadSession.objects.select_related("phase", "phase__track").filter(pk=session.pk).first()
+    if session is None:
+        raise SubmissionRefused("this upload expired unfinished and was removed; start a new upload")
+    if not touched or session.status != UploadStatus.OPEN:
         raise SubmissionRefused(f"upload {session.pk} is {session.status}")
     if session.received_bytes != session.total_bytes:
         raise SubmissionRefused(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from restorebench.celery_app import app
 from restorebench.submissions.models import Submission, UploadSession, UploadStatus
 from restorebench.submissions.services import (
+    SubmissionRefused,
     submission_archive_file,
     upload_session_append,
     upload_session_complete,
@@ -275,3 +276,28 @@ def test_a_session_receiving_a_chunk_right_now_is_skipped(make_arena, make_parti
 
     assert report.sessions_deleted == 0
     assert UploadSession.objects.filter(pk=session.pk).exists() and _part(session).exists()
+
+
+def test_completing_an_upload_the_cleaner_removed_is_refused_clearly(arena_user):
+    arena, user = arena_user
+    data = arena.submission_zip()
+    session = _partial_session(arena, user, data, sent=len(data))
+    _age(session, DAY + dt.timedelta(minutes=1))
+    upload_sessions_cleanup(older_than=DAY)
+
+    with pytest.raises(SubmissionRefused, match="expired unfinished and was removed"):
+        upload_session_complete(session=session, user=user)
+    assert not Submission.objects.filter(phase=arena.phase).exists()
+
+
+def test_an_upload_being_completed_is_no_longer_stale(arena_user):
+    arena, user = arena_user
+    data = arena.submission_zip()
+    session = _partial_session(arena, user, data, sent=len(data))
+    _age(session, DAY + dt.timedelta(minutes=1))
+
+    submission = upload_session_complete(session=session, user=user, method_name="late but complete")
+    report = upload_sessions_cleanup(older_than=DAY)
+
+    assert report.sessions_deleted == 0
+    assert submission_archive_file(submission).read_bytes() == data
