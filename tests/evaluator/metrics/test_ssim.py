@@ -5,6 +5,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
+import evaluator.metrics.ssim as ssim_module
 from evaluator.metrics import create_metric
 from evaluator.metrics.ssim import gaussian_window_1d, ssim
 
@@ -44,6 +45,15 @@ def test_ssim_tiling_does_not_change_the_value(noisy_pair):
     whole = ssim(_t(pred), _t(gt), tile=10_000).item()
     for tile in (1, 7, 16):
         assert ssim(_t(pred), _t(gt), tile=tile).item() == pytest.approx(whole, abs=1e-14)
+
+
+@pytest.mark.parametrize("block", [24, 64, 7])
+def test_the_column_block_width_does_not_change_the_value(noisy_pair, monkeypatch, block):
+    # CPU and GPU use different block widths; every width must give ssim_index's number, including
+    # the leftover columns after the last full block.
+    gt, pred = noisy_pair(23, 151, 3, seed=4, noise=25)
+    monkeypatch.setitem(ssim_module._BLOCK, "cpu", block)
+    assert ssim(_t(pred), _t(gt)).item() == pytest.approx(_skimage_matlab(pred, gt), abs=1e-12)
 
 
 def test_ssim_is_one_for_identical_images_and_symmetric(noisy_pair):
