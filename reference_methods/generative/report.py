@@ -147,8 +147,9 @@ def write_cards(scores: dict[str, Any], weights_dir: Path = WEIGHTS_DIR) -> None
                 f"(the last {record['held_out_images']} held out for the metrics below); never a test set.",
                 f"- Command: `{record['command']}`",
                 f"- Time: {record['seconds']:.0f} s wall clock, {record['steps']} steps, device "
-                f"{record['device']} ({record['cpu_threads']} thread(s), shared 2-core machine), "
-                f"{record['machine']}.",
+                f"{record.get('device_name', record['device'])} ({record['cpu_threads']} CPU thread(s)), "
+                f"{record['machine']}."
+                + (f" {record['notes'][0].upper()}{record['notes'][1:]}." if record.get("notes") else ""),
                 f"- Seed: {record['seed']}. Recipe: {json.dumps(record['recipe'])}.",
                 f"- Final training loss: {record['loss_history'][-1][2]:.4f} "
                 f"(first logged: {record['loss_history'][0][2]:.4f}).",
