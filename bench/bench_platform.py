@@ -291,7 +291,16 @@ def _synthetic_div2k(
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def bench_large(work: Path, count: int) -> dict:
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process, all its threads (/proc/<pid>/stat), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def bench_large(work: Path, count: int, worker_pid: int | None = None) -> dict:
     rng = np.random.default_rng(2040)
     gt_dir = work / "large-gt"
     gt_dir.mkdir()
@@ -308,11 +317,13 @@ def bench_large(work: Path, count: int) -> dict:
     site = Site(ground_truth={p.name: p for p in sorted(gt_dir.glob("*.png"))}, metrics=["psnr", "ssim"],
                 title="Large")  # fmt: skip
     client = site.new_team_client()
+    worker_cpu_before = _process_cpu_s(worker_pid) if worker_pid else None
     start = time.perf_counter()
     submission_id = site.upload(client, zip_path)
     uploaded = time.perf_counter()
     site.wait_on_leaderboard(client, submission_id, timeout=1800)
     end = time.perf_counter()
+    worker_cpu_after = _process_cpu_s(worker_pid) if worker_pid else None
     from restorebench.submissions.models import EvaluationJob
 
     job = EvaluationJob.objects.get(submission_id=submission_id)
@@ -325,6 +336,12 @@ def bench_large(work: Path, count: int) -> dict:
         "queue_wait_s": (job.started_at - job.created_at).total_seconds(),
         "scoring_s": scoring,
         "total_upload_to_leaderboard_s": end - start,
+        # The worker's CPU seconds for the job (all threads): on a loaded machine, the steadier number.
+        "worker_cpu_s": (
+            worker_cpu_after - worker_cpu_before
+            if worker_cpu_before is not None and worker_cpu_after is not None
+            else None
+        ),
     }
 
 
@@ -459,7 +476,7 @@ def main() -> None:
             results["starter"] = bench_starter(work, args.runs)
         if args.large_images:
             print(f"large result set ({args.large_images} images):", flush=True)
-            results["large"] = bench_large(work, args.large_images)
+            results["large"] = bench_large(work, args.large_images, worker.pid)
         if args.leaderboard_submissions:
             print("leaderboard API:", flush=True)
             results["leaderboard"] = bench_leaderboard(

@@ -273,11 +273,14 @@ def score(
             progress(done, total)
 
     saved_threads = torch.get_num_threads()
-    if on_cpu and workers > 1:
+    # One torch thread per scoring thread, even with a single worker: torch's own OpenMP threads spin
+    # against each other and against other processes (8 pairs took 24-29 s with one worker and two
+    # OpenMP threads on the loaded 2-core machine, against 4.5 s with two workers of one thread each).
+    if on_cpu:
         torch.set_num_threads(1)
     try:
         # torch's intra-op thread count is per thread (an OpenMP setting): set it inside each worker.
-        init = (lambda: torch.set_num_threads(1)) if on_cpu and workers > 1 else None
+        init = (lambda: torch.set_num_threads(1)) if on_cpu else None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring", initializer=init) as pool:
             queue: deque = deque()
             remaining = iter(pairs)
