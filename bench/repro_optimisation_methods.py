@@ -3,7 +3,7 @@
     OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/repro_optimisation_methods.py \\
         [--tasks denoise,sr,deblur,inpaint] [--methods bm3d,wnnm,...]
         [--limits wnnm=5:2,nnm=5:2,ksvd=12:10] [--sigmas 15,25,50] [--json OUT.json]
-        [--records OUT.jsonl]
+        [--records OUT.jsonl]   (--methods bm3d/2007: BM3D with the 2007 release's parameters)
     .venv/bin/python bench/repro_optimisation_methods.py --render var/repro/a.jsonl var/repro/b.jsonl
 
 `--records` appends one JSON line per image and method as it is measured (so a killed run keeps its
@@ -148,9 +148,12 @@ def run_denoise(
                 if not wanted:
                     continue
                 noisy = degrade(clean, {"task": "denoise", "sigma": sigma}, 100 * sigma + index).image
-                context = RestorationContext("denoise", sigma=sigma)
                 for name in wanted:
-                    out, seconds = timed_restore(name, noisy, context)
+                    # "bm3d/PROFILE": BM3D with another profile of low_rank._BM3D_PROFILES (e.g. 2007)
+                    method, _, profile = name.partition("/")
+                    params = {"profile": profile} if profile else {}
+                    context = RestorationContext("denoise", sigma=sigma, params=params)
+                    out, seconds = timed_restore(method, noisy, context)
                     p, s = psnr_ssim(out, clean)
                     table.add(setting, name, p, s, seconds, clean.size / 1e6, stem)
                     print(
@@ -298,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  (no records yet in {path})", file=sys.stderr)
     else:
         if "denoise" in tasks:
-            methods = pick(DENOISERS)
+            methods = pick(DENOISERS) + sorted(m for m in chosen or () if m.startswith("bm3d/"))
             given = parse_limits(args.limits)
             limits = {
                 m: dict(zip(("Set12", "BSD68"), given.get(m, (None, None)), strict=True)) for m in methods

@@ -130,6 +130,18 @@ def test_bm3d_is_the_bm3d_package_result():
     assert np.allclose(ours, np.clip(bm3d.bm3d(noisy, 20 / 255, profile=profile), 0, 1))
 
 
+@pytest.mark.parametrize(("sigma", "base", "lam"), [(20.0, "BM3DProfile", 2.7), (50.0, "BM3DProfileVN", 2.8)])
+def test_bm3d_2007_profile_is_the_2007_release_parameters(sigma, base, lam):
+    clean = gray_image(32)
+    noisy = degrade(clean, {"task": "denoise", "sigma": sigma}, 5).image
+    ours = restore("bm3d", noisy, RestorationContext(task="denoise", sigma=sigma, params={"profile": "2007"}))
+    profile = getattr(bm3d, base)()
+    profile.lambda_thr3d, profile.mu2, profile.num_threads = lam, 1.0, 1
+    assert np.allclose(ours, np.clip(bm3d.bm3d(noisy, sigma / 255, profile=profile), 0, 1))
+    default = restore("bm3d", noisy, RestorationContext(task="denoise", sigma=sigma))
+    assert not np.allclose(ours, default)
+
+
 def test_bm3d_denoises_colour_with_cbm3d():
     clean = rgb_image(32)
     noisy = degrade(clean, {"task": "denoise", "sigma": 20}, 6).image
