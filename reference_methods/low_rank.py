@@ -22,8 +22,9 @@ from its known entries fills missing pixels.
   2010) X ← S_τ(P_Ω(Y) + P_Ω⊥(X)) with τ decreasing geometrically over the outer iterations
   (continuation); the missing pixels are averaged from all group estimates, the known ones kept.
 - `bm3d` — BM3D (Dabov, Foi, Katkovnik & Egiazarian, IEEE TIP 2007) through the `bm3d` package of
-  its authors' group (Mäkinen, Azzari & Foi 2020), its default "np" profile; colour images use
-  its CBM3D (opponent colour space).
+  its authors' group (Mäkinen, Azzari & Foi 2020), its default "np" profile (profile="2007": the
+  2007 MATLAB release's fixed parameters, for comparing with tables made with it); colour images
+  use its CBM3D (opponent colour space).
 
 Array convention: float64, (H, W) gray or (H, W, 3) RGB on [0, 1] at the edge; the group methods
 work internally on one channel on the 0–255 scale (the scale their constants are given in). Colour
