@@ -8,8 +8,10 @@
 
 `--records` appends one JSON line per image and method as it is measured (so a killed run keeps its
 results, and a rerun with the same file skips what is already there); `--render` prints the tables
-from such files without computing anything (several background jobs, one per method, can share the
-work).
+from such files without computing anything. To split the work over parallel jobs: `--only STEMS`
+(these images), `--reverse` (last image first), `--watch FILES` (skip what the other jobs' records
+already hold, re-read before each image). Denoising goes image by image, every σ of an image before
+the next, so a run stopped early has the same images at each σ.
 
 Same data, seeds and scoring as bench/repro_classic_methods.py (and `bench/classic_data.py`), so the
 numbers sit in one table with the other classic methods:
