@@ -110,8 +110,15 @@ _db = DATABASES["default"]
 if TESTING and _db["ENGINE"].endswith("postgresql") and not _db["TEST"]["NAME"]:
     _db["TEST"]["NAME"] = f"test_{_db['NAME']}_{_RUN_ID}"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Workers and the web process share the file: wait for locks rather than fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+    # Workers and the web process share the file: wait for locks rather than fail. IMMEDIATE makes a
+    # write transaction take the lock when it begins: a deferred one that reads first and then writes
+    # fails at once ("database is locked") when another writer got in between — seen in the demo with
+    # two restoring processes and the worker. WAL lets readers go on while one writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

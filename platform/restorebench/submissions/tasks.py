@@ -6,11 +6,26 @@ are still written once. Messages are JSON (settings refuse pickle).
 """
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from restorebench.submissions import jobs, upload_cleanup
 
 
-@shared_task(name=jobs.TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# A database that is briefly unavailable or locked (SQLite under concurrent writers, a PostgreSQL
+# failover) is the platform's problem: the task is sent again with backoff instead of the job waiting
+# in "queued" for the reaper. The job row's claim makes a repeated run harmless.
+@shared_task(
+    name=jobs.TASK_NAME,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=8,
+)
 def evaluate_submission(self, job_id: int) -> str:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     return jobs.evaluation_job_run(
