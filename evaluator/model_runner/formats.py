@@ -20,6 +20,10 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evaluator.model_runner.manifest import Manifest
 
 # Operator domains implemented by onnxruntime itself from the ONNX standard. Anything else is a
 # custom-op domain, which would need a custom-op library registered with the session.
@@ -377,3 +381,37 @@ def inspect_safetensors(path: Path) -> ModelInfo:
             "invalid_file", f"{path.name}: {data_len - end_max} trailing bytes after the last tensor"
         )
     return ModelInfo(format="safetensors", parameters=parameters, size_bytes=size)
+
+
+def inspect_model(path: Path, manifest: Manifest) -> ModelInfo:
+    """Detect the model file's format, check that the manifest fits it, and inspect it statically.
+
+    The checks the sandbox runs before starting a child and the platform runs at upload: a declared
+    `format` must match the file; `architecture` is for safetensors only and required there; ONNX
+    models must have the interface the manifest implies (one more input channel for `mask_input`, a
+    second input named "kernel" for `kernel_input`); safetensors weights cannot take side inputs.
+    Raises ModelFormatError.
+    """
+    fmt = detect_format(path)
+    if manifest.format is not None and manifest.format != fmt:
+        raise ModelFormatError(
+            "manifest", f"the manifest says format {manifest.format!r} but the model file is {fmt}"
+        )
+    if fmt == "onnx":
+        if manifest.architecture is not None:
+            raise ModelFormatError(
+                "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
+            )
+        return inspect_onnx(
+            path, manifest.channels, mask_input=manifest.mask_input, kernel_input=manifest.kernel_input
+        )
+    for flag in ("mask_input", "kernel_input"):
+        if getattr(manifest, flag):
+            raise ModelFormatError(
+                "manifest",
+                f"{flag} needs an ONNX model (this is safetensors weights, and the registered "
+                "architectures take the image only)",
+            )
+    if manifest.architecture is None:
+        raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
+    return inspect_safetensors(path)

@@ -77,8 +77,9 @@ def list_inputs(images_dir: Path) -> list[Path]:
     return files
 
 
-def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
-    """(shape, fortran_order, dtype, data offset) of a .npy file, from its header alone."""
+def npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, data offset) of a .npy file, from its header alone: a huge or
+    hostile file costs no memory before its shape and dtype are checked."""
     with path.open("rb") as f:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -98,7 +99,7 @@ def check_npy(path: Path, max_pixels: int) -> InputImage:
         return InputFileError(f"input {name}: {problem}", name)
 
     try:
-        shape, fortran, dtype, offset = _npy_header(path)
+        shape, fortran, dtype, offset = npy_header(path)
     except (OSError, ValueError, SyntaxError) as exc:
         raise refuse(f"is not a readable .npy array: {exc}") from None
     if dtype.hasobject or dtype.fields is not None:

@@ -44,14 +44,15 @@ import numpy as np
 from PIL import Image
 
 from evaluator.model_runner.colorspace import rgb_to_ycbcr, ycbcr_to_rgb
-from evaluator.model_runner.formats import (
-    ModelFormatError,
-    ModelInfo,
-    detect_format,
-    inspect_onnx,
-    inspect_safetensors,
+from evaluator.model_runner.formats import ModelFormatError, ModelInfo, inspect_model
+from evaluator.model_runner.inputs import (
+    InputFileError,
+    InputImage,
+    check_input,
+    list_inputs,
+    npy_header,
+    read_input,
 )
-from evaluator.model_runner.inputs import InputFileError, InputImage, check_input, list_inputs, read_input
 from evaluator.model_runner.manifest import Manifest, ManifestError, parse_manifest
 from evaluator.model_runner.side_inputs import (
     KERNEL_DIR,
@@ -230,15 +231,7 @@ def validate_output(
     Raises _Refused naming the image and the problem (dtype, shape, NaN/inf, range).
     """
     try:
-        with path.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            # Header only, so a huge or hostile file costs no memory before its shape is checked.
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, dtype = read_header(f)
+        shape, fortran, dtype, _ = npy_header(path)
     except (OSError, ValueError) as exc:
         raise _Refused(
             "output_invalid", f"{name}: the model's output file is unreadable: {exc}", name
@@ -278,32 +271,7 @@ def _inspect(model_path: Path, manifest: Manifest, limits: RunLimits) -> ModelIn
         raise ModelFormatError(
             "invalid_file", f"{model_path.name} is {size} bytes; the limit is {limits.max_model_bytes} bytes"
         )
-    fmt = detect_format(model_path)
-    if manifest.format is not None and manifest.format != fmt:
-        raise ModelFormatError(
-            "manifest", f"the manifest says format {manifest.format!r} but {model_path.name} is {fmt}"
-        )
-    if fmt == "onnx":
-        if manifest.architecture is not None:
-            raise ModelFormatError(
-                "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
-            )
-        return inspect_onnx(
-            model_path,
-            manifest.channels,
-            mask_input=manifest.mask_input,
-            kernel_input=manifest.kernel_input,
-        )
-    for flag in ("mask_input", "kernel_input"):
-        if getattr(manifest, flag):
-            raise ModelFormatError(
-                "manifest",
-                f"{flag} needs an ONNX model ({model_path.name} is safetensors weights, and the registered "
-                "architectures take the image only)",
-            )
-    if manifest.architecture is None:
-        raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
-    return inspect_safetensors(model_path)
+    return inspect_model(model_path, manifest)
 
 
 def _fixed_hw(info: ModelInfo, manifest: Manifest) -> tuple[int, int] | None:

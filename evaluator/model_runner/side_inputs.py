@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from evaluator.model_runner.inputs import png_name
+from evaluator.model_runner.inputs import npy_header, png_name
 
 MAX_KERNEL_SIDE = 101
 KERNEL_SUM_TOLERANCE = 1e-4
@@ -104,14 +104,7 @@ def load_kernel(path: Path, image_name: str) -> np.ndarray:
         return SideInputError(f"{image_name}: the kernel {where} {problem}", image_name)
 
     try:
-        with path.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, _, dtype = read_header(f)
+        shape, _, dtype, _ = npy_header(path)
     except (OSError, ValueError) as exc:
         raise refuse(f"is not a readable .npy array: {exc}") from None
     if dtype.kind not in "fiu":

@@ -124,8 +124,8 @@ def model_inspect(
     `mask_input` / `kernel_input` is refused unless every input has its `masks/<id>.png` /
     `kernels/<id>.npy` there or beside it (the model runner's lookup, side_inputs.py).
     """
-    from evaluator.model_runner import ManifestError, ModelFormatError, detect_format, parse_manifest
-    from evaluator.model_runner.formats import inspect_onnx, inspect_safetensors
+    from evaluator.model_runner import ManifestError, ModelFormatError, parse_manifest
+    from evaluator.model_runner.formats import inspect_model
 
     try:
         parsed = parse_manifest(manifest)
@@ -144,38 +144,14 @@ def model_inspect(
     if size > max_bytes:
         raise ModelUploadError(f"the model file is {size:,} bytes; the limit is {max_bytes:,} bytes")
     try:
-        fmt = detect_format(path)
-        if parsed.format is not None and parsed.format != fmt:
-            raise ModelFormatError(
-                "manifest", f"the manifest says format {parsed.format!r} but the file is {fmt}"
-            )
-        if fmt == "onnx":
-            if parsed.architecture is not None:
-                raise ModelFormatError(
-                    "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
-                )
-            # The interface the sandbox checks: one more input channel for the mask, a second input
-            # named "kernel" for the blur kernel.
-            info = inspect_onnx(
-                path, parsed.channels, mask_input=parsed.mask_input, kernel_input=parsed.kernel_input
-            )
-        else:
-            for flag in ("mask_input", "kernel_input"):
-                if getattr(parsed, flag):
-                    raise ModelFormatError(
-                        "manifest",
-                        f"{flag} needs an ONNX model (this is safetensors weights, and the registered "
-                        "architectures take the image only)",
-                    )
-            if parsed.architecture is None:
-                raise ModelFormatError("manifest", "safetensors weights need 'architecture' in the manifest")
-            info = inspect_safetensors(path)
+        info = inspect_model(path, parsed)
+        if info.format == "safetensors":
             _check_architecture(parsed.architecture)
     except ModelFormatError as error:
         raise ModelUploadError(str(error), error.kind) from None
-    normalised = {**parsed.to_dict(), "format": fmt}
+    normalised = {**parsed.to_dict(), "format": info.format}
     return ModelContents(
-        format=fmt,
+        format=info.format,
         manifest=normalised,
         parameters=info.parameters,
         fingerprint=model_fingerprint(sha256, normalised),
