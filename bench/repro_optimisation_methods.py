@@ -54,7 +54,7 @@ INPAINTERS = ("tv", "ksvd", "lowrank_completion")
 SR = ("bicubic", "scsr")
 
 # PSNR (dB) published in the DnCNN paper (Zhang et al., TIP 2017): Table II (BSD68) and the Set12
-# table's averages; see /work/shared/docs/conventions.md.
+# table's averages; see ../shared/docs/conventions.md.
 PUBLISHED = {
     "bm3d": {"BSD68": (31.07, 28.57, 25.62), "Set12": (32.37, 29.97, 26.72)},
     "wnnm": {"BSD68": (31.37, 28.83, 25.87), "Set12": (32.70, 30.26, 27.05)},

@@ -2,7 +2,7 @@
 
 This is the SR degradation (HR -> LR) and the bicubic baseline (LR -> SR) of the SR literature
 (SRCNN, Dong et al. 2014; VDSR, Kim et al. 2016; EDSR, Lim et al. 2017), which all use MATLAB's
-`imresize(x, scale, 'bicubic')`. What MATLAB does (see /work/shared/docs/conventions.md):
+`imresize(x, scale, 'bicubic')`. What MATLAB does (see ../shared/docs/conventions.md):
 
 - cubic convolution kernel with a = -0.5 (Keys 1981):
   1.5|x|^3 - 2.5|x|^2 + 1 for |x| <= 1, -0.5|x|^3 + 2.5|x|^2 - 4|x| + 2 for 1 < |x| <= 2;

@@ -1,6 +1,7 @@
 """Fixtures for benchdata tests: a private manifests folder, tiny datasets, the shared benchmark data."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def shared_data_dir() -> Path | None:
-    """../shared/data (CI and development machines) or /work/shared/data, when present."""
-    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+    """The shared benchmark data: $RESTOREBENCH_SHARED_DATA if set, else ../shared/data beside the
+    checkout (CI and development machines), when present."""
+    explicit = os.environ.get("RESTOREBENCH_SHARED_DATA")
+    for candidate in ([Path(explicit)] if explicit else []) + [ROOT.parent / "shared" / "data"]:
         if (candidate / "SHA256SUMS").is_file():
             return candidate
     return None
