@@ -264,6 +264,29 @@ def submission_create_baseline(
     except ArchiveError as error:
         received.path.unlink(missing_ok=True)
         raise SubmissionRefused(f"{zip_path}: {error}") from error
+    return _baseline_store(
+        phase=phase,
+        received=received,
+        contents=contents,
+        method_name=method_name,
+        description=description,
+        actor=actor,
+        runtime_per_mp=runtime_per_mp,
+    )
+
+
+def _baseline_store(
+    *,
+    phase: Phase,
+    received: ReceivedFile,
+    contents: ArchiveContents | ModelContents,
+    method_name: str,
+    description: str,
+    actor: AbstractBaseUser | None,
+    runtime_per_mp: float | None = None,
+    audit_details: dict | None = None,
+) -> Submission:
+    """Store a reference entry (no team, no rank, the organizer as its user) and audit it."""
     submission = _submission_store(
         phase=phase,
         received=received,
@@ -279,7 +302,7 @@ def submission_create_baseline(
         actor=actor,
         action="baseline.submit",
         target=f"submission:{submission.pk}",
-        details={"method_name": method_name, "phase": phase.pk},
+        details={"method_name": method_name, "phase": phase.pk, **(audit_details or {})},
     )
     return submission
 
@@ -395,23 +418,15 @@ def submission_create_model_baseline(
         received, contents = _model_receive(
             model=handle, manifest=manifest, phase=phase, where=f"{model_path}: "
         )
-    submission = _submission_store(
+    return _baseline_store(
         phase=phase,
         received=received,
         contents=contents,
-        team=None,
-        user=actor,
         method_name=method_name,
         description=description,
-    )
-    audit_log_record(
-        challenge=phase.track.challenge,
         actor=actor,
-        action="baseline.submit",
-        target=f"submission:{submission.pk}",
-        details={"method_name": method_name, "phase": phase.pk, "kind": "model"},
+        audit_details={"kind": "model"},
     )
-    return submission
 
 
 # --- Chunked, resumable uploads -------------------------------------------------------------------
