@@ -369,6 +369,14 @@ def _model_description(name: str, sha256: str) -> str:
     )
 
 
+def deep_model_names(selection: str) -> list[str] | None:
+    """A command-line selection of deep entries: "all" → None (every entry serving each phase), else
+    the comma-separated names."""
+    if selection == "all":
+        return None
+    return [name.strip() for name in selection.split(",") if name.strip()]
+
+
 def deep_models_enter(
     *,
     phases: Sequence[Phase],

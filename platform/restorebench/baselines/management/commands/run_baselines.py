@@ -14,6 +14,7 @@ from restorebench.baselines.services import (
     baseline_plan,
     baselines_run,
     baselines_wait,
+    deep_model_names,
     deep_models_enter,
 )
 from restorebench.challenges.models import Phase
@@ -83,9 +84,7 @@ class Command(BaseCommand):
         finally:
             bar.close()
         if options["deep_models"]:
-            names = None
-            if options["deep_models"] != "all":
-                names = [name.strip() for name in options["deep_models"].split(",") if name.strip()]
+            names = deep_model_names(options["deep_models"])
             try:
                 models = deep_models_enter(
                     phases=phases, names=names, force=options["force"], progress=self.stdout.write

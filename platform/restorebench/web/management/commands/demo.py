@@ -20,6 +20,7 @@ from restorebench.baselines.services import (
     baseline_plan,
     baselines_run,
     baselines_wait,
+    deep_model_names,
     deep_models_enter,
 )
 from restorebench.bundles.schema import BundleError
@@ -144,9 +145,7 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(f"    could not run {line}"))
         entered = list(report.entered)
         if options["deep_models"] != "none":
-            names = None
-            if options["deep_models"] != "all":
-                names = [name.strip() for name in options["deep_models"].split(",") if name.strip()]
+            names = deep_model_names(options["deep_models"])
             self.say("==> deep methods as model submissions (exported to ONNX, run in the sandbox)")
             try:
                 models = deep_models_enter(phases=phases, names=names, actor=organizer)
