@@ -7,7 +7,9 @@ few shared cores this beats splitting one image's work across threads); with CUD
 scores batches of same-size pairs on the GPU. At most `2 × workers` pairs are in memory at once.
 
 Pixel convention handed to the metrics: float64 (N, C, H, W) on [0, 1] (8-bit / 255, 16-bit / 65535),
-ground truth modcropped to a multiple of `spec.scale` when set, borders shaved by `spec.shave`.
+ground truth modcropped to a multiple of `spec.scale` when set, borders shaved by `spec.shave`. On the CPU,
+metrics that offer `score_pixels` (PSNR, SSIM) get the decoded integer arrays and their full-scale value
+instead — the same numbers, without float64 copies of the images, through compiled kernels.
 A prediction with more bits than its ground truth is first rounded to the ground truth's bit depth (as the
 field saves restored images at the ground truth's depth), so extra precision cannot change a score.
 """
@@ -33,7 +35,7 @@ import torch
 from evaluator.decoding import ImageProblem, decode_image
 from evaluator.errors import EvaluatorError, SpecError, SubmissionRejected
 from evaluator.metrics import Metric, create_metric, metric_info
-from evaluator.metrics.color import shave_border
+from evaluator.metrics.color import shave_border, shave_pixels
 from evaluator.metrics.lpips import resolve_device
 from evaluator.result import ImageScore, Problem, ScoreResult
 from evaluator.spec import ScoringSpec
@@ -153,13 +155,31 @@ def _to_tensor(arrays: list[np.ndarray], full_scale: list[float], device: torch.
     return torch.stack(batch) if len(batch) > 1 else batch[0].unsqueeze(0)
 
 
+def _scores_pixels(metric: Metric, batch: list[_Prepared], device: torch.device) -> bool:
+    """Whether `metric` scores this batch from the integer arrays (CPU, both sides on one scale)."""
+    return (
+        device.type == "cpu"
+        and hasattr(metric, "score_pixels")
+        and all(b.pred_max == b.gt_max for b in batch)
+    )
+
+
 def compute_metrics(
     batch: list[_Prepared], metrics: dict[str, Metric], spec: ScoringSpec, device: torch.device
 ) -> list[dict[str, float]]:
     """Scores of same-shape prepared pairs: one {metric: value} dict per pair."""
-    pred = shave_border(_to_tensor([b.pred for b in batch], [b.pred_max for b in batch], device), spec.shave)
-    gt = shave_border(_to_tensor([b.gt for b in batch], [b.gt_max for b in batch], device), spec.shave)
-    values = {name: metric(pred, gt).tolist() for name, metric in metrics.items()}
+    values: dict[str, list[float]] = {}
+    on_tensors = {n: m for n, m in metrics.items() if not _scores_pixels(m, batch, device)}
+    if on_tensors:
+        pred = shave_border(
+            _to_tensor([b.pred for b in batch], [b.pred_max for b in batch], device), spec.shave
+        )
+        gt = shave_border(_to_tensor([b.gt for b in batch], [b.gt_max for b in batch], device), spec.shave)
+        values.update({name: metric(pred, gt).tolist() for name, metric in on_tensors.items()})
+    shaved = [(shave_pixels(b.pred, spec.shave), shave_pixels(b.gt, spec.shave), b.gt_max) for b in batch]
+    for name, metric in metrics.items():
+        if name not in on_tensors:
+            values[name] = [metric.score_pixels(*pair) for pair in shaved]
     return [{name: float(values[name][i]) for name in metrics} for i in range(len(batch))]
 
 
@@ -182,6 +202,7 @@ def _library_versions() -> dict[str, str]:
         "torch",
         "torchvision",
         "numpy",
+        "numba",
         "pillow",
         "opencv-python-headless",
         "safetensors",

@@ -1,10 +1,13 @@
 """Colour conversion and border shaving shared by the full-reference metrics.
 
-Tensors: float64, (N, C, H, W), intensities on [0, 1].
+Tensors: float64, (N, C, H, W), intensities on [0, 1]. Pixel arrays (the CPU path, `*_pixels`): numpy
+(H, W) or (H, W, 3) integers with a stated full-scale value (255 for 8-bit), never copied to float64
+unless a conversion needs it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 # ITU-R BT.601 luma as MATLAB's rgb2ycbcr computes it (for R, G, B on [0, 1], Y on the 0–255 scale):
@@ -39,3 +42,25 @@ def shave_border(x: torch.Tensor, pixels: int) -> torch.Tensor:
     if h <= 2 * pixels or w <= 2 * pixels:
         raise ValueError(f"cannot shave {pixels} px from every border of a {w}×{h} image")
     return x[..., pixels : h - pixels, pixels : w - pixels]
+
+
+def bt601_luma_plane(rgb: np.ndarray, full_scale: float) -> np.ndarray:
+    """(H, W, 3) integer RGB with values on [0, full_scale] → (H, W) float64 BT.601 Y on [0, 1] scale,
+    computed with the same float64 operations, in the same order, as `rgb_to_bt601_luma`."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) array, got shape {rgb.shape}")
+    wr, wg, wb = BT601_Y_WEIGHTS
+    r, g, b = (rgb[..., c] / full_scale for c in range(3))
+    return (BT601_Y_OFFSET + wr * r + wg * g + wb * b) / 255.0
+
+
+def shave_pixels(arr: np.ndarray, pixels: int) -> np.ndarray:
+    """`shave_border` for an (H, W[, C]) array: a view without `pixels` rows/columns at every border."""
+    if pixels < 0:
+        raise ValueError(f"shave must be >= 0, got {pixels}")
+    if pixels == 0:
+        return arr
+    h, w = arr.shape[:2]
+    if h <= 2 * pixels or w <= 2 * pixels:
+        raise ValueError(f"cannot shave {pixels} px from every border of a {w}×{h} image")
+    return arr[pixels : h - pixels, pixels : w - pixels]

@@ -2,7 +2,9 @@
 
 Every metric object created here follows one convention: called as `metric(pred, gt)` with float64
 torch tensors of shape (N, C, H, W), C = 1 (gray) or 3 (RGB), intensities on [0, 1], already shaved;
-it returns a float64 tensor of shape (N,) — one score per image pair.
+it returns a float64 tensor of shape (N,) — one score per image pair. A metric may also offer
+`score_pixels(pred, gt, full_scale) -> float` for one pair of (H, W[, 3]) integer arrays (values on
+[0, full_scale]) giving the same number; the CPU scorer then uses it and skips the float64 tensors.
 """
 
 from __future__ import annotations

@@ -12,8 +12,12 @@ Differs from pyiqa's `ssim` (which multiplies the luminance term by relu(cs)) an
 `ssim()` (replicate padding). scikit-image reproduces it with `gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=L`.
 
-Tensors: float64 (N, C, H, W) on [0, 1], H, W ≥ 11. Computation is float64 throughout; rows are processed
-in tiles (so the filtered maps stay in cache), and both filter passes are banded matrix products.
+Two implementations of the same float64 arithmetic, pinned to each other and to scikit-image by the tests:
+- `ssim()` on torch tensors (float64 (N, C, H, W) on [0, 1], H, W ≥ 11): what CUDA runs. Rows are processed
+  in tiles (so the filtered maps stay in cache), and both filter passes are banded matrix products.
+- `SSIM.score_pixels()` on the decoded integer arrays: what the CPU scorer runs, through the compiled
+  one-pass kernel `evaluator.metrics.kernels.ssim_map_sum` (about 7× faster than the torch code on a CPU
+  core, and no float64 copy of the images).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
-from evaluator.metrics.color import rgb_to_bt601_luma
+from evaluator.metrics.color import bt601_luma_plane, rgb_to_bt601_luma
+from evaluator.metrics.kernels import gaussian_window, ssim_map_sum
 from evaluator.metrics.registry import register_metric
 
 WINDOW = 11
@@ -36,10 +42,9 @@ _RADIUS = WINDOW // 2
 def gaussian_window_1d(
     size: int = WINDOW, sigma: float = SIGMA, dtype: torch.dtype = torch.float64
 ) -> torch.Tensor:
-    """Normalised 1-D Gaussian (size,); its outer product is MATLAB's fspecial('gaussian', size, sigma)."""
-    offsets = torch.arange(size, dtype=dtype) - (size - 1) / 2
-    g = torch.exp(-(offsets**2) / (2 * sigma**2))
-    return g / g.sum()
+    """Normalised 1-D Gaussian (size,); its outer product is MATLAB's fspecial('gaussian', size, sigma).
+    The same numbers as the CPU kernel's window (one definition: `kernels.gaussian_window`)."""
+    return torch.from_numpy(gaussian_window(size, sigma)).to(dtype)
 
 
 # Output columns per block of the horizontal pass, and output rows per tile. On the CPU small blocks
@@ -163,11 +168,32 @@ class SSIM:
             pred, gt = rgb_to_bt601_luma(pred), rgb_to_bt601_luma(gt)
         return ssim(pred, gt, self.data_range)
 
+    def score_pixels(self, pred: np.ndarray, gt: np.ndarray, full_scale: float) -> float:
+        """`self(pred, gt)` for one pair of same-shape (H, W[, 3]) integer arrays whose values run to
+        `full_scale` (255 for 8-bit): the SSIM of pred / full_scale against gt / full_scale."""
+        if pred.shape != gt.shape:
+            raise ValueError(f"pred and gt shapes differ: {pred.shape} vs {gt.shape}")
+        if self.color_space == "y" and gt.ndim == 3:
+            planes = [(bt601_luma_plane(pred, full_scale), bt601_luma_plane(gt, full_scale))]
+            scale = 1.0  # luma planes are on [0, 1] already
+        elif gt.ndim == 3:
+            planes = [(pred[..., c], gt[..., c]) for c in range(gt.shape[2])]
+            scale = full_scale
+        else:
+            planes = [(pred, gt)]
+            scale = full_scale
+        # SSIM is unchanged when pixels and √C1, √C2 are scaled together: compute on the arrays' own scale.
+        top = self.data_range * scale
+        c1, c2 = (K1 * top) ** 2, (K2 * top) ** 2
+        h, w = gt.shape[:2]
+        area = (h - WINDOW + 1) * (w - WINDOW + 1)
+        return math.fsum(ssim_map_sum(p, g, c1, c2) / area for p, g in planes) / len(planes)
+
     def record(self) -> dict[str, Any]:
         return {
             "implementation": "evaluator.metrics.ssim: Wang et al. 2004 ssim_index.m "
             "(11×11 Gaussian σ=1.5, K=(0.01, 0.03), valid, population variances, no downsampling, "
-            "mean over channels)",
+            "mean over channels; float64; CPU: compiled kernel evaluator.metrics.kernels, CUDA: torch)",
             "options": {"data_range": self.data_range, "color_space": self.color_space},
             "weights": {},
         }

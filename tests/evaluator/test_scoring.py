@@ -331,3 +331,36 @@ def test_symlinks_are_refused_in_submissions_but_allowed_in_ground_truth(make_pa
     (pred / "img00.png").symlink_to(gt / "img00.png")
     with pytest.raises(UnreadableSubmission, match="symbolic links are not accepted"):
         score(pred, gt)
+
+
+@pytest.mark.parametrize("options", [{}, {"color_space": "y", "shave": 4}, {"data_range": 0.5}])
+def test_cpu_pixel_path_gives_the_tensor_paths_scores(make_pairs, monkeypatch, options):
+    # On the CPU PSNR and SSIM read the integer arrays through compiled kernels; forcing the float64
+    # tensor path (what CUDA runs) must not change a score.
+    pred, gt, _ = make_pairs(3, h=36, w=44)
+    spec = ScoringSpec(metrics=("psnr", "ssim"), device="cpu", **options)
+    used = []
+    real = scoring._scores_pixels
+    monkeypatch.setattr(scoring, "_scores_pixels", lambda *a: used.append(real(*a)) or used[-1])
+    on_pixels = score(pred, gt, spec)
+    assert used and all(used)
+    monkeypatch.setattr(scoring, "_scores_pixels", lambda *a: False)
+    on_tensors = score(pred, gt, spec)
+    for a, b in zip(on_pixels.rows, on_tensors.rows, strict=True):
+        assert a.scores["psnr"] == pytest.approx(b.scores["psnr"], abs=1e-11)
+        assert a.scores["ssim"] == pytest.approx(b.scores["ssim"], abs=1e-13)
+
+
+def test_8_bit_prediction_for_16_bit_ground_truth_is_compared_on_one_scale(tmp_path, save_image):
+    rng = np.random.default_rng(21)
+    g16 = rng.integers(0, 65536, (24, 28), dtype=np.uint16)
+    p8 = np.clip(np.floor(g16 / 257.0 + 0.5) + rng.integers(-3, 4, g16.shape), 0, 255).astype(np.uint8)
+    save_image(g16, tmp_path / "gt" / "a.png")
+    save_image(p8, tmp_path / "pred" / "a.png")
+    result = score(tmp_path / "pred", tmp_path / "gt", ScoringSpec(metrics=("psnr", "ssim")))
+    p, g = p8 / 255.0, g16 / 65535.0
+    assert result.rows[0].scores["psnr"] == pytest.approx(
+        10 * math.log10(1 / np.mean((p - g) ** 2)), abs=1e-10
+    )
+    kw = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0)
+    assert result.rows[0].scores["ssim"] == pytest.approx(structural_similarity(p, g, **kw), abs=1e-12)

@@ -56,3 +56,29 @@ def test_y_channel_psnr_uses_bt601_luma(noisy_pair):
 def test_mismatched_shapes_are_refused_with_both_shapes_named():
     with pytest.raises(ValueError, match=r"\(1, 1, 4, 4\) vs \(1, 1, 4, 5\)"):
         psnr(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5))
+
+
+@pytest.mark.parametrize(
+    "channels, color_space, data_range",
+    [(3, "rgb", 1.0), (3, "y", 1.0), (1, "rgb", 1.0), (1, "y", 1.0), (3, "rgb", 0.5)],
+)
+def test_score_pixels_gives_the_tensor_paths_number(noisy_pair, channels, color_space, data_range):
+    gt, pred = noisy_pair(21, 34, channels, seed=13, noise=25)
+
+    def t(a):
+        x = torch.from_numpy(a.astype(np.float64) / 255)
+        return x[None, None] if a.ndim == 2 else x.permute(2, 0, 1)[None]
+
+    metric = create_metric("psnr", color_space=color_space, data_range=data_range)
+    assert metric.score_pixels(pred, gt, 255.0) == pytest.approx(metric(t(pred), t(gt)).item(), abs=1e-11)
+
+
+def test_score_pixels_is_exact_for_integers_and_infinite_for_identical_images(noisy_pair):
+    gt, pred = noisy_pair(16, 16, 3, seed=14, noise=9)
+    sse = int(((pred.astype(np.int64) - gt.astype(np.int64)) ** 2).sum())
+    expected = 10 * math.log10(255**2 * gt.size / sse)
+    metric = create_metric("psnr")
+    assert metric.score_pixels(pred, gt, 255.0) == pytest.approx(expected, abs=1e-12)
+    assert metric.score_pixels(gt, gt, 255.0) == math.inf
+    with pytest.raises(ValueError, match="shapes differ"):
+        metric.score_pixels(gt, gt[:8], 255.0)

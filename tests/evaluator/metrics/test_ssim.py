@@ -104,3 +104,25 @@ def test_ssim_differs_from_pyiqa_default_which_is_not_matlab(noisy_pair):
     theirs = pyiqa.create_metric("ssim", device="cpu", as_loss=False)(_t(pred).float(), _t(gt).float()).item()
     ours = ssim(_t(pred), _t(gt)).item()
     assert abs(theirs - ours) > 1e-6
+
+
+@pytest.mark.parametrize(
+    "channels, color_space, data_range",
+    [(3, "rgb", 1.0), (3, "y", 1.0), (1, "rgb", 1.0), (1, "y", 1.0), (3, "rgb", 0.5)],
+)
+def test_score_pixels_gives_the_tensor_paths_number(noisy_pair, channels, color_space, data_range):
+    # The CPU scorer's path (compiled kernel on the integer arrays) and the CUDA path (torch on [0, 1]
+    # float64 tensors) must be the same metric.
+    gt, pred = noisy_pair(33, 47, channels, seed=11, noise=35)
+    metric = create_metric("ssim", color_space=color_space, data_range=data_range)
+    on_tensors = metric(_t(pred), _t(gt)).item()
+    assert metric.score_pixels(pred, gt, 255.0) == pytest.approx(on_tensors, abs=1e-13)
+
+
+def test_score_pixels_of_16_bit_arrays_uses_their_full_scale():
+    rng = np.random.default_rng(12)
+    gt = rng.integers(0, 65536, (24, 31, 3)).astype(np.uint16)
+    pred = np.clip(gt.astype(np.int64) + rng.integers(-2000, 2001, gt.shape), 0, 65535).astype(np.uint16)
+    metric = create_metric("ssim")
+    as_tensor = [torch.from_numpy(a.astype(np.float64) / 65535).permute(2, 0, 1)[None] for a in (pred, gt)]
+    assert metric.score_pixels(pred, gt, 65535.0) == pytest.approx(metric(*as_tensor).item(), abs=1e-13)
