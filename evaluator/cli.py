@@ -1,9 +1,10 @@
-"""`python -m evaluator`: score a submission from the shell, list metrics, provision LPIPS weights.
+"""`python -m evaluator`: score a submission from the shell, list metrics, provision LPIPS/DISTS weights.
 
     python -m evaluator score PRED GT [--task sr --scale 4] [--metrics psnr,ssim,lpips]
                                       [--shave 4] [--y] [--json]
     python -m evaluator list-metrics
     python -m evaluator provision-lpips [--quiet] [--from PATH] [--force]
+    python -m evaluator provision-dists [--quiet] [--from PATH] [--force]
 
 Exit status: 0 scored; 1 platform/configuration error; 3 the submission was rejected (participant's fault).
 A progress bar goes to stderr (suppressed by --quiet); results go to stdout.
@@ -63,6 +64,19 @@ def _build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
     pv.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
     pv.add_argument("--quiet", action="store_true")
+
+    pd = sub.add_parser(
+        "provision-dists", help="install the official DISTS weights, and LPIPS' if missing (idempotent)"
+    )
+    pd.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="local DISTS-pytorch 0.1 wheel or a folder with its weights.pt (default: pip download)",
+    )
+    pd.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
+    pd.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
+    pd.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -158,17 +172,23 @@ def _cmd_list_metrics() -> int:
 
 
 def _cmd_provision(args: argparse.Namespace) -> int:
+    from evaluator.dists_weights import dists_dir, provision_dists
     from evaluator.errors import EvaluatorError
     from evaluator.weights import lpips_dir, provision_lpips
 
+    which, provision, folder = (
+        ("DISTS", provision_dists, dists_dir)
+        if args.command == "provision-dists"
+        else ("LPIPS", provision_lpips, lpips_dir)
+    )
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        provision_lpips(args.source, args.weights_dir, force=args.force, log=log)
+        provision(args.source, args.weights_dir, force=args.force, log=log)
     except EvaluatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if not args.quiet:
-        print(f"LPIPS weights ready in {lpips_dir(args.weights_dir)}", file=sys.stderr)
+        print(f"{which} weights ready in {folder(args.weights_dir)}", file=sys.stderr)
     return EXIT_OK
 
 

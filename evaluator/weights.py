@@ -376,7 +376,9 @@ PYIQA_CACHE_FILES: dict[str, tuple[str, str]] = {
 }
 
 
-def _verified_torch_load(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+def verified_torch_load(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """torch.load of a torch.hub-named cache file (`name-<sha256 prefix>.pth`) after checking that its
+    SHA-256 starts with that prefix; tensors only (`weights_only`). Returns (state, SHA-256)."""
     import torch
 
     digest = sha256_file(path)
@@ -400,8 +402,8 @@ def load_lpips_from_torch_cache(net: str) -> tuple[dict[str, torch.Tensor], dict
     lin_path, trunk_path = hub / "pyiqa" / lin_name, hub / "checkpoints" / trunk_name
     if not (lin_path.is_file() and trunk_path.is_file()):
         return None
-    lin_state, lin_digest = _verified_torch_load(lin_path)
-    trunk_state, trunk_digest = _verified_torch_load(trunk_path)
+    lin_state, lin_digest = verified_torch_load(lin_path)
+    trunk_state, trunk_digest = verified_torch_load(trunk_path)
     state: dict[str, torch.Tensor] = {}
     try:
         for k in range(5):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) the project's virtual environment in .venv and provisions the LPIPS weights.
+# Creates (or refreshes) the project's virtual environment in .venv and provisions the LPIPS and DISTS weights.
 # Idempotent: a stamp keyed on pyproject.toml skips the install when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +17,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
 fi
-# Official LPIPS weights, converted once into var/weights (no download at scoring time).
+# Official LPIPS and DISTS weights, converted once into var/weights (no download at scoring time).
 "$VENV/bin/python" -m evaluator provision-lpips --quiet
+"$VENV/bin/python" -m evaluator provision-dists --quiet

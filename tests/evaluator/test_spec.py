@@ -40,7 +40,7 @@ def test_task_key_in_a_dict_starts_from_the_convention():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"metrics": ["psnr", "fid"]}, "unknown metric 'fid'; valid: lpips, lpips_vgg, psnr, ssim"),
+        ({"metrics": ["psnr", "fid"]}, "unknown metric 'fid'; valid: dists, lpips, lpips_vgg, psnr, ssim"),
         ({"metrics": ["ssim"], "ranking_metric": "psnr"}, "ranking_metric 'psnr' is not among"),
         ({"color_space": "ycbcr"}, "color_space must be one of"),
         ({"shave": -1}, "shave must be a non-negative integer"),

@@ -24,6 +24,7 @@ KNOWN_DIRECTIONS = {
     "psnr_y": True,
     "ssim_y": True,
     "lpips": False,
+    "lpips_vgg": False,
     "dists": False,
 }
 
