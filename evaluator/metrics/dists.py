@@ -23,8 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from evaluator.dists_weights import DISTS_CHANNELS, DISTS_PACKAGE, load_dists_weights
-from evaluator.errors import WeightsNotInstalled
-from evaluator.metrics.lpips import resolve_device
+from evaluator.metrics.feature_networks import load_strictly, network_inputs
 from evaluator.metrics.registry import register_metric
 
 _TAPS = (3, 8, 15, 22, 29)  # relu1_2 … relu5_3 inside VGG16 `features`
@@ -111,21 +110,15 @@ def load_dists_network(
     """Build on the meta device and fill strictly from the official weights; returns (network in eval
     mode on `device`, {weights file: SHA-256}). `WeightsNotInstalled` when anything is missing."""
     state, files = load_dists_weights(root)
-    with torch.device("meta"):
-        model = DISTSNetwork()
-    expected = set(model.state_dict())
-    if set(state) != expected:
-        raise WeightsNotInstalled(
-            f"DISTS weights {sorted(files)} do not match the network: missing "
-            f"{sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}"
-        )
-    model.load_state_dict(state, strict=True, assign=True)
-    model._build_constants()
-    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
-    if leftover:
-        raise WeightsNotInstalled(f"DISTS weights {sorted(files)} left tensors uninitialised: {leftover}")
-    model.requires_grad_(False)
-    return model.eval().to(resolve_device(device)), files
+    model = load_strictly(
+        DISTSNetwork,
+        state,
+        files,
+        label="DISTS",
+        rebuild_constants=lambda m: m._build_constants(),
+        device=device,
+    )
+    return model, files
 
 
 class DISTS:
@@ -142,19 +135,7 @@ class DISTS:
 
     @torch.inference_mode()
     def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        if pred.shape != gt.shape:
-            raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
-        if pred.ndim != 4 or pred.shape[1] not in (1, 3):
-            raise ValueError(f"expected (N, 1|3, H, W) tensors, got shape {tuple(pred.shape)}")
-        if min(pred.shape[-2:]) < self.min_size:
-            raise ValueError(
-                f"DISTS needs images of at least {self.min_size}×{self.min_size} px, "
-                f"got {pred.shape[-1]}×{pred.shape[-2]}"
-            )
-        if pred.shape[1] == 1:
-            pred, gt = pred.expand(-1, 3, -1, -1), gt.expand(-1, 3, -1, -1)
-        p = pred.to(self.device, torch.float32)
-        g = gt.to(self.device, torch.float32)
+        p, g = network_inputs(pred, gt, label="DISTS", min_size=self.min_size, device=self.device)
         return self.model(p, g).to("cpu", torch.float64)
 
     def record(self) -> dict[str, Any]:

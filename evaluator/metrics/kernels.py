@@ -27,7 +27,7 @@ _FASTMATH = {"reassoc", "contract", "nsz"}
 WINDOW = 11  # ssim_index's 11×11 Gaussian window (σ = 1.5)
 
 
-def _compile(fn, **options):  # noqa: ANN001, ANN003, ANN202 - numba decorator plumbing
+def _compile(fn, **options):
     """njit with an on-disk cache where one can be written (next to this file, or numba's user cache);
     without a writable location (read-only install, a sandbox user) compile in memory instead of failing."""
     flags = {"nogil": True, "fastmath": _FASTMATH, "error_model": "numpy", **options}
@@ -38,7 +38,7 @@ def _compile(fn, **options):  # noqa: ANN001, ANN003, ANN202 - numba decorator p
 
 
 @numba.njit(nogil=True, fastmath=_FASTMATH, error_model="numpy", inline="always")
-def _sym11(a, j, g0, g1, g2, g3, g4, g5):  # noqa: ANN001, ANN202 - numba-typed
+def _sym11(a, j, g0, g1, g2, g3, g4, g5):
     """'valid' correlation of row `a` with the symmetric 11-tap window at output column j."""
     return (
         g0 * (a[j] + a[j + 10])
@@ -50,7 +50,7 @@ def _sym11(a, j, g0, g1, g2, g3, g4, g5):  # noqa: ANN001, ANN202 - numba-typed
     )
 
 
-def _ssim_map_sum(x, y, g, c1, c2):  # noqa: ANN001, ANN202 - numba-typed
+def _ssim_map_sum(x, y, g, c1, c2):
     h, w = x.shape
     out_w = w - 10
     g0, g1, g2, g3, g4, g5 = g[0], g[1], g[2], g[3], g[4], g[5]
@@ -102,7 +102,7 @@ def _ssim_map_sum(x, y, g, c1, c2):  # noqa: ANN001, ANN202 - numba-typed
     return total
 
 
-def _squared_error_sum_int(x, y):  # noqa: ANN001, ANN202 - numba-typed
+def _squared_error_sum_int(x, y):
     # Exact: at most 65535² per value, so 2^33 values fit in int64.
     total = 0
     for i in range(x.shape[0]):
@@ -112,7 +112,7 @@ def _squared_error_sum_int(x, y):  # noqa: ANN001, ANN202 - numba-typed
     return total
 
 
-def _squared_error_sum_float(x, y):  # noqa: ANN001, ANN202 - numba-typed
+def _squared_error_sum_float(x, y):
     total = 0.0
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):

@@ -22,7 +22,7 @@ import torch
 import torchvision
 from torch import nn
 
-from evaluator.errors import WeightsNotInstalled
+from evaluator.metrics.feature_networks import load_strictly, network_inputs
 from evaluator.metrics.registry import register_metric
 from evaluator.weights import LPIPS_PACKAGE, load_lpips_weights
 
@@ -67,13 +67,9 @@ class LPIPSNetwork(nn.Module):
         return total
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """ "auto" → CUDA when available, else CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+def _rebuild_constants(model: LPIPSNetwork) -> None:
+    model.shift = torch.tensor(_SHIFT).view(1, 3, 1, 1)
+    model.scale = torch.tensor(_SCALE).view(1, 3, 1, 1)
 
 
 def load_lpips_network(
@@ -81,27 +77,19 @@ def load_lpips_network(
 ) -> tuple[LPIPSNetwork, dict[str, str]]:
     """Build the network on the meta device and fill it strictly from the provisioned weights.
 
-    Returns (network in eval mode on `device`, {weights file: SHA-256}). Raises `WeightsNotInstalled`
-    if the weights are missing, fail their checksum, or do not cover exactly the network's parameters.
+    Returns (network in eval mode on `device`, {weights file: SHA-256}). Raises `WeightsNotInstalled` if
+    the weights are missing, fail their checksum, or do not cover exactly the network's parameters.
     """
     state, files = load_lpips_weights(net, root)
-    with torch.device("meta"):
-        model = LPIPSNetwork(net)
-    expected = set(model.state_dict())
-    if set(state) != expected:
-        raise WeightsNotInstalled(
-            f"LPIPS weights {sorted(files)} do not match the {net} network: "
-            f"missing {sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}"
-        )
-    model.load_state_dict(state, strict=True, assign=True)
-    # Non-persistent buffers are still on the meta device: rebuild them for real.
-    model.shift = torch.tensor(_SHIFT).view(1, 3, 1, 1)
-    model.scale = torch.tensor(_SCALE).view(1, 3, 1, 1)
-    leftover = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
-    if leftover:
-        raise WeightsNotInstalled(f"LPIPS weights {sorted(files)} left tensors uninitialised: {leftover}")
-    model.requires_grad_(False)
-    return model.eval().to(resolve_device(device)), files
+    model = load_strictly(
+        lambda: LPIPSNetwork(net),
+        state,
+        files,
+        label=f"LPIPS ({net})",
+        rebuild_constants=_rebuild_constants,
+        device=device,
+    )
+    return model, files
 
 
 class LPIPS:
@@ -123,19 +111,7 @@ class LPIPS:
 
     @torch.inference_mode()
     def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        if pred.shape != gt.shape:
-            raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
-        if pred.ndim != 4 or pred.shape[1] not in (1, 3):
-            raise ValueError(f"expected (N, 1|3, H, W) tensors, got shape {tuple(pred.shape)}")
-        if min(pred.shape[-2:]) < self.min_size:
-            raise ValueError(
-                f"LPIPS needs images of at least {self.min_size}×{self.min_size} px, "
-                f"got {pred.shape[-1]}×{pred.shape[-2]}"
-            )
-        if pred.shape[1] == 1:
-            pred, gt = pred.expand(-1, 3, -1, -1), gt.expand(-1, 3, -1, -1)
-        p = pred.to(self.device, torch.float32)
-        g = gt.to(self.device, torch.float32)
+        p, g = network_inputs(pred, gt, label="LPIPS", min_size=self.min_size, device=self.device)
         return self.model(p, g).to("cpu", torch.float64)
 
     def record(self) -> dict[str, Any]:
