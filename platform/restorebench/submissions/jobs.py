@@ -146,15 +146,22 @@ class Claim:
     queue: str = ""
 
 
+def _folder_inside(root_setting: str, relative: str, field: str, root_name: str) -> Path:
+    """`relative` (not empty) resolved under the folder named by the setting `root_setting`; a path that
+    escapes it (.., a symlink out) raises `FileNotFoundError` naming the phase field."""
+    root = Path(getattr(settings, root_setting)).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise FileNotFoundError(f"{field} {relative!r} is outside the {root_name}")
+    return path
+
+
 def model_inputs_dir(relative: str) -> Path:
     """The folder of inputs (PNG or float .npy) a model runs on: the phase's participant inputs (a
     track-data folder keeps them in `inputs/`, with `masks/` and `kernels/` beside them)."""
-    root = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
     if not relative:
         raise FileNotFoundError("the phase has no inputs_dir set: a model submission has nothing to run on")
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise FileNotFoundError(f"inputs_dir {relative!r} is outside the storage directory")
+    path = _folder_inside("RESTOREBENCH_STORAGE_DIR", relative, "inputs_dir", "storage directory")
     if (path / "inputs").is_dir():
         path = path / "inputs"
     if not path.is_dir():
@@ -163,12 +170,9 @@ def model_inputs_dir(relative: str) -> Path:
 
 
 def _resolve_hidden(relative: str) -> Path:
-    root = Path(settings.RESTOREBENCH_HIDDEN_DIR).resolve()
     if not relative:
         raise FileNotFoundError("the phase has no ground_truth_dir set")
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise FileNotFoundError(f"ground_truth_dir {relative!r} is outside the hidden data directory")
+    path = _folder_inside("RESTOREBENCH_HIDDEN_DIR", relative, "ground_truth_dir", "hidden data directory")
     if not path.is_dir():
         raise FileNotFoundError(f"ground truth folder {path} does not exist")
     return path
