@@ -35,7 +35,7 @@ import torch
 from evaluator.decoding import ImageProblem, decode_image
 from evaluator.errors import EvaluatorError, SpecError, SubmissionRejected
 from evaluator.metrics import Metric, create_metric, metric_info
-from evaluator.metrics.color import shave_border, shave_pixels
+from evaluator.metrics.color import bt601_luma_plane, shave_border, shave_pixels
 from evaluator.metrics.feature_networks import resolve_device
 from evaluator.result import ImageScore, Problem, ScoreResult
 from evaluator.spec import ScoringSpec
@@ -164,6 +164,16 @@ def _scores_pixels(metric: Metric, batch: list[_Prepared], device: torch.device)
     )
 
 
+def _pixel_pair(prep: _Prepared, spec: ScoringSpec) -> tuple[np.ndarray, np.ndarray, float]:
+    """(pred, gt, full scale) as `score_pixels` takes them: shaved, and for `color_space="y"` already
+    BT.601 luma on [0, 1] (a plane is its own luma to the metrics), so the conversion runs once per
+    pair, not once per metric."""
+    pred, gt = shave_pixels(prep.pred, spec.shave), shave_pixels(prep.gt, spec.shave)
+    if spec.color_space == "y" and gt.ndim == 3:
+        return bt601_luma_plane(pred, prep.gt_max), bt601_luma_plane(gt, prep.gt_max), 1.0
+    return pred, gt, prep.gt_max
+
+
 def compute_metrics(
     batch: list[_Prepared], metrics: dict[str, Metric], spec: ScoringSpec, device: torch.device
 ) -> list[dict[str, float]]:
@@ -176,10 +186,11 @@ def compute_metrics(
         )
         gt = shave_border(_to_tensor([b.gt for b in batch], [b.gt_max for b in batch], device), spec.shave)
         values.update({name: metric(pred, gt).tolist() for name, metric in on_tensors.items()})
-    shaved = [(shave_pixels(b.pred, spec.shave), shave_pixels(b.gt, spec.shave), b.gt_max) for b in batch]
-    for name, metric in metrics.items():
-        if name not in on_tensors:
-            values[name] = [metric.score_pixels(*pair) for pair in shaved]
+    if len(on_tensors) < len(metrics):
+        pairs = [_pixel_pair(b, spec) for b in batch]
+        for name, metric in metrics.items():
+            if name not in on_tensors:
+                values[name] = [metric.score_pixels(*pair) for pair in pairs]
     return [{name: float(values[name][i]) for name in metrics} for i in range(len(batch))]
 
 
