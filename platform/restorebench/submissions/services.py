@@ -125,6 +125,27 @@ def _check_limits(*, team: Team, phase: Phase, now: dt.datetime) -> None:
         )
 
 
+def _check_open(*, team: Team, phase: Phase) -> None:
+    """The phase accepts this team's submission now: its window, then the team's limits."""
+    now = timezone.now()
+    _check_window(phase=phase, now=now)
+    _check_limits(team=team, phase=phase, now=now)
+
+
+def _baseline_file(
+    *, method_name: str, path: str | Path, what: str, runtime_per_mp: float | None = None
+) -> Path:
+    """The checks of a reference entry before its file is read: a method name, a valid runtime, an
+    existing file (`what`: "archive" or "model")."""
+    if not method_name.strip():
+        raise SubmissionRefused({"method_name": "a reference baseline needs a method name"})
+    _check_runtime(runtime_per_mp)
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionRefused(f"baseline {what} not found: {path}")
+    return path
+
+
 def _final_path(phase: Phase, suffix: str = ".zip") -> Path:
     return storage_dir() / "submissions" / f"phase-{phase.pk}" / f"{uuid.uuid4().hex}{suffix}"
 
@@ -164,13 +185,11 @@ def _submission_store(
     moved = False
     try:
         with transaction.atomic():
-            now = timezone.now()
             if team is not None:
                 # Lock the team row: concurrent submissions of one team queue up here, so the limit
                 # check and the insert below are atomic together.
                 Team.objects.select_for_update().get(pk=team.pk)
-                _check_window(phase=phase, now=now)
-                _check_limits(team=team, phase=phase, now=now)
+                _check_open(team=team, phase=phase)
             os.replace(received.path, final)
             moved = True
             submission = Submission.objects.create(
@@ -210,9 +229,7 @@ def submission_create(
     """Accept a participant's zip of restored images (a file object or an iterable of byte chunks)."""
     team = _team_for(user=user, phase=phase)
     _check_runtime(runtime_per_mp)
-    now = timezone.now()
-    _check_window(phase=phase, now=now)
-    _check_limits(team=team, phase=phase, now=now)  # fail before a long upload; re-checked under lock
+    _check_open(team=team, phase=phase)  # fail before a long upload; re-checked under lock
     try:
         received = archive_receive(archive, directory=storage_dir() / "tmp", max_bytes=phase.max_upload_bytes)
     except ArchiveError as error:
@@ -246,12 +263,9 @@ def submission_create_baseline(
     """Enter a reference method's outputs (a zip on disk) through the same path as a participant's
     submission; it is marked as a reference, belongs to no team, takes no rank and ignores the phase
     window and limits. The zip is copied, not moved."""
-    if not method_name.strip():
-        raise SubmissionRefused({"method_name": "a reference baseline needs a method name"})
-    _check_runtime(runtime_per_mp)
-    zip_path = Path(zip_path)
-    if not zip_path.is_file():
-        raise SubmissionRefused(f"baseline archive not found: {zip_path}")
+    zip_path = _baseline_file(
+        method_name=method_name, path=zip_path, what="archive", runtime_per_mp=runtime_per_mp
+    )
     with open(zip_path, "rb") as handle:
         try:
             received = archive_receive(
@@ -383,9 +397,7 @@ def submission_create_model(
     on the phase's inputs and scores the outputs. A model refused by the static checks is refused
     here, with the evaluator's reason, and nothing is stored."""
     team = _team_for(user=user, phase=phase)
-    now = timezone.now()
-    _check_window(phase=phase, now=now)
-    _check_limits(team=team, phase=phase, now=now)  # fail before a long upload; re-checked under lock
+    _check_open(team=team, phase=phase)  # fail before a long upload; re-checked under lock
     received, contents = _model_receive(model=model, manifest=manifest, phase=phase)
     return _submission_store(
         phase=phase,
@@ -409,11 +421,7 @@ def submission_create_model_baseline(
 ) -> Submission:
     """Enter a reference method as a model (e.g. a deep method exported to ONNX): a reference
     submission, scored by running the model in the sandbox like a participant's."""
-    if not method_name.strip():
-        raise SubmissionRefused({"method_name": "a reference baseline needs a method name"})
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        raise SubmissionRefused(f"baseline model not found: {model_path}")
+    model_path = _baseline_file(method_name=method_name, path=model_path, what="model")
     with open(model_path, "rb") as handle:
         received, contents = _model_receive(
             model=handle, manifest=manifest, phase=phase, where=f"{model_path}: "
