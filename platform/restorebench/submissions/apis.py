@@ -5,6 +5,8 @@ rescore, identical submissions, platform problems).
 A submission the viewer may not see is 404, never 403: ids of other teams' submissions reveal nothing.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -74,6 +76,24 @@ def _require_organizer(request, challenge_id: int) -> None:
         raise PermissionDenied("only this challenge's organizers can do this")
 
 
+def _create_from_upload(
+    request, phase_id: int, serializer_class: type, create: Callable[..., Submission], *, upload_argument: str
+) -> Response:
+    """Validate a one-request multipart upload (`file` plus the serializer's fields) and hand the file's
+    chunks to the `create` service under `upload_argument`; 201 with the new submission."""
+    phase = _phase_or_404(request, phase_id)
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    upload = fields.pop("file")
+    fields[upload_argument] = upload.chunks(1024 * 1024)
+    try:
+        submission = create(phase=phase, user=request.user, **fields)
+    finally:
+        upload.close()
+    return Response(_out(submission, request), status=status.HTTP_201_CREATED)
+
+
 class SubmissionCreateApi(APIView):
     """Upload a zip of restored images in one request (multipart field `file`). For large result
     sets use the chunked upload endpoints instead."""
@@ -91,17 +111,9 @@ class SubmissionCreateApi(APIView):
         request={"multipart/form-data": InputSerializer}, responses={201: SubmissionOutputSerializer}
     )
     def post(self, request, phase_id: int):
-        phase = _phase_or_404(request, phase_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data.pop("file")
-        try:
-            submission = services.submission_create(
-                phase=phase, user=request.user, archive=upload.chunks(1024 * 1024), **data.validated_data
-            )
-        finally:
-            upload.close()
-        return Response(_out(submission, request), status=status.HTTP_201_CREATED)
+        return _create_from_upload(
+            request, phase_id, self.InputSerializer, services.submission_create, upload_argument="archive"
+        )
 
 
 class SubmissionModelCreateApi(APIView):
@@ -123,17 +135,9 @@ class SubmissionModelCreateApi(APIView):
         request={"multipart/form-data": InputSerializer}, responses={201: SubmissionOutputSerializer}
     )
     def post(self, request, phase_id: int):
-        phase = _phase_or_404(request, phase_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data.pop("file")
-        try:
-            submission = services.submission_create_model(
-                phase=phase, user=request.user, model=upload.chunks(1024 * 1024), **data.validated_data
-            )
-        finally:
-            upload.close()
-        return Response(_out(submission, request), status=status.HTTP_201_CREATED)
+        return _create_from_upload(
+            request, phase_id, self.InputSerializer, services.submission_create_model, upload_argument="model"
+        )
 
 
 class SubmissionListApi(APIView):

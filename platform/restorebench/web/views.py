@@ -4,7 +4,9 @@ another team is "not found", as in the API)."""
 
 import json
 import uuid
+from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -18,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from restorebench.accounts import services as accounts
 from restorebench.accounts.selectors import team_for_user, team_members
+from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import (
     challenge_get,
     challenge_list,
@@ -28,6 +31,7 @@ from restorebench.challenges.selectors import (
 from restorebench.leaderboards.selectors import leaderboard_for_viewer
 from restorebench.submissions import selectors as submissions
 from restorebench.submissions import services as submitting
+from restorebench.submissions.models import Submission
 from restorebench.web import selectors
 from restorebench.web.forms import (
     ModelSubmissionForm,
@@ -195,6 +199,36 @@ def _upload_url_template(name: str) -> str:
     return reverse(name, kwargs={"upload_id": placeholder}).replace(str(placeholder), "{id}")
 
 
+def _submit_upload(
+    request: HttpRequest,
+    phase: Phase,
+    form: forms.Form,
+    create: Callable[..., Submission],
+    *,
+    file_field: str,
+    upload_argument: str,
+    fields: tuple[str, ...],
+    success: str,
+) -> HttpResponse | None:
+    """Hand a valid submit form's file (as chunks) and `fields` to the `create` service: a redirect to
+    the new submission, or None with the service's refusal added to the form."""
+    upload = form.cleaned_data[file_field]
+    try:
+        submission = create(
+            phase=phase,
+            user=request.user,
+            **{upload_argument: upload.chunks(1024 * 1024)},
+            **{name: form.cleaned_data[name] for name in fields},
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    finally:
+        upload.close()
+    messages.success(request, success.format(pk=submission.pk))
+    return redirect("web:submission", submission_id=submission.pk)
+
+
 @login_required
 def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
@@ -207,42 +241,31 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     form = SubmissionForm(*((None, None) if is_model else (request.POST or None, request.FILES or None)))
     model_form = ModelSubmissionForm(*((request.POST, request.FILES) if is_model else (None, None)))
     if is_model and model_form.is_valid():
-        upload = model_form.cleaned_data["model_file"]
-        try:
-            submission = submitting.submission_create_model(
-                phase=phase,
-                user=request.user,
-                model=upload.chunks(1024 * 1024),
-                manifest=model_form.cleaned_data["manifest"],
-                method_name=model_form.cleaned_data["method_name"],
-                description=model_form.cleaned_data["description"],
-            )
-        except ValidationError as error:
-            add_service_errors(model_form, error)
-        else:
-            messages.success(
-                request, f"Model submission #{submission.pk} received; it is queued to be run and scored."
-            )
-            return redirect("web:submission", submission_id=submission.pk)
-        finally:
-            upload.close()
+        done = _submit_upload(
+            request,
+            phase,
+            model_form,
+            submitting.submission_create_model,
+            file_field="model_file",
+            upload_argument="model",
+            fields=("manifest", "method_name", "description"),
+            success="Model submission #{pk} received; it is queued to be run and scored.",
+        )
+        if done is not None:
+            return done
     if not is_model and request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            submission = submitting.submission_create(
-                phase=phase,
-                user=request.user,
-                archive=upload.chunks(1024 * 1024),
-                method_name=form.cleaned_data["method_name"],
-                description=form.cleaned_data["description"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Submission #{submission.pk} received; it is queued for scoring.")
-            return redirect("web:submission", submission_id=submission.pk)
-        finally:
-            upload.close()
+        done = _submit_upload(
+            request,
+            phase,
+            form,
+            submitting.submission_create,
+            file_field="file",
+            upload_argument="archive",
+            fields=("method_name", "description"),
+            success="Submission #{pk} received; it is queued for scoring.",
+        )
+        if done is not None:
+            return done
     problems = []
     if my_team is None:
         problems.append("team")
