@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from rb_test_helpers import psnr_uint8
 from restorebench.baselines import services as baselines
-from restorebench.bundles.services import bundle_load
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
 from restorebench.submissions import jobs
@@ -31,13 +30,8 @@ assert BUNDLE != IMAGE_BUNDLE
 
 
 @pytest.fixture
-def phase(platform_dirs, settings, tmp_path) -> Phase:
-    settings.VAR_DIR = platform_dirs
-    settings.RESTOREBENCH_DATASETS_DIR = platform_dirs / "datasets"
-    path = tmp_path / "bundle.yaml"
-    path.write_text(BUNDLE)
-    bundle_load(path=path)
-    return Phase.objects.get(track__challenge__slug="baselines-test")
+def phase(load_bundle) -> Phase:
+    return load_bundle(BUNDLE)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 from rb_test_helpers import psnr_uint8, wait_for_submission
 from restorebench.baselines import services as baselines
-from restorebench.bundles.services import bundle_load
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
 from restorebench.submissions.models import Submission
@@ -39,13 +38,8 @@ tracks:
 
 
 @pytest.fixture
-def phase(platform_dirs, settings, tmp_path) -> Phase:
-    settings.VAR_DIR = platform_dirs
-    settings.RESTOREBENCH_DATASETS_DIR = platform_dirs / "datasets"
-    path = tmp_path / "bundle.yaml"
-    path.write_text(BUNDLE)
-    bundle_load(path=path)
-    return Phase.objects.get(track__challenge__slug="baselines-test")
+def phase(load_bundle) -> Phase:
+    return load_bundle(BUNDLE)
 
 
 def _run(*args: str) -> str:
