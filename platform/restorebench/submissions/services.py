@@ -217,6 +217,22 @@ def _check_runtime(runtime_per_mp: float | None) -> None:
         raise SubmissionRefused({"runtime_per_mp": "must be a non-negative number of seconds per megapixel"})
 
 
+def _zip_receive(
+    *, archive: IO[bytes] | Iterable[bytes], phase: Phase, where: str = ""
+) -> tuple[ReceivedFile, ArchiveContents]:
+    """Receive a zip of images into the scratch folder and inspect it; refusals name `where` first."""
+    try:
+        received = archive_receive(archive, directory=storage_dir() / "tmp", max_bytes=phase.max_upload_bytes)
+    except ArchiveError as error:
+        raise SubmissionRefused(f"{where}{error}") from error
+    try:
+        contents = _inspect(received.path, phase)
+    except ArchiveError as error:
+        received.path.unlink(missing_ok=True)
+        raise SubmissionRefused(f"{where}{error}") from error
+    return received, contents
+
+
 def submission_create(
     *,
     phase: Phase,
@@ -230,15 +246,7 @@ def submission_create(
     team = _team_for(user=user, phase=phase)
     _check_runtime(runtime_per_mp)
     _check_open(team=team, phase=phase)  # fail before a long upload; re-checked under lock
-    try:
-        received = archive_receive(archive, directory=storage_dir() / "tmp", max_bytes=phase.max_upload_bytes)
-    except ArchiveError as error:
-        raise SubmissionRefused(str(error)) from error
-    try:
-        contents = _inspect(received.path, phase)
-    except ArchiveError as error:
-        received.path.unlink(missing_ok=True)
-        raise SubmissionRefused(str(error)) from error
+    received, contents = _zip_receive(archive=archive, phase=phase)
     return _submission_store(
         phase=phase,
         received=received,
@@ -267,17 +275,7 @@ def submission_create_baseline(
         method_name=method_name, path=zip_path, what="archive", runtime_per_mp=runtime_per_mp
     )
     with open(zip_path, "rb") as handle:
-        try:
-            received = archive_receive(
-                handle, directory=storage_dir() / "tmp", max_bytes=phase.max_upload_bytes
-            )
-        except ArchiveError as error:
-            raise SubmissionRefused(f"{zip_path}: {error}") from error
-    try:
-        contents = _inspect(received.path, phase)
-    except ArchiveError as error:
-        received.path.unlink(missing_ok=True)
-        raise SubmissionRefused(f"{zip_path}: {error}") from error
+        received, contents = _zip_receive(archive=handle, phase=phase, where=f"{zip_path}: ")
     return _baseline_store(
         phase=phase,
         received=received,
