@@ -26,6 +26,16 @@ if str(SUPPORT) not in sys.path:
 
 from rb_test_helpers import Arena, WorkerProcess, png_bytes  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with empty throttle counters (the cache outlives a test in one process)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 # --- storage -------------------------------------------------------------------------------------
 
 

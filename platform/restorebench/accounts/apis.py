@@ -4,12 +4,14 @@ from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from restorebench.accounts import selectors, services
 from restorebench.accounts.models import Team
+from restorebench.accounts.throttling import sign_in_wait, sign_up_wait
 from restorebench.challenges.selectors import challenge_get, challenge_list
 
 
@@ -31,6 +33,10 @@ class TeamWithCodeSerializer(TeamOutputSerializer):
     join_code = serializers.CharField(help_text="Give it to teammates so they can join.")
 
 
+class ThrottledSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why, and how many seconds to wait (also in Retry-After).")
+
+
 class SignupApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -45,8 +51,11 @@ class SignupApi(APIView):
         username = serializers.CharField()
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 429: ThrottledSerializer})
     def post(self, request):
+        wait = sign_up_wait(request)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="too many sign-ups from this address.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_create(**data.validated_data)
@@ -68,8 +77,12 @@ class TokenObtainApi(APIView):
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 429: ThrottledSerializer})
     def post(self, request):
+        claimed = request.data.get("username") if isinstance(request.data, dict) else None
+        wait = sign_in_wait(request, claimed if isinstance(claimed, str) else None)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="too many sign-in attempts for this account or address.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)

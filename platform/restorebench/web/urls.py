@@ -10,7 +10,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="web:home"), name="logout"),
     path("challenges/<slug:slug>/", views.challenge_detail, name="challenge"),
     path("challenges/<slug:slug>/team/", views.team, name="team"),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from restorebench.accounts import services as accounts
 from restorebench.accounts.selectors import team_for_user, team_members
+from restorebench.accounts.throttling import sign_in_wait, sign_up_wait
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import (
     challenge_get,
@@ -62,9 +64,31 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"challenges": challenges})
 
 
+def _too_many(request: HttpRequest, wait: int, what: str) -> HttpResponse:
+    response = render(request, "web/too_many.html", {"what": what, "wait": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page, with attempts counted per client address and per account name."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        wait = sign_in_wait(request, request.POST.get("username"))
+        if wait is not None:
+            return _too_many(request, wait, "sign-in attempts for this account or from this address")
+        return super().post(request, *args, **kwargs)
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("web:home")
+    if request.method == "POST":
+        wait = sign_up_wait(request)
+        if wait is not None:
+            return _too_many(request, wait, "sign-ups from this address")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
