@@ -75,7 +75,9 @@ def _membership_create(*, team: Team, user: AbstractBaseUser) -> TeamMembership:
 
 @transaction.atomic
 def team_join(*, team: Team, user: AbstractBaseUser, join_code: str) -> TeamMembership:
-    if not secrets.compare_digest(team.join_code, join_code or ""):
+    # compare_digest refuses str with non-ASCII characters (TypeError): compare the UTF-8 bytes.
+    given = (join_code or "").encode("utf-8", "surrogatepass")
+    if not secrets.compare_digest(team.join_code.encode("utf-8"), given):
         raise ValidationError({"join_code": "does not match this team's code"})
     _check_not_in_team(user=user, challenge=team.challenge)
     return _membership_create(team=team, user=user)
