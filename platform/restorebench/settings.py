@@ -17,9 +17,53 @@ BASE_DIR = Path(__file__).resolve().parent.parent  # platform/
 REPO_ROOT = BASE_DIR.parent
 VAR_DIR = Path(os.environ.get("RESTOREBENCH_VAR_DIR", REPO_ROOT / "var")).resolve()
 
-SECRET_KEY = os.environ.get("RESTOREBENCH_SECRET_KEY", "insecure-development-key-change-me")
-DEBUG = os.environ.get("RESTOREBENCH_DEBUG", "1") == "1"
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use 1 or 0")
+
+
+DEBUG = _env_flag("RESTOREBENCH_DEBUG", True)
+# The development key is public (it is in this file): a production site (DEBUG off) must bring its own,
+# or anyone could forge its sessions and password-reset links.
+_DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("RESTOREBENCH_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "RESTOREBENCH_SECRET_KEY is not set: with RESTOREBENCH_DEBUG=0 the site needs its own secret key "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = os.environ.get("RESTOREBENCH_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RESTOREBENCH_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Transport security: on by default in production (DEBUG off), each switch overridable, e.g. behind a
+# proxy that terminates TLS (set RESTOREBENCH_PROXY_SSL_HEADER, or turn the redirect off there).
+SECURE_SSL_REDIRECT = _env_flag("RESTOREBENCH_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("RESTOREBENCH_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("RESTOREBENCH_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = _env_flag("RESTOREBENCH_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = _env_flag("RESTOREBENCH_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+_proxy_ssl_header = os.environ.get("RESTOREBENCH_PROXY_SSL_HEADER", "")  # e.g. "X-Forwarded-Proto: https"
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition(":")
+    if not _value.strip():
+        raise ImproperlyConfigured(
+            f"RESTOREBENCH_PROXY_SSL_HEADER={_proxy_ssl_header!r}: use 'Header-Name: value', "
+            "e.g. 'X-Forwarded-Proto: https'"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -126,8 +170,27 @@ if TESTING:  # hashing is deliberately slow; tests create many users
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The cache holds the sign-in throttles' counters. Several web processes must share it (Redis), or each
+# counts alone; the embedded site has one process and keeps it in memory.
+_cache_url = os.environ.get("RESTOREBENCH_CACHE_URL", "")
+if _cache_url:
+    if not _cache_url.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(f"RESTOREBENCH_CACHE_URL: use redis:// (got {_cache_url.split(':')[0]}://)")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sign-in, token and sign-up attempts allowed per client address and per account name
+# ("N/second|minute|hour|day"); past them the answer is 429 with Retry-After.
+RESTOREBENCH_THROTTLE_LOGIN = os.environ.get("RESTOREBENCH_THROTTLE_LOGIN", "10/minute")
+RESTOREBENCH_THROTTLE_SIGNUP = os.environ.get("RESTOREBENCH_THROTTLE_SIGNUP", "20/hour")
+# Proxies in front of the site that append to X-Forwarded-For; 0 = use the socket's address.
+RESTOREBENCH_TRUSTED_PROXIES = int(os.environ.get("RESTOREBENCH_TRUSTED_PROXIES", "0"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
