@@ -1,8 +1,5 @@
 """REST views for a phase's leaderboard, as JSON and as CSV, showing what the viewer may see."""
 
-import csv
-import io
-
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from restorebench.challenges.selectors import phase_get
+from restorebench.csv_export import csv_text
 from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
 
 
@@ -66,9 +64,7 @@ class LeaderboardCsvApi(APIView):
     def get(self, request, phase_id: int):
         phase = _phase_or_404(request, phase_id)
         board = leaderboard_for_viewer(phase=phase, user=request.user)
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(leaderboard_csv_rows(board))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(csv_text(leaderboard_csv_rows(board)), content_type="text/csv; charset=utf-8")
         filename = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-leaderboard.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
