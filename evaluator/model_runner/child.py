@@ -1,29 +1,24 @@
 """The sandboxed child process that runs a submitted model (started by `sandbox.py`, never imported).
 
-Run as `python -I -B child.py SCRATCH/job.json` with the scratch directory as working directory and a
-minimal environment. In order, before it touches the submitted file, it:
-1. opens its event log (SCRATCH/events.jsonl, one JSON object per line, the parent's only channel);
-2. moves into a new network namespace (`unshare(CLONE_NEWNET)`: only a down loopback device), where
+Run as `python -I -B child.py SCRATCH/job.json PARENT_PID` with the scratch directory as working
+directory and a minimal environment. In order, before it touches the submitted file, it (isolation.py):
+1. arms the parent-death signal (SIGKILL when PARENT_PID dies) and exits at once if that parent is
+   already gone, so a run never outlives its worker;
+2. opens its event log (SCRATCH/events.jsonl, one JSON object per line, the parent's only channel);
+3. moves into a new network namespace (`unshare(CLONE_NEWNET)`: only a down loopback device), where
    the host allows it, and sets PR_SET_NO_NEW_PRIVS;
-3. when started as root, drops to the unprivileged uid/gid the parent chose (the scratch directory's
-   owner), so it cannot write outside the scratch directory;
-4. imports the runtime (onnxruntime, or torch for safetensors weights) and sets resource limits:
-   CPU seconds, address space (CPU inference only: CUDA reserves far more virtual memory than it
-   uses), file size, open files, no core dumps.
-Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
-ever registered), runs every input image (a PNG, or an unclipped float `.npy` loaded with
-`allow_pickle=False`; tiled, see tiling.py; with the manifest's side inputs, the
-image's mask as one more channel and its kernel as the "kernel" input, staged by the parent in
-SCRATCH/masks/ and SCRATCH/kernels/, see side_inputs.py) and writes each raw network output
-as SCRATCH/out/NNNNNN.npy (float32, NCHW, in the manifest's output range). The parent validates
-each file as it appears, like an uploaded image.
-
-Exit codes: 0 done, 3 the model failed (an "error" event says why), anything else a crash.
+4. imports the runtime (onnxruntime, or torch for safetensors weights), then confines itself:
+   Landlock (it may read only the runtime's files and write only SCRATCH), then, when started as
+   root, drops to the unprivileged uid/gid the parent chose (which clears the parent-death signal:
+   it is armed again), and refuses to go on when a layer is missing unless the job allows a weaker
+   sandbox; then sets resource limits: CPU seconds, address space (CPU inference only: CUDA
+   reserves far more virtual memory than it uses), file size, open files, no core dumps.
+Exit codes: 0 done, 3 the model failed (an "error" event says why), 4 the sandbox is weaker than the
+job allows (a "refused" event says which layer), 5 the parent was gone at start, anything else a crash.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib.util
 import json
@@ -33,10 +28,15 @@ import sys
 import time
 from pathlib import Path
 
-CLONE_NEWNET = 0x40000000
-CLONE_NEWUSER = 0x10000000
-PR_SET_NO_NEW_PRIVS = 38
 _HERE = Path(__file__).resolve().parent
+
+
+class SandboxRefused(Exception):
+    """A layer of the sandbox is missing and the job does not allow a weaker one."""
+
+    def __init__(self, isolation: dict, missing: dict) -> None:
+        super().__init__(f"sandbox incomplete: {', '.join(missing)}")
+        self.isolation, self.missing = isolation, missing
 
 
 class ChildError(Exception):
@@ -56,56 +56,62 @@ def _load_sibling(name: str):  # noqa: ANN202 - a module object
     return module
 
 
+isolation = _load_sibling("isolation")
+
+
 def _emit(log, **event: object) -> None:  # noqa: ANN001 - a text file
     log.write(json.dumps(event) + "\n")
     log.flush()
 
 
-def _isolate_network(enabled: bool) -> str:
-    if not enabled:
-        return "disabled by the caller"
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) == 0:
-        return "new network namespace (loopback only, down)"
-    first = os.strerror(ctypes.get_errno())
-    # Unprivileged hosts may still allow a user namespace that owns a network namespace.
-    if os.getuid() != 0 and libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-        return "new user + network namespace (loopback only, down)"
-    return f"not isolated: unshare(CLONE_NEWNET) failed ({first}); best effort only (no proxy variables)"
-
-
 def _harden(job: dict) -> dict:
-    libc = ctypes.CDLL(None, use_errno=True)
-    network = _isolate_network(job["isolate_network"])
-    no_new_privs = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    return {"network": network, "no_new_privs": no_new_privs}
+    """The layers set before the runtime is imported: network namespace and no_new_privs."""
+    kind, network = isolation.isolate_network(job["isolate_network"])
+    return {"network": network, "no_new_privs": isolation.set_no_new_privs(), "isolation": {"network": kind}}
 
 
-def _drop_privileges(job: dict) -> str:
+def _drop_privileges(job: dict) -> tuple[str, str]:
     """Become the unprivileged user chosen by the parent (only when started as root).
 
     Called after the runtime's modules are imported: the interpreter may live where that user cannot
     read (e.g. under /root), and every module the run needs is then already in memory.
     """
     drop = job.get("drop_to")
-    if not drop or os.getuid() != 0:
-        return (
-            "unchanged (not started as root)"
-            if os.getuid() != 0
-            else "unchanged (root: disabled by the caller)"
-        )
+    if os.getuid() != 0:
+        return "unprivileged", "unchanged (not started as root)"
+    if not drop:
+        return "none", "unchanged (root: disabled by the caller)"
     uid, gid = drop
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
-    return f"dropped to uid {uid}, gid {gid}"
+    return "nobody" if uid == 65534 else "unprivileged", f"dropped to uid {uid}, gid {gid}"
+
+
+def _restrict_filesystem(job: dict, gpu: bool) -> tuple[str, str]:
+    if not job.get("restrict_filesystem", True):
+        return "none", "disabled by the caller"
+    # Our own code and the registered architectures stay importable; nothing else of the project is.
+    ours = [str(_HERE), str(Path(job["project_root"]) / "reference_methods")]
+    devices = isolation.gpu_device_paths() if gpu else []
+    return isolation.restrict_filesystem([job["scratch"]], isolation.runtime_read_paths(ours), devices)
 
 
 def _confine(job: dict, gpu: bool) -> dict:
-    """Drop privileges, then set the resource limits; return what was applied."""
-    user = _drop_privileges(job)
+    """Landlock, drop privileges, re-arm the parent-death signal, refuse a weak sandbox, then set the
+    resource limits; return what was applied. Landlock comes first: it opens the runtime's folders,
+    which `nobody` may not be able to reach."""
+    fs_kind, filesystem = _restrict_filesystem(job, gpu)
+    user_kind, user = _drop_privileges(job)
+    # Changing credentials cleared the parent-death signal.
+    death_kind, death = isolation.arm_parent_death(job["parent_pid"])
+    record = {**job["isolation"], "filesystem": fs_kind, "parent_death": death_kind, "user": user_kind}
+    details = {**job["isolation_details"], "filesystem": filesystem, "parent_death": death, "user": user}
+    missing = {layer: details[layer] for layer, kind in record.items() if kind == "none"}
+    if missing and not job.get("allow_weak_sandbox"):
+        raise SandboxRefused(record, missing)
     applied = _set_limits(job["limits"], gpu)
-    return {"user": user, "limits": applied}
+    return {"user": user, "filesystem": filesystem, "limits": applied, "isolation": record}
 
 
 def _set_limits(limits: dict, gpu: bool) -> dict:
@@ -346,13 +352,24 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
 
 
 def main(argv: list[str]) -> int:
+    parent = int(argv[2])
+    # First of all: a run never outlives the process that started it.
+    death_kind, death = isolation.arm_parent_death(parent)
     job_path = Path(argv[1])
     scratch = job_path.parent
     job = json.loads(job_path.read_text())
+    job.update(scratch=str(scratch), parent_pid=parent)
     with open(scratch / "events.jsonl", "a", buffering=1) as log:
-        _emit(log, event="sandbox", **_harden(job))
+        hardened = _harden(job)
+        hardened["isolation"]["parent_death"] = death_kind
+        job["isolation"] = hardened["isolation"]
+        job["isolation_details"] = {"network": hardened["network"], "parent_death": death}
+        _emit(log, event="sandbox", **hardened)
         try:
             run(job, scratch, log)
+        except SandboxRefused as exc:
+            _emit(log, event="refused", isolation=exc.isolation, missing=exc.missing)
+            return 4
         except ChildError as exc:
             _emit(log, event="error", kind=exc.kind, message=str(exc), image=exc.image)
             return 3
