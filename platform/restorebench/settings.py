@@ -328,6 +328,14 @@ RESTOREBENCH_MODEL_FUNCTION = os.environ.get(
     "RESTOREBENCH_MODEL_FUNCTION", "evaluator.model_runner.run_model_job"
 )
 RESTOREBENCH_MODEL_RUN_LIMITS = json.loads(os.environ.get("RESTOREBENCH_MODEL_RUN_LIMITS", "{}"))
+# Model runs need the whole sandbox (network namespace, Landlock, parent-death signal, `nobody`); on a
+# host that cannot give it they fail as platform errors unless this explicitly allows a weaker one
+# (each run's record says which isolation it had).
+RESTOREBENCH_SANDBOX_ALLOW_WEAK = os.environ.get("RESTOREBENCH_SANDBOX_ALLOW_WEAK", "0").lower() in (
+    "1",
+    "true",
+    "yes",
+)
 RESTOREBENCH_MAX_MODEL_BYTES = int(os.environ.get("RESTOREBENCH_MAX_MODEL_BYTES", str(1024**3)))
 RESTOREBENCH_GPU_WORKERS = os.environ.get("RESTOREBENCH_GPU_WORKERS", "0").lower() in ("1", "true", "yes")
 # Upload checks done before anything is stored.

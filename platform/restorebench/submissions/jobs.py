@@ -47,6 +47,7 @@ from restorebench.submissions.models import (
     SubmissionKind,
     SubmissionStatus,
 )
+from restorebench.submissions.scratch_cleanup import model_job_scratch_dir
 
 log = logging.getLogger(__name__)
 
@@ -480,13 +481,14 @@ def _run_model(claim: Claim, ground_truth: Path, heartbeat: "_Heartbeat") -> tup
     inputs = model_inputs_dir(claim.inputs)
     limits = dict(settings.RESTOREBENCH_MODEL_RUN_LIMITS)
     limits.setdefault("use_gpu", claim.queue == settings.RESTOREBENCH_QUEUES["gpu"])
+    limits.setdefault("allow_weak_sandbox", settings.RESTOREBENCH_SANDBOX_ALLOW_WEAK)
     run_model_job = import_string(settings.RESTOREBENCH_MODEL_FUNCTION)
 
     def progress(stage: str, done: int, total: int) -> None:
         # Two passes over the images, inference then scoring: one bar from 0 to 2N.
         heartbeat.progress(done + (total if stage == "scoring" else 0), 2 * total)
 
-    scratch = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp" / f"model-job-{claim.job_id}-{claim.token}"
+    scratch = model_job_scratch_dir(job_id=claim.job_id, token=claim.token)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:

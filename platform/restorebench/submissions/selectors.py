@@ -151,8 +151,8 @@ def submission_problem_list(*, submission: Submission) -> list[dict]:
 
 def submission_model_summary(*, submission: Submission) -> dict | None:
     """A model submission's format, manifest and factsheet numbers (runtime per image, parameters,
-    peak memory, per-image runtimes of the run in force or, failing that, the latest run); None for
-    a zip of images."""
+    peak memory, per-image runtimes of the run in force or, failing that, the latest run) and that
+    run's sandbox isolation record; None for a zip of images."""
     if submission.kind != SubmissionKind.MODEL:
         return None
     job = submission.current_job or submission.jobs.exclude(model_run__isnull=True).first()
@@ -165,6 +165,8 @@ def submission_model_summary(*, submission: Submission) -> dict | None:
         "peak_memory_bytes": submission.model_peak_memory_bytes,
         "provider": run.get("provider"),
         "error_kind": run.get("error_kind"),
+        # Which isolation the sandbox had, layer by layer ("none" only where the site allows a weaker one).
+        "isolation": (run.get("sandbox") or {}).get("isolation"),
         "image_seconds": {item["name"]: item["seconds"] for item in run.get("images") or []},
     }
 

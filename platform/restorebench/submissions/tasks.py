@@ -5,10 +5,15 @@ the message to be redelivered; `jobs.evaluation_job_claim` then takes the job ov
 are still written once. Messages are JSON (settings refuse pickle).
 """
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
-from restorebench.submissions import jobs, upload_cleanup
+from restorebench.submissions import jobs, scratch_cleanup, upload_cleanup
+
+logger = logging.getLogger(__name__)
 
 
 # A database that is briefly unavailable or locked (SQLite under concurrent writers, a PostgreSQL
@@ -40,4 +45,13 @@ def reap_evaluation_jobs() -> dict:
 
 @shared_task(name="restorebench.submissions.tasks.cleanup_uploads", ignore_result=True)
 def cleanup_uploads() -> dict:
-    return upload_cleanup.upload_sessions_cleanup().as_dict()
+    return {**upload_cleanup.upload_sessions_cleanup().as_dict(), **scratch_cleanup.model_scratch_cleanup()}
+
+
+@worker_ready.connect
+def sweep_model_scratch_on_worker_start(**_kwargs: object) -> None:
+    """A worker killed mid-run left its model runs' scratch folders: the next one to start sweeps them."""
+    try:
+        scratch_cleanup.model_scratch_cleanup()
+    except Exception:  # a worker must start even when the sweep fails (e.g. the database is down)
+        logger.exception("model scratch cleanup at worker start failed")
