@@ -40,6 +40,9 @@ def test_safetensors_submission_runs_on_cuda_with_the_cpu_outputs(tmp_path):
     assert on_gpu.ok, on_gpu.error
     assert on_cpu.ok, on_cpu.error
     assert on_gpu.provider == "torch:cuda" and on_cpu.provider == "torch:cpu"
+    # CUDA ran inside the full sandbox (Landlock with the NVIDIA device files opened up).
+    assert on_gpu.sandbox["isolation"]["filesystem"] == "landlock"
+    assert on_gpu.sandbox["isolation"]["network"] == "netns"
     gpu, cpu = _outputs(tmp_path / "gpu"), _outputs(tmp_path / "cpu")
     assert gpu.keys() == cpu.keys() and len(gpu) == 2
     for name in gpu:
