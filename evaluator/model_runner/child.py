@@ -13,6 +13,14 @@ directory and a minimal environment. In order, before it touches the submitted f
    it is armed again), and refuses to go on when a layer is missing unless the job allows a weaker
    sandbox; then sets resource limits: CPU seconds, address space (CPU inference only: CUDA
    reserves far more virtual memory than it uses), file size, open files, no core dumps.
+Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
+ever registered), runs every input image (a PNG, or an unclipped float `.npy` loaded with
+`allow_pickle=False`; tiled, see tiling.py; with the manifest's side inputs, the
+image's mask as one more channel and its kernel as the "kernel" input, staged by the parent in
+SCRATCH/masks/ and SCRATCH/kernels/, see side_inputs.py) and writes each raw network output
+as SCRATCH/out/NNNNNN.npy (float32, NCHW, in the manifest's output range). The parent validates
+each file as it appears, like an uploaded image.
+
 Exit codes: 0 done, 3 the model failed (an "error" event says why), 4 the sandbox is weaker than the
 job allows (a "refused" event says which layer), 5 the parent was gone at start, anything else a crash.
 """

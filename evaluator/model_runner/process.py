@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ class ChildOutcome:
     refused: dict[str, Any] | None = None
     done: int = 0
     peak_rss: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def child_env(scratch: Path, threads: int) -> dict[str, str]:
