@@ -13,6 +13,7 @@ demo: setup
 
 test: setup
 	./scripts/services.sh
+	./scripts/browser.sh
 	$(PY) -m pytest
 
 lint: setup

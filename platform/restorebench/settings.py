@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
     "restorebench.catalog",
     "restorebench.baselines",
     "restorebench.challenges",
@@ -225,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "RestoreBench API",
     "DESCRIPTION": "Image-restoration challenges: tracks, phases, submissions, scores and leaderboards.",
     "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery. JSON only: a pickled message from a compromised broker would execute code in a worker.
