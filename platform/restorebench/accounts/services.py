@@ -13,17 +13,26 @@ from restorebench.accounts.models import Team, TeamMembership, TrackEntry
 from restorebench.challenges.models import Challenge, Track
 
 
-def user_create(*, username: str, password: str, email: str = "") -> AbstractBaseUser:
+def user_signup_problems(*, username: str, password: str, email: str = "") -> dict[str, list[str]]:
+    """Everything wrong with a sign-up at once (name and password), so a person fixes it in one go."""
     User = get_user_model()
+    problems: dict[str, list[str]] = {}
     if not username:
-        raise ValidationError({"username": "is required"})
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": f"{username!r} is taken"})
-    user = User(username=username, email=email)
+        problems["username"] = ["is required"]
+    elif User.objects.filter(username__iexact=username).exists():
+        problems["username"] = [f"{username!r} is taken"]
     try:
-        validate_password(password, user)
+        validate_password(password, User(username=username, email=email))
     except ValidationError as error:
-        raise ValidationError({"password": error.messages}) from error
+        problems["password"] = list(error.messages)
+    return problems
+
+
+def user_create(*, username: str, password: str, email: str = "") -> AbstractBaseUser:
+    problems = user_signup_problems(username=username, password=password, email=email)
+    if problems:
+        raise ValidationError(problems)
+    user = get_user_model()(username=username, email=email)
     user.set_password(password)
     user.full_clean()
     user.save()

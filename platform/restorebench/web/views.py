@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -90,7 +91,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         if wait is not None:
             return _too_many(request, wait, "sign-ups from this address")
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        # Show the service's objections too (name taken, weak password), not one problem per attempt.
+        problems = accounts.user_signup_problems(
+            username=form.data.get("username", ""), password=form.data.get("password", "")
+        )
+        for field, messages_ in problems.items():
+            for message in messages_:
+                if form.data.get(field) and message not in form.errors.get(field, []):
+                    form.add_error(field, message)
+    elif request.method == "POST":
         try:
             user = accounts.user_create(
                 username=form.cleaned_data["username"],
@@ -322,9 +332,12 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     return render(request, "web/submit.html", context)
 
 
-@login_required
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
-    submission = _or_404(submissions.submission_get(user=request.user, submission_id=submission_id))
+    # Public for baselines (anyone who may see the challenge); a team's submission needs its members.
+    submission = submissions.submission_get(user=request.user, submission_id=submission_id)
+    if submission is None and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    submission = _or_404(submission)
     phase = submission.phase
     scores = submissions.submission_scores_for_viewer(user=request.user, submission=submission) or {}
     ranked = [m["metric"] for m in phase.track.ranking_metrics]

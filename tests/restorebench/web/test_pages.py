@@ -251,3 +251,30 @@ def test_phase_inputs_download_link_serves_the_zip_to_logged_in_users(
     assert link in page
     archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(link).streaming_content)))
     assert archive.read("inputs/0000.png") == b"png-bytes"
+
+
+def test_signup_shows_every_problem_at_once(client, make_user):
+    make_user("taken")
+    page = client.post(
+        "/accounts/signup/", {"username": "taken", "password": "password", "password_again": "different"}
+    ).content.decode()
+    assert "is taken" in page
+    assert "too common" in page
+    assert "the two passwords differ" in page
+
+
+def test_a_baseline_page_is_public_and_a_teams_page_asks_to_log_in(client, make_arena, make_participant):
+    from rb_test_helpers import scored_submission
+
+    arena = make_arena(images=1)
+    baseline = scored_submission(arena.phase, None, {"psnr": 24.0, "ssim": 0.7}, method_name="bicubic")
+    _, team = make_participant(arena)
+    theirs = scored_submission(arena.phase, team, {"psnr": 26.0, "ssim": 0.8}, method_name="secret sauce")
+    public = client.get(f"/submissions/{baseline.pk}/")
+    assert public.status_code == 200
+    assert "bicubic" in public.content.decode()
+    private = client.get(f"/submissions/{theirs.pk}/")
+    assert private.status_code == 302 and private["Location"].startswith("/accounts/login/")
+    board = client.get(f"/phases/{arena.phase.pk}/leaderboard/").content.decode()
+    assert f'href="/submissions/{baseline.pk}/"' in board
+    assert f'href="/submissions/{theirs.pk}/"' not in board
