@@ -143,6 +143,11 @@ def test_a_failed_submission_shows_its_reason(client, make_arena, make_participa
     client.force_login(alice)
     page = client.get(f"/submissions/{submission.pk}/").content.decode()
     assert "could not be scored" in page and "0000.png: wrong size" in page
+    assert "This attempt counts toward your submission limits." in page
+    rows = type(submission).objects.filter(pk=submission.pk)
+    rows.update(failure_kind="platform", counts_toward_limits=False)
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "This attempt does not count toward your submission limits." in page
 
 
 def test_history_lists_the_teams_submissions_and_choosing_one_marks_it(client, make_arena, make_participant):
