@@ -9,6 +9,7 @@ Tests that need a worker to see their rows use `transactional_db`.
 import datetime as dt
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,7 @@ def make_user(django_user_model) -> Callable:
 @pytest.fixture
 def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
     """Create challenge → track → phase with `images` ground-truth PNGs of `size` (h, w)."""
+    from restorebench.challenges.phase_data import phase_data_install
     from restorebench.challenges.services import challenge_create, phase_create, track_create
 
     counter = iter(range(1, 10_000))
@@ -109,11 +111,6 @@ def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
         ground_truth = {
             f"{i:04d}.png": rng.integers(0, 256, (*size, 3), dtype=np.uint8) for i in range(images)
         }
-        gt_rel = f"{slug}/gt"
-        gt_dir = Path(platform_dirs) / "hidden" / gt_rel
-        gt_dir.mkdir(parents=True)
-        for name, array in ground_truth.items():
-            (gt_dir / name).write_bytes(png_bytes(array))
         now = timezone.now()
         phase = phase_create(
             track=track,
@@ -121,11 +118,17 @@ def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
             title="Development",
             starts_at=starts_at or now - dt.timedelta(days=1),
             ends_at=ends_at or now + dt.timedelta(days=30),
-            ground_truth_dir=gt_rel,
-            expected_images=sorted(ground_truth),
             actor=organizer,
             **phase_fields,
         )
+        # The ground truth goes where the platform puts it (the phase's own hidden area), installed
+        # from a source folder like an organizer's upload; the source is removed afterwards.
+        with tempfile.TemporaryDirectory(dir=platform_dirs) as source:
+            for name, array in ground_truth.items():
+                (Path(source) / name).write_bytes(png_bytes(array))
+            phase = phase_data_install(
+                phase=phase, inputs_src=None, ground_truth_src=Path(source), actor=organizer
+            )
         return Arena(challenge, track, phase, organizer, ground_truth)
 
     return make

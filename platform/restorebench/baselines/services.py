@@ -30,11 +30,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import django
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from restorebench import storage
 from restorebench.bundles.schema import DATA_TASK
 from restorebench.challenges.models import Phase
 from restorebench.submissions.archives import file_sha256
@@ -233,9 +233,10 @@ def _description(method: str, version: str) -> str:
 
 
 def _public_dir(phase: Phase) -> Path:
-    if not phase.inputs_dir:
-        raise BaselineError(f"phase {phase} has no participant inputs (inputs_dir is empty)")
-    return Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
+    try:
+        return storage.phase_inputs_for_reading(phase)
+    except storage.DataUnavailable as error:
+        raise BaselineError(f"phase {phase} has no usable participant inputs: {error}") from error
 
 
 def baselines_run(
@@ -258,9 +259,7 @@ def baselines_run(
             todo.append(item)
     if not todo:
         return report
-    work_dir = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="baselines-", dir=work_dir))
+    scratch = Path(tempfile.mkdtemp(prefix="baselines-", dir=storage.scratch_dir()))
     try:
         arguments = {}
         for index, item in enumerate(todo):
@@ -399,9 +398,7 @@ def deep_models_enter(
             )
     say = progress or (lambda message: None)
     report = RunReport()
-    work_dir = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="deep-models-", dir=work_dir))
+    scratch = Path(tempfile.mkdtemp(prefix="deep-models-", dir=storage.scratch_dir()))
     exported: dict[str, tuple[Path, dict, str] | BaseException] = {}
     try:
         for phase in phases:

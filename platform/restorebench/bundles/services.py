@@ -3,10 +3,14 @@
 Order of work, so that a bad bundle leaves no trace:
 1. parse and validate the whole file (`schema.bundle_parse`): every problem, with field and line;
 2. check what only the database knows (slug free, organizers exist), still touching nothing;
-3. generate each phase's participant inputs (under RESTOREBENCH_STORAGE_DIR) and hidden ground truth
-   (under RESTOREBENCH_HIDDEN_DIR) with `benchdata.track_data.generate_track_data`;
-4. create the challenge, its tracks and phases through the challenges services in one transaction.
-If anything fails in 3 or 4, the transaction is rolled back and the generated folders are removed.
+3. generate each phase's participant inputs and hidden ground truth with
+   `benchdata.track_data.generate_track_data` into staging folders (the scratch folders of the storage
+   and hidden roots);
+4. in one transaction, create the challenge, its tracks and phases through the challenges services and
+   install each phase's data into its own area with `phase_data.phase_data_install` (the platform
+   places it: restorebench.storage).
+The staging folders are always removed; if anything fails in 3 or 4, the transaction is rolled back and
+the phases' areas are removed too.
 """
 
 import secrets
@@ -21,9 +25,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from restorebench import storage
 from restorebench.bundles.schema import BundleError, ChallengeDef, PhaseDef, Problem, TrackDef, bundle_parse
 from restorebench.bundles.source import BundleSyntaxError, FieldPath, Located, load_located
-from restorebench.challenges.models import Challenge
+from restorebench.challenges.models import Challenge, Phase
+from restorebench.challenges.phase_data import phase_data_install
 from restorebench.challenges.services import (
     challenge_create,
     challenge_organizer_add,
@@ -36,10 +42,8 @@ Report = Callable[[str], None]
 
 @dataclass
 class PhaseData:
-    """Where one phase's generated data went (paths relative to the storage roots)."""
+    """One phase's generated data, staged until its phase row exists."""
 
-    inputs_dir: str
-    ground_truth_dir: str
     expected_images: list[str]
     public_root: Path
     hidden_root: Path
@@ -66,11 +70,9 @@ def bundle_read(path: str | Path) -> tuple[Located, ChallengeDef]:
     return located, bundle_parse(located, str(path))
 
 
-def _data_roots(challenge: str, track: str, phase: str) -> tuple[Path, Path]:
-    relative = Path("tracks") / challenge / track / phase
-    return Path(settings.RESTOREBENCH_STORAGE_DIR) / relative, Path(
-        settings.RESTOREBENCH_HIDDEN_DIR
-    ) / relative
+def _staging_roots(token: str, track: str, phase: str) -> tuple[Path, Path]:
+    relative = Path(f"bundle-{token}") / track / phase
+    return storage.scratch_dir() / relative, storage.scratch_dir(hidden=True) / relative
 
 
 def _problem(located: Located, path: FieldPath, message: str) -> Problem:
@@ -96,10 +98,12 @@ def _check_database(located: Located, bundle: ChallengeDef) -> list[AbstractBase
     return organizers
 
 
-def _generate_phase(bundle: ChallengeDef, track: TrackDef, phase: PhaseDef, dataset_dir: Path) -> PhaseData:
+def _generate_phase(
+    bundle: ChallengeDef, track: TrackDef, phase: PhaseDef, dataset_dir: Path, token: str
+) -> PhaseData:
     from benchdata.track_data import generate_track_data
 
-    public_root, hidden_root = _data_roots(bundle.slug, track.slug, phase.slug)
+    public_root, hidden_root = _staging_roots(token, track.slug, phase.slug)
     # No seed in the bundle: draw one that only the hidden manifest will know.
     seed = phase.seed if phase.seed is not None else secrets.randbelow(2**62)
     hidden = generate_track_data(
@@ -113,14 +117,24 @@ def _generate_phase(bundle: ChallengeDef, track: TrackDef, phase: PhaseDef, data
         disclose_mask=track.disclose_mask,
         track=f"{bundle.slug}/{track.slug}/{phase.slug}",
     )
-    storage, hidden_dir = Path(settings.RESTOREBENCH_STORAGE_DIR), Path(settings.RESTOREBENCH_HIDDEN_DIR)
     return PhaseData(
-        inputs_dir=public_root.relative_to(storage).as_posix(),
-        ground_truth_dir=(hidden_root / "gt").relative_to(hidden_dir).as_posix(),
         expected_images=[Path(item["ground_truth"]).name for item in hidden["items"]],
         public_root=public_root,
         hidden_root=hidden_root,
     )
+
+
+def _install(phase: Phase, where: PhaseData, actor: AbstractBaseUser | None, installed: list[Path]) -> None:
+    """Install the staged data into the phase's own area (the hidden manifest beside its ground truth)."""
+    installed += [storage.phase_area(phase), storage.phase_area(phase, hidden=True)]
+    phase = phase_data_install(
+        phase=phase, inputs_src=where.public_root, ground_truth_src=where.hidden_root / "gt", actor=actor
+    )
+    manifest = where.hidden_root / "manifest.json"
+    if manifest.is_file():
+        shutil.copyfile(manifest, storage.phase_hidden_manifest(phase))
+    if sorted(phase.expected_images) != sorted(where.expected_images):
+        raise ValueError(f"phase {phase}: installed ground truth differs from the generated manifest")
 
 
 # Service field names -> the bundle's, so a refusal by a service still points at the right line.
@@ -149,13 +163,6 @@ def _service_problems(
 def _remove(paths: list[Path]) -> None:
     for path in paths:
         shutil.rmtree(path, ignore_errors=True)
-    # Drop the challenge's folders if they were created by this load and are now empty.
-    for path in paths:
-        for parent in list(path.parents)[:3]:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
 
 
 def bundle_load(
@@ -181,7 +188,9 @@ def bundle_load(
     except BundleError as error:
         raise BundleError(filename, error.problems) from None
 
-    generated: list[Path] = []
+    token = secrets.token_hex(8)
+    staging = [root / f"bundle-{token}" for root in (storage.scratch_dir(), storage.scratch_dir(hidden=True))]
+    installed: list[Path] = []
     try:
         data: dict[tuple[str, str], PhaseData] = {}
         datasets: dict[str, Path] = {}
@@ -197,11 +206,9 @@ def bundle_load(
                     ) from error
             for phase in track.phases:
                 report(f"generating {track.slug}/{phase.slug} from {track.dataset} ({phase.split})")
-                public_root, hidden_root = _data_roots(bundle.slug, track.slug, phase.slug)
-                generated += [public_root, hidden_root]
                 try:
                     data[track.slug, phase.slug] = _generate_phase(
-                        bundle, track, phase, datasets[track.dataset]
+                        bundle, track, phase, datasets[track.dataset], token
                     )
                 except (ValueError, OSError) as error:
                     raise BundleError(
@@ -209,10 +216,12 @@ def bundle_load(
                     ) from error
 
         with transaction.atomic():
-            challenge = _create_rows(located, filename, bundle, data, organizers, actor)
+            challenge = _create_rows(located, filename, bundle, data, organizers, actor, installed)
     except BaseException:
-        _remove(generated)
+        _remove(installed)
         raise
+    finally:
+        _remove(staging)
     counts = f"{len(bundle.tracks)} track(s), {sum(len(t.phases) for t in bundle.tracks)} phase(s)"
     return LoadResult(challenge, True, f"loaded challenge {bundle.slug!r}: {counts}")
 
@@ -224,6 +233,7 @@ def _create_rows(
     data: dict[tuple[str, str], PhaseData],
     organizers: list[AbstractBaseUser],
     actor: AbstractBaseUser | None,
+    installed: list[Path],
 ) -> Challenge:
     try:
         challenge = challenge_create(
@@ -260,7 +270,7 @@ def _create_rows(
         for phase_order, phase in enumerate(track.phases):
             where = data[track.slug, phase.slug]
             try:
-                phase_create(
+                phase_row = phase_create(
                     track=track_row,
                     slug=phase.slug,
                     title=phase.title,
@@ -273,8 +283,6 @@ def _create_rows(
                     hidden_ground_truth=phase.hidden_ground_truth,
                     score_decimals=phase.score_decimals,
                     max_upload_bytes=phase.max_upload_bytes,
-                    inputs_dir=where.inputs_dir,
-                    ground_truth_dir=where.ground_truth_dir,
                     expected_images=where.expected_images,
                     order=phase_order,
                     actor=actor,
@@ -283,4 +291,5 @@ def _create_rows(
                 raise BundleError(
                     filename, _service_problems(located, phase.path, error, _PHASE_FIELDS)
                 ) from error
+            _install(phase_row, where, actor, installed)
     return challenge

@@ -7,6 +7,7 @@ from restorebench.challenges.models import AuditLogEntry, Challenge, ChallengeOr
 from restorebench.challenges.services import (
     AUDITED_PHASE_FIELDS,
     AUDITED_TRACK_FIELDS,
+    DATA_PATH_FIELDS,
     audit_log_record,
     json_value,
 )
@@ -40,6 +41,21 @@ class TrackAdminForm(forms.ModelForm):
         except RankingRuleError as error:
             raise forms.ValidationError({"ranking_metrics": str(error)}) from error
         data["ranking_metrics"] = [m.to_dict() for m in rule.metrics]
+        return data
+
+
+class PhaseAdminForm(forms.ModelForm):
+    """Data folders are not fields (the platform places them); a post that names one is refused."""
+
+    class Meta:
+        model = Phase
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        for name in DATA_PATH_FIELDS:
+            if name in self.data:
+                self.add_error(None, f"{name}: data folders are placed by the platform, never set by a path")
         return data
 
 
@@ -86,6 +102,10 @@ class TrackAdmin(admin.ModelAdmin):
     list_filter = ("task", "compute")
     inlines = [PhaseInline]
 
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        # A track never moves to another challenge: its phases' data lives in its challenge's area.
+        return ("challenge",) if obj is not None else ()
+
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change:
@@ -106,6 +126,12 @@ class PhaseAdmin(admin.ModelAdmin):
         "hidden_ground_truth",
     )
     list_filter = ("hidden_ground_truth", "leaderboard_public")
+    form = PhaseAdminForm
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        # The installed-at times are the platform's record; a phase never moves to another track.
+        installed = ("inputs_installed_at", "ground_truth_installed_at")
+        return ("track", *installed) if obj is not None else installed
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from restorebench.challenges import selectors, services
+from restorebench.challenges import phase_data, selectors, services
 from restorebench.challenges.models import Challenge, Compute, Phase, RankingMethod, Task, Track
 
 
@@ -26,7 +26,7 @@ class PhaseOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "track", "slug", "title", "description", "starts_at", "ends_at", "max_submissions_per_day",
             "max_submissions_total", "leaderboard_public", "hidden_ground_truth", "score_decimals",
-            "max_upload_bytes", "image_count", "order",
+            "max_upload_bytes", "image_count", "order", "inputs_installed_at", "ground_truth_installed_at",
         ]  # fmt: skip
 
     def get_image_count(self, phase: Phase) -> int:
@@ -56,6 +56,18 @@ class ChallengeSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Challenge
         fields = ["id", "slug", "title", "description", "is_public", "created_at"]
+
+
+def _validated(serializer: serializers.Serializer) -> dict:
+    """The serializer's data, refusing fields it does not know (400 naming them) rather than
+    silently dropping them: a data path sent by an old client is told where data comes from now."""
+    sent = serializer.initial_data if hasattr(serializer.initial_data, "keys") else {}
+    services.check_no_data_paths(sent)
+    unknown = sorted(set(sent.keys()) - set(serializer.fields))
+    if unknown:
+        raise serializers.ValidationError({name: "unknown field" for name in unknown})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def _challenge_or_404(request, slug: str) -> Challenge:
@@ -181,9 +193,8 @@ class TrackCreateApi(APIView):
     def post(self, request, slug: str):
         challenge = _challenge_or_404(request, slug)
         _require_organizer(request, challenge.pk)
-        data = TrackInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        track = services.track_create(challenge=challenge, actor=request.user, **data.validated_data)
+        fields = _validated(TrackInputSerializer(data=request.data))
+        track = services.track_create(challenge=challenge, actor=request.user, **fields)
         return Response(TrackOutputSerializer(track).data, status=status.HTTP_201_CREATED)
 
 
@@ -211,9 +222,8 @@ class TrackUpdateApi(APIView):
         if track is None:
             raise Http404
         _require_organizer(request, track.challenge_id)
-        data = self.InputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        track = services.track_update(track=track, actor=request.user, **data.validated_data)
+        fields = _validated(self.InputSerializer(data=request.data, partial=True))
+        track = services.track_update(track=track, actor=request.user, **fields)
         return Response(TrackOutputSerializer(track).data)
 
 
@@ -229,8 +239,6 @@ class PhaseInputSerializer(serializers.Serializer):
     hidden_ground_truth = serializers.BooleanField(required=False)
     score_decimals = serializers.IntegerField(required=False, min_value=0, max_value=10)
     max_upload_bytes = serializers.IntegerField(required=False, min_value=1)
-    inputs_dir = serializers.CharField(required=False, allow_blank=True)
-    ground_truth_dir = serializers.CharField(required=False, allow_blank=True)
     expected_images = serializers.ListField(child=serializers.CharField(), required=False)
     order = serializers.IntegerField(required=False, min_value=0)
 
@@ -244,9 +252,8 @@ class PhaseCreateApi(APIView):
         if track is None:
             raise Http404
         _require_organizer(request, track.challenge_id)
-        data = PhaseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        phase = services.phase_create(track=track, actor=request.user, **data.validated_data)
+        fields = _validated(PhaseInputSerializer(data=request.data))
+        phase = services.phase_create(track=track, actor=request.user, **fields)
         return Response(PhaseOutputSerializer(phase).data, status=status.HTTP_201_CREATED)
 
 
@@ -273,9 +280,8 @@ class PhaseUpdateApi(APIView):
         if phase is None:
             raise Http404
         _require_organizer(request, phase.track.challenge_id)
-        data = self.InputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        phase = services.phase_update(phase=phase, actor=request.user, **data.validated_data)
+        fields = _validated(self.InputSerializer(data=request.data, partial=True))
+        phase = services.phase_update(phase=phase, actor=request.user, **fields)
         return Response(PhaseOutputSerializer(phase).data)
 
 
@@ -288,8 +294,8 @@ class PhaseInputsDownloadApi(APIView):
         if phase is None:
             raise Http404
         try:
-            path = services.phase_inputs_archive(phase=phase)
-        except FileNotFoundError as error:
+            path = phase_data.phase_inputs_archive(phase=phase)
+        except FileNotFoundError as error:  # not installed, or refused by the confinement check
             raise Http404(str(error)) from error
         name = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-inputs.zip"
         return FileResponse(

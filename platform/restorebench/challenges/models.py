@@ -115,10 +115,10 @@ class Phase(models.Model):
     )
     score_decimals = models.PositiveSmallIntegerField(default=4, help_text="Rounding shown to participants.")
     max_upload_bytes = models.BigIntegerField(default=2 * 1024**3)
-    # Participant inputs, relative to RESTOREBENCH_STORAGE_DIR; ground truth, relative to
-    # RESTOREBENCH_HIDDEN_DIR (a tree that no URL serves).
-    inputs_dir = models.CharField(max_length=500, blank=True)
-    ground_truth_dir = models.CharField(max_length=500, blank=True)
+    # The phase's data lives in its own area, at paths the platform builds from ids
+    # (restorebench.storage); these record when it was installed (None: not yet). Never a path.
+    inputs_installed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ground_truth_installed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # File names a submission must contain (the ground-truth names); empty = not checked on upload.
     expected_images = models.JSONField(default=list, blank=True)
     order = models.PositiveSmallIntegerField(default=0)

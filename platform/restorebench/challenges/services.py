@@ -6,11 +6,8 @@ visibility, ranking, rescoring, disqualification) are recorded with `audit_log_r
 """
 
 import datetime as dt
-import zipfile
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +34,6 @@ AUDITED_PHASE_FIELDS = (
     "hidden_ground_truth",
     "score_decimals",
     "max_upload_bytes",
-    "ground_truth_dir",
 )
 AUDITED_TRACK_FIELDS = ("scoring_spec", "ranking_method", "ranking_metrics", "degradation_spec", "compute")
 
@@ -255,6 +251,22 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
     return track
 
 
+# Fields that named data folders before the platform placed them; a request naming one is told why.
+DATA_PATH_FIELDS = ("inputs_dir", "ground_truth_dir")
+
+
+def check_no_data_paths(fields: dict) -> None:
+    named = [name for name in DATA_PATH_FIELDS if name in fields]
+    if named:
+        raise ValidationError(
+            {
+                name: "data folders are placed by the platform in the phase's own area; "
+                "install data by loading a bundle or uploading it, never by a path"
+                for name in named
+            }
+        )
+
+
 def _check_phase_fields(fields: dict) -> None:
     starts, ends = fields.get("starts_at"), fields.get("ends_at")
     for name in ("starts_at", "ends_at"):
@@ -293,8 +305,6 @@ def phase_create(
     hidden_ground_truth: bool = False,
     score_decimals: int = 4,
     max_upload_bytes: int = 2 * 1024**3,
-    inputs_dir: str = "",
-    ground_truth_dir: str = "",
     expected_images: list[str] | None = None,
     description: str = "",
     order: int = 0,
@@ -312,8 +322,6 @@ def phase_create(
         hidden_ground_truth=hidden_ground_truth,
         score_decimals=score_decimals,
         max_upload_bytes=max_upload_bytes,
-        inputs_dir=inputs_dir,
-        ground_truth_dir=ground_truth_dir,
         expected_images=list(expected_images or []),
         order=order,
     )
@@ -339,8 +347,10 @@ def phase_create(
 
 @transaction.atomic
 def phase_update(*, phase: Phase, actor: AbstractBaseUser | None, **fields: Any) -> Phase:
-    """Change a phase; limit, window and visibility changes go to the audit log."""
-    allowed = set(AUDITED_PHASE_FIELDS) | {"title", "description", "inputs_dir", "expected_images", "order"}
+    """Change a phase; limit, window and visibility changes go to the audit log. Its data folders are
+    not fields: the platform places them (`phase_data.phase_data_install`)."""
+    allowed = set(AUDITED_PHASE_FIELDS) | {"title", "description", "expected_images", "order"}
+    check_no_data_paths(fields)
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: "cannot be changed here" for name in sorted(unknown)})
@@ -363,24 +373,3 @@ def phase_update(*, phase: Phase, actor: AbstractBaseUser | None, **fields: Any)
             details=changes,
         )
     return phase
-
-
-def phase_inputs_archive(*, phase: Phase) -> Path:
-    """The phase's participant inputs as one zip (stored, built once and rebuilt when an input is
-    newer). Only `inputs_dir` under the storage folder is ever read: never the hidden tree.
-    Raises FileNotFoundError when the phase has no inputs."""
-    storage = Path(settings.RESTOREBENCH_STORAGE_DIR).resolve()
-    inputs = (storage / phase.inputs_dir).resolve() if phase.inputs_dir else None
-    if inputs is None or not inputs.is_relative_to(storage) or not inputs.is_dir():
-        raise FileNotFoundError(f"phase {phase.slug!r} has no inputs to download")
-    target = storage / "downloads" / f"phase-{phase.pk}-inputs.zip"
-    files = sorted(p for p in inputs.rglob("*") if p.is_file())
-    newest = max((p.stat().st_mtime for p in files), default=0)
-    if not target.exists() or target.stat().st_mtime < newest:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{phase.pk}.part")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            for path in files:
-                archive.write(path, path.relative_to(inputs).as_posix())
-        partial.replace(target)
-    return target

@@ -1,4 +1,8 @@
-"""Writes for evaluation jobs: create, send to the broker, claim, heartbeat, finish, fail, reap.
+"""The evaluation job's state machine: claim, finish, fail, reap, and what a worker does for one message.
+
+Beside it: `job_routing` (queues, creating a job, sending it to the broker), `job_heartbeat` (liveness
+while a job runs), `job_results` (reading a scorer's output), `model_jobs` (a model run in the
+sandbox); every data path comes from `restorebench.storage`, re-checked when the job reads it.
 
 The job row is the source of truth; broker messages only say "look at job N". Every write a worker
 makes is conditional on its claim: claiming increments `attempts`, and heartbeats, progress and results
@@ -21,20 +25,28 @@ by the platform, does not count toward the team's limits, and shows up for organ
 
 import datetime as dt
 import logging
-import math
-import shutil
-import threading
-import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from restorebench import storage
+from restorebench.submissions.job_heartbeat import (
+    JobAbandoned,
+    JobHeartbeat,
+    evaluation_job_heartbeat,  # noqa: F401 (re-export)
+)
+from restorebench.submissions.job_results import model_numbers, parse_scoring_result
+from restorebench.submissions.job_routing import (  # noqa: F401 (re-exported: callers use jobs.X)
+    TASK_NAME,
+    evaluation_job_enqueue,
+    queue_for,
+    queue_for_submission,
+)
+from restorebench.submissions.model_jobs import model_failure_message, run_model
 from restorebench.submissions.models import (
     ACTIVE_JOB_STATUSES,
     EvaluationJob,
@@ -47,37 +59,20 @@ from restorebench.submissions.models import (
     SubmissionKind,
     SubmissionStatus,
 )
-from restorebench.submissions.scratch_cleanup import model_job_scratch_dir
 
 log = logging.getLogger(__name__)
 
-TASK_NAME = "restorebench.submissions.tasks.evaluate_submission"
+
 PLATFORM_FAILURE_MESSAGE = (
     "The platform could not score this submission (an internal error, not a problem with your files). "
     "The organizers have been notified; it does not count toward your submission limits."
 )
 
 
-class JobAbandoned(Exception):
-    """Raised inside a running job when it is no longer this worker's (cancelled or taken over)."""
-
-
 def _participant_errors() -> tuple[type[BaseException], ...]:
     from evaluator.errors import SubmissionError
 
     return (SubmissionError,)
-
-
-def queue_for(compute: str) -> str:
-    return settings.RESTOREBENCH_QUEUES.get(compute, settings.RESTOREBENCH_QUEUES["cpu"])
-
-
-def queue_for_submission(submission: Submission) -> str:
-    """Image jobs go to the track's queue; model jobs to the GPU queue when the settings say GPU
-    workers consume it (RESTOREBENCH_GPU_WORKERS), otherwise to the track's queue too."""
-    if submission.kind == SubmissionKind.MODEL and settings.RESTOREBENCH_GPU_WORKERS:
-        return queue_for("gpu")
-    return queue_for(submission.phase.track.compute)
 
 
 def evaluation_job_create(
@@ -95,88 +90,18 @@ def evaluation_job_create(
     return job
 
 
-def evaluation_job_enqueue(*, job_id: int, countdown: float | None = None) -> bool:
-    """Send the job's task to its queue. If the broker is unreachable the job stays `pending` and the
-    reaper sends it later; returns whether the message was sent."""
-    from restorebench.celery_app import app
-
-    job = EvaluationJob.objects.filter(pk=job_id).values("queue", "status").first()
-    if job is None or job["status"] != JobStatus.PENDING:
-        return False
-    try:
-        # A fresh connection per message: a pooled one may be dead after a broker restart, and sending
-        # is rare enough (one per submission) for the handshake not to matter.
-        with app.connection_for_write() as conn:
-            app.send_task(
-                TASK_NAME,
-                args=[job_id],
-                queue=job["queue"],
-                countdown=countdown,
-                connection=conn,
-                retry=True,
-                retry_policy={
-                    "max_retries": 1,
-                    "interval_start": 0.2,
-                    "interval_step": 0.5,
-                    "interval_max": 1,
-                },
-            )
-    except Exception as error:  # any transport error: the row stays pending, the reaper retries
-        log.warning(
-            "could not send evaluation job %s to the broker (%s); the reaper will retry", job_id, error
-        )
-        return False
-    EvaluationJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.QUEUED, enqueued_at=timezone.now()
-    )
-    return True
-
-
 @dataclass(frozen=True)
 class Claim:
     job_id: int
     token: int  # the attempt number this worker holds
-    archive: Path
-    ground_truth: Path
+    # Whose data this job reads: every path is built from this and re-checked when read.
+    phase: storage.PhaseKey
+    archive_path: str  # as the submission records it, relative to the storage folder
     spec: dict
     kind: str = SubmissionKind.IMAGES
-    # Model submissions: the manifest, the phase's inputs (relative to the storage folder) and the
-    # queue (a GPU queue lets the sandbox use the GPU).
+    # Model submissions: the manifest and the queue (a GPU queue lets the sandbox use the GPU).
     manifest: dict | None = None
-    inputs: str = ""
     queue: str = ""
-
-
-def _folder_inside(root_setting: str, relative: str, field: str, root_name: str) -> Path:
-    """`relative` (not empty) resolved under the folder named by the setting `root_setting`; a path that
-    escapes it (.., a symlink out) raises `FileNotFoundError` naming the phase field."""
-    root = Path(getattr(settings, root_setting)).resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise FileNotFoundError(f"{field} {relative!r} is outside the {root_name}")
-    return path
-
-
-def model_inputs_dir(relative: str) -> Path:
-    """The folder of inputs (PNG or float .npy) a model runs on: the phase's participant inputs (a
-    track-data folder keeps them in `inputs/`, with `masks/` and `kernels/` beside them)."""
-    if not relative:
-        raise FileNotFoundError("the phase has no inputs_dir set: a model submission has nothing to run on")
-    path = _folder_inside("RESTOREBENCH_STORAGE_DIR", relative, "inputs_dir", "storage directory")
-    if (path / "inputs").is_dir():
-        path = path / "inputs"
-    if not path.is_dir():
-        raise FileNotFoundError(f"inputs folder {path} does not exist")
-    return path
-
-
-def _resolve_hidden(relative: str) -> Path:
-    if not relative:
-        raise FileNotFoundError("the phase has no ground_truth_dir set")
-    path = _folder_inside("RESTOREBENCH_HIDDEN_DIR", relative, "ground_truth_dir", "hidden data directory")
-    if not path.is_dir():
-        raise FileNotFoundError(f"ground truth folder {path} does not exist")
-    return path
 
 
 def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False) -> Claim | None:
@@ -233,82 +158,23 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
                 status=SubmissionStatus.RUNNING, updated_at=now
             )
         phase = submission.phase
-        archive = Path(settings.RESTOREBENCH_STORAGE_DIR) / submission.archive_path
         return Claim(
             job.pk,
             job.attempts,
-            archive,
-            Path(phase.ground_truth_dir),
+            storage.phase_key(phase),
+            submission.archive_path,
             dict(phase.track.scoring_spec),
             kind=submission.kind,
             manifest=submission.model_manifest,
-            inputs=phase.inputs_dir,
             queue=job.queue,
         )
-
-
-def evaluation_job_heartbeat(*, job_id: int, token: int, done: int, total: int) -> bool:
-    """Record liveness and progress; False when the job is no longer held by this claim."""
-    updated = EvaluationJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempts=token).update(
-        heartbeat_at=timezone.now(), progress_done=max(0, int(done)), progress_total=max(0, int(total))
-    )
-    return updated == 1
-
-
-def _number(value: Any, where: str) -> float:
-    # The evaluator writes non-finite scores as "inf" / "-inf" / "nan" (JSON has no such numbers).
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(f"{where}: expected a number, got {value!r}")
-    try:
-        return float(value)
-    except ValueError as error:
-        raise TypeError(f"{where}: expected a number, got {value!r}") from error
-
-
-def _json_number(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-
-
-ParsedResult = tuple[dict[str, float | str], list[tuple[str, str, float]], list, dict]
-
-
-def parse_scoring_result(result: dict) -> ParsedResult:
-    """Split `evaluator.jobs.run_scoring_job`'s JSON (`ScoreResult.to_dict()`) into (aggregates as
-    JSON-storable numbers, per-image (name, metric, value) rows, problems, scoring record)."""
-    if not isinstance(result, dict):
-        raise TypeError(f"scoring function returned {type(result).__name__}, expected a dict")
-    aggregates = {
-        str(metric): _json_number(_number(value, f"aggregates[{metric!r}]"))
-        for metric, value in (result.get("aggregates") or {}).items()
-    }
-    rows: list[tuple[str, str, float]] = []
-    for item in result.get("rows") or []:
-        name = str(item["name"])
-        for metric, value in (item.get("scores") or {}).items():
-            rows.append((name, str(metric), _number(value, f"rows[{name!r}][{metric!r}]")))
-    return aggregates, rows, list(result.get("problems") or []), dict(result.get("record") or {})
-
-
-def _model_numbers(run: dict) -> dict[str, Any]:
-    """The factsheet numbers of a model run report, checked to be what they claim."""
-    if not isinstance(run, dict):
-        raise TypeError(f"model run report is {type(run).__name__}, expected a dict")
-    seconds = run.get("seconds_per_image")
-    params, peak = run.get("parameters"), run.get("peak_memory_bytes")
-    return {
-        "model_seconds_per_image": None if seconds is None else _number(seconds, "run.seconds_per_image"),
-        "model_parameters": None if params is None else int(_number(params, "run.parameters")),
-        "model_peak_memory_bytes": None if peak is None else int(_number(peak, "run.peak_memory_bytes")),
-    }
 
 
 def evaluation_job_complete(*, job_id: int, token: int, result: dict, model_run: dict | None = None) -> bool:
     """Store the results (and a model submission's run report) and mark the job done, once. Returns
     False (and stores nothing) when this claim no longer holds the job."""
     aggregates, rows, problems, record = parse_scoring_result(result)
-    model_numbers = _model_numbers(model_run) if model_run is not None else {}
+    numbers = model_numbers(model_run) if model_run is not None else {}
     now = timezone.now()
     with transaction.atomic():
         job = EvaluationJob.objects.select_for_update().filter(pk=job_id).first()
@@ -337,7 +203,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict, model_run:
             submission.scores = job.aggregates
             submission.current_job = job
             submission.scored_at = now
-            for name, value in model_numbers.items():
+            for name, value in numbers.items():
                 setattr(submission, name, value)
             submission.save(
                 update_fields=[
@@ -348,7 +214,7 @@ def evaluation_job_complete(*, job_id: int, token: int, result: dict, model_run:
                     "current_job",
                     "scored_at",
                     "updated_at",
-                    *model_numbers,
+                    *numbers,
                 ]
             )
     return True
@@ -417,101 +283,6 @@ def evaluation_job_fail(
         return JobStatus.FAILED
 
 
-class _Heartbeat(threading.Thread):
-    """Writes the job's heartbeat and progress from a side thread, so a long step of the scoring
-    function (one huge image) still shows the worker alive. If the claim is lost, `progress` raises
-    JobAbandoned the next time the scorer reports."""
-
-    def __init__(self, *, job_id: int, token: int, every_s: float, time_limit_s: float) -> None:
-        super().__init__(name=f"heartbeat-job-{job_id}", daemon=True)
-        self.job_id, self.token, self.every_s, self.time_limit_s = job_id, token, every_s, time_limit_s
-        self.done = self.total = 0
-        self._reported = (-1, -1)
-        self._stop_event = threading.Event()
-        self.lost = threading.Event()
-
-    def progress(self, done: int, total: int, *args: Any, **kwargs: Any) -> None:
-        self.done, self.total = int(done), int(total)
-        if self.lost.is_set():
-            raise JobAbandoned(f"job {self.job_id} is no longer held by this worker")
-
-    def run(self) -> None:
-        started = last = time.monotonic()
-        try:
-            while not self._stop_event.wait(min(1.0, self.every_s)):
-                if time.monotonic() - started > self.time_limit_s:
-                    # A hung scorer would otherwise heartbeat forever: give the claim up as a
-                    # platform error (retried, then failed at the attempt cap).
-                    evaluation_job_fail(
-                        job_id=self.job_id, token=self.token, kind=FailureKind.PLATFORM,
-                        message=f"exceeded the time limit of {self.time_limit_s:g} s",
-                    )  # fmt: skip
-                    self.lost.set()
-                    return
-                changed = (self.done, self.total) != self._reported
-                if changed or time.monotonic() - last >= self.every_s:
-                    self._reported = (self.done, self.total)
-                    last = time.monotonic()
-                    if not evaluation_job_heartbeat(
-                        job_id=self.job_id, token=self.token, done=self.done, total=self.total
-                    ):
-                        self.lost.set()
-                        return
-        except Exception:  # a database hiccup must not kill the job; the reaper judges staleness
-            log.exception("heartbeat of job %s failed", self.job_id)
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
-
-
-def model_failure_message(run: dict) -> str:
-    """What the participant reads when their model failed in the sandbox."""
-    kind = run.get("error_kind") or "error"
-    message = run.get("error") or "the model run failed"
-    image = run.get("failed_image")
-    where = f" on image {image}" if image and image not in message else ""
-    return f"Your model failed ({kind}){where}: {message}"
-
-
-def _run_model(claim: Claim, ground_truth: Path, heartbeat: "_Heartbeat") -> tuple[dict, dict | None]:
-    """Run the model job in a scratch folder; return (run report, score result or None)."""
-    inputs = model_inputs_dir(claim.inputs)
-    limits = dict(settings.RESTOREBENCH_MODEL_RUN_LIMITS)
-    limits.setdefault("use_gpu", claim.queue == settings.RESTOREBENCH_QUEUES["gpu"])
-    limits.setdefault("allow_weak_sandbox", settings.RESTOREBENCH_SANDBOX_ALLOW_WEAK)
-    run_model_job = import_string(settings.RESTOREBENCH_MODEL_FUNCTION)
-
-    def progress(stage: str, done: int, total: int) -> None:
-        # Two passes over the images, inference then scoring: one bar from 0 to 2N.
-        heartbeat.progress(done + (total if stage == "scoring" else 0), 2 * total)
-
-    scratch = model_job_scratch_dir(job_id=claim.job_id, token=claim.token)
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
-        result = run_model_job(
-            str(claim.archive),
-            claim.manifest or {},
-            str(inputs),
-            str(ground_truth),
-            claim.spec,
-            str(scratch),
-            limits,
-            progress,
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if not isinstance(result, dict) or not isinstance(result.get("run"), dict):
-        raise TypeError(f"model function returned {result!r:.200}, expected {{'run': ..., 'score': ...}}")
-    run = result["run"]
-    if run.get("ok") and not isinstance(result.get("score"), dict):
-        raise TypeError("model function returned a successful run without a score")
-    return run, result.get("score")
-
-
 def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -> str:
     """Everything a worker does for one task message. Returns the job's resulting status, or '' when
     the message needed no work."""
@@ -519,20 +290,27 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     if claim is None:
         return ""
     participant_errors = _participant_errors()
-    heartbeat = _Heartbeat(
+    heartbeat = JobHeartbeat(
         job_id=job_id,
         token=claim.token,
         every_s=settings.RESTOREBENCH_HEARTBEAT_EVERY_S,
         time_limit_s=settings.RESTOREBENCH_JOB_TIME_LIMIT_S,
+        # A hung scorer would otherwise heartbeat forever: give the claim up as a platform error
+        # (retried, then failed at the attempt cap).
+        on_time_limit=lambda message: evaluation_job_fail(
+            job_id=job_id, token=claim.token, kind=FailureKind.PLATFORM, message=message
+        ),
     )
     heartbeat.start()
     model_run = None
     try:
-        if not claim.archive.is_file():
-            raise FileNotFoundError(f"stored archive {claim.archive} is missing")
-        ground_truth = _resolve_hidden(str(claim.ground_truth))
+        # Both re-checked here, on every run: confined to the submission's own phase area.
+        archive = storage.submission_archive_for_reading(claim.phase, claim.archive_path)
+        ground_truth = storage.phase_ground_truth_for_reading(claim.phase)
         if claim.kind == SubmissionKind.MODEL:
-            model_run, result = _run_model(claim, ground_truth, heartbeat)
+            model_run, result = run_model(
+                claim=claim, archive=archive, ground_truth=ground_truth, heartbeat=heartbeat
+            )
             if not model_run.get("ok"):
                 heartbeat.stop()
                 return evaluation_job_fail(
@@ -544,7 +322,7 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
                 )
         else:
             score = import_string(settings.RESTOREBENCH_SCORING_FUNCTION)
-            result = score(str(claim.archive), str(ground_truth), claim.spec, heartbeat.progress)
+            result = score(str(archive), str(ground_truth), claim.spec, heartbeat.progress)
     except JobAbandoned:
         return ""
     except participant_errors as error:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from restorebench import storage
 from restorebench.submissions.models import EvaluationJob, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ _JOB_FOLDER = re.compile(r"^model-job-(\d+)-(\d+)$")
 
 def model_job_scratch_dir(*, job_id: int, token: int) -> Path:
     """The work folder of one attempt (`token`) of a model job."""
-    return Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp" / f"model-job-{job_id}-{token}"
+    return storage.scratch_dir() / f"model-job-{job_id}-{token}"
 
 
 def _job_folder_is_live(job_id: int, token: int) -> bool:

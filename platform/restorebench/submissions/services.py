@@ -13,7 +13,6 @@ number of parallel uploads can pass the per-day or total limit.
 
 import datetime as dt
 import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -24,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from restorebench import storage
 from restorebench.accounts.models import Team, TrackEntry
 from restorebench.challenges.models import Phase
 from restorebench.challenges.services import audit_log_record
@@ -67,11 +67,12 @@ class SubmissionLimitReached(SubmissionRefused):
 
 
 def storage_dir() -> Path:
-    return Path(settings.RESTOREBENCH_STORAGE_DIR)
+    return storage.storage_root()
 
 
 def submission_archive_file(submission: Submission) -> Path:
-    return storage_dir() / submission.archive_path
+    """The submission's stored file, checked to be in its own phase's area."""
+    return storage.submission_archive_path(submission.phase, submission.archive_path)
 
 
 def _inspect(path: Path, phase: Phase) -> ArchiveContents:
@@ -146,8 +147,8 @@ def _baseline_file(
     return path
 
 
-def _final_path(phase: Phase, suffix: str = ".zip") -> Path:
-    return storage_dir() / "submissions" / f"phase-{phase.pk}" / f"{uuid.uuid4().hex}{suffix}"
+def _final_path(phase: Phase, suffix: str = ".zip") -> tuple[Path, str]:
+    return storage.submission_archive_new(phase, suffix)
 
 
 def _contents_fields(contents: ArchiveContents | ModelContents, phase: Phase) -> dict:
@@ -180,7 +181,7 @@ def _submission_store(
 ) -> Submission:
     """The transactional part shared by every way in: lock, re-check, move the file, create rows."""
     model = isinstance(contents, ModelContents)
-    final = _final_path(phase, f".{contents.format}" if model else ".zip")
+    final, recorded = _final_path(phase, f".{contents.format}" if model else ".zip")
     final.parent.mkdir(parents=True, exist_ok=True)
     moved = False
     try:
@@ -200,7 +201,7 @@ def _submission_store(
                 method_name=method_name.strip()[:200],
                 description=description,
                 runtime_per_mp=runtime_per_mp,
-                archive_path=str(final.relative_to(storage_dir())),
+                archive_path=recorded,
                 archive_bytes=received.size,
                 sha256=received.sha256,
                 **_contents_fields(contents, phase),
@@ -222,7 +223,7 @@ def _zip_receive(
 ) -> tuple[ReceivedFile, ArchiveContents]:
     """Receive a zip of images into the scratch folder and inspect it; refusals name `where` first."""
     try:
-        received = archive_receive(archive, directory=storage_dir() / "tmp", max_bytes=phase.max_upload_bytes)
+        received = archive_receive(archive, directory=storage.scratch_dir(), max_bytes=phase.max_upload_bytes)
     except ArchiveError as error:
         raise SubmissionRefused(f"{where}{error}") from error
     try:
@@ -338,7 +339,7 @@ def _check_model_inputs(phase: Phase) -> None:
     """A model needs inputs to run on: the phase's PNGs or float .npy arrays (what the evaluator's model
     runner reads); a phase with none refuses models."""
     try:
-        folder = jobs.model_inputs_dir(phase.inputs_dir)
+        folder = storage.model_inputs_for_reading(phase)
     except FileNotFoundError as error:
         raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from error
     model_inputs_check(folder)
@@ -353,7 +354,7 @@ def _model_inspect(path: Path, manifest: dict, phase: Phase, sha256: str) -> Mod
         task=task,
         scale=scale,
         max_bytes=_model_max_bytes(phase),
-        inputs_dir=jobs.model_inputs_dir(phase.inputs_dir),  # checked by _check_model_inputs first
+        inputs_dir=storage.model_inputs_for_reading(phase),  # checked by _check_model_inputs first
     )
 
 
@@ -370,7 +371,7 @@ def _model_receive(
         raise SubmissionRefused({"manifest": f"{where}{error}"}) from error
     limit = _model_max_bytes(phase)
     try:
-        received = archive_receive(model, directory=storage_dir() / "tmp", max_bytes=limit)
+        received = archive_receive(model, directory=storage.scratch_dir(), max_bytes=limit)
     except ArchiveError as error:
         raise SubmissionRefused(f"{where}model file too large: more than {limit:,} bytes") from error
     try:
@@ -439,7 +440,7 @@ def submission_create_model_baseline(
 
 
 def _upload_part(session: UploadSession) -> Path:
-    return storage_dir() / "uploads" / f"{session.pk}.part"
+    return storage.upload_session_file(session.pk)
 
 
 def upload_session_create(

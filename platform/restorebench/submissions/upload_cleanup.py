@@ -24,12 +24,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from restorebench import storage
 from restorebench.submissions.models import Submission, UploadSession, UploadStatus
 
 logger = logging.getLogger(__name__)
 
-UPLOADS_SUBDIR = "uploads"  # chunked uploads: <session id>.part (see services._upload_part)
-TMP_SUBDIR = "tmp"  # direct uploads in flight: upload-*.part (see archives.archive_receive)
+UPLOADS_SUBDIR = storage.UPLOADS  # chunked uploads: <session id>.part
+TMP_SUBDIR = storage.SCRATCH  # direct uploads in flight: upload-*.part (see archives.archive_receive)
 
 
 @dataclass
@@ -48,15 +49,15 @@ class UploadCleanupReport:
 
 
 def _storage_dir() -> Path:
-    return Path(settings.RESTOREBENCH_STORAGE_DIR)
+    return storage.storage_root()
 
 
 def _default_older_than() -> dt.timedelta:
     return dt.timedelta(hours=float(settings.RESTOREBENCH_UPLOAD_STALE_AFTER_H))
 
 
-def _session_part(session_id: object) -> Path:
-    return _storage_dir() / UPLOADS_SUBDIR / f"{session_id}.part"
+def _session_part(session_id: int) -> Path:
+    return storage.upload_session_file(session_id)
 
 
 def _older_than_cutoff(path: Path, cutoff: dt.datetime) -> bool:

@@ -29,6 +29,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.utils import timezone
     from restorebench.accounts.services import team_create, track_enter
+    from restorebench.challenges.phase_data import phase_data_install
     from restorebench.challenges.services import challenge_create, phase_create, track_create
     from restorebench.submissions.models import Submission
     from restorebench.submissions.services import submission_create
@@ -45,7 +46,7 @@ def main() -> None:
     challenge = challenge_create(slug="embedded", title="Embedded", created_by=user)
     track = track_create(challenge=challenge, slug="t", title="T", task="denoise", ranking_metrics=["psnr"],
                          scoring_spec={"metrics": ["psnr"]})  # fmt: skip
-    gt = Path(settings.RESTOREBENCH_HIDDEN_DIR) / "embedded"
+    gt = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp" / "embedded-gt"
     gt.mkdir(parents=True)
     rng = np.random.default_rng(0)
     buffer = io.BytesIO()
@@ -62,8 +63,8 @@ def main() -> None:
             archive.writestr(f"{i}.png", out.getvalue())
     now = timezone.now()
     phase = phase_create(track=track, slug="d", title="D", starts_at=now - dt.timedelta(days=1),
-                         ends_at=now + dt.timedelta(days=1), ground_truth_dir="embedded",
-                         expected_images=["0.png", "1.png"])  # fmt: skip
+                         ends_at=now + dt.timedelta(days=1))  # fmt: skip
+    phase = phase_data_install(phase=phase, inputs_src=None, ground_truth_src=gt, actor=user)
     team = team_create(challenge=challenge, name="a", user=user)
     track_enter(team=team, track=track)
     submission = submission_create(phase=phase, user=user, archive=[buffer.getvalue()])

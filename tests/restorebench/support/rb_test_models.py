@@ -5,6 +5,7 @@ participant inputs for an `Arena` phase, so a model has something to run on."""
 import io
 import json
 import pickle
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -90,18 +91,19 @@ def pickle_bytes() -> bytes:
 
 
 def give_inputs(arena: Arena, storage_dir: Path, *, noise: int = 8, seed: int = 7) -> dict[str, np.ndarray]:
-    """Write noisy versions of the arena's ground truth as the phase's participant inputs (a track-data
-    folder: `inputs/<name>.png` plus a manifest) and set the phase's `inputs_dir`; return them."""
-    from restorebench.challenges.models import Phase
+    """Install noisy versions of the arena's ground truth as the phase's participant inputs (a
+    track-data folder: `inputs/<name>.png` plus a manifest, built in a scratch folder under
+    `storage_dir` and installed into the phase's own area); return them."""
+    from restorebench.challenges.phase_data import phase_data_install
 
     inputs = arena.restored(noise=noise, seed=seed)
-    relative = f"inputs/phase-{arena.phase.pk}"
-    folder = Path(storage_dir) / relative
-    (folder / "inputs").mkdir(parents=True, exist_ok=True)
-    for name, array in inputs.items():
-        (folder / "inputs" / name).write_bytes(png_bytes(array))
-    (folder / "manifest.json").write_text(json.dumps({"items": sorted(inputs)}))
-    Phase.objects.filter(pk=arena.phase.pk).update(inputs_dir=relative)
+    with tempfile.TemporaryDirectory(dir=storage_dir) as source:
+        folder = Path(source)
+        (folder / "inputs").mkdir()
+        for name, array in inputs.items():
+            (folder / "inputs" / name).write_bytes(png_bytes(array))
+        (folder / "manifest.json").write_text(json.dumps({"items": sorted(inputs)}))
+        phase_data_install(phase=arena.phase, inputs_src=folder, ground_truth_src=None, actor=None)
     arena.phase.refresh_from_db()
     return inputs
 
