@@ -60,15 +60,11 @@ MATRIX = [
 
 @pytest.fixture
 def world(make_arena, make_participant, make_user, platform_dirs):
-    from rb_test_helpers import png_bytes, scored_submission
+    from rb_test_helpers import install_phase_data, png_bytes, scored_submission
 
     arena = make_arena(images=1)
-    inputs = platform_dirs / "storage" / "inputs" / arena.challenge.slug
-    inputs.mkdir(parents=True)
-    for name, array in arena.ground_truth.items():
-        (inputs / name).write_bytes(png_bytes(array // 2))
-    arena.phase.inputs_dir = str(inputs.relative_to(platform_dirs / "storage"))
-    arena.phase.save()
+    inputs = {name: png_bytes(array // 2) for name, array in arena.ground_truth.items()}
+    arena.phase = install_phase_data(arena.phase, inputs=inputs)
     owner, team = make_participant(arena)
     submission = scored_submission(arena.phase, team, {"psnr": 30.0, "ssim": 0.9})
     upload = upload_session_create(

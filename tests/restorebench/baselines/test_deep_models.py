@@ -4,13 +4,12 @@ leaderboard unranked with its runtime and parameter count; the same file is not 
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from rb_test_helpers import psnr_uint8
+from restorebench import storage
 from restorebench.baselines import services as baselines
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
@@ -64,8 +63,8 @@ def test_a_deep_method_is_entered_as_an_onnx_model_and_scored_through_the_sandbo
     assert submission.status == "scored", submission.failure_reason
 
     # DnCNN (trained at sigma 25) must clearly beat its noisy inputs, computed here independently.
-    public = Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
-    hidden = Path(settings.RESTOREBENCH_HIDDEN_DIR) / phase.ground_truth_dir
+    public = storage.phase_inputs_dir(phase)
+    hidden = storage.phase_ground_truth_dir(phase)
     items = json.loads((public / "manifest.json").read_text())["items"]
     noisy = np.mean(
         [

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 from rb_test_helpers import psnr_uint8, wait_for_submission
+from restorebench import storage
 from restorebench.baselines import services as baselines
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
@@ -83,7 +84,7 @@ def test_methods_are_entered_once_per_code_version(phase, monkeypatch):
 def test_the_identity_baseline_is_the_rounded_input(phase, settings):
     _run("--methods", "identity")
     submission = Submission.objects.get(phase=phase, method_name="identity")
-    public = Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
+    public = storage.phase_inputs_dir(phase)
     manifest = json.loads((public / "manifest.json").read_text())
     images = _archive_images(submission)
     assert sorted(images) == phase.expected_images
@@ -134,7 +135,7 @@ def test_baselines_are_scored_by_the_worker_and_shown_unranked(phase, cpu_worker
     submission = Submission.objects.get(phase=phase, method_name="identity")
     submission = wait_for_submission(submission.pk, worker=cpu_worker)
     assert submission.status == "scored", submission.failure_reason
-    gt_dir = Path(settings.RESTOREBENCH_HIDDEN_DIR) / phase.ground_truth_dir
+    gt_dir = storage.phase_ground_truth_dir(phase)
     images = _archive_images(submission)
     expected = np.mean([psnr_uint8(images[name], to_uint8(read_image(gt_dir / name))) for name in images])
     assert submission.scores["psnr"] == pytest.approx(expected, abs=1e-9)

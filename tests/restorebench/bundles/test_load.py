@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from restorebench import storage
 from restorebench.bundles import services as bundle_services
 from restorebench.bundles.schema import BundleError
 from restorebench.bundles.services import bundle_load
@@ -45,7 +46,7 @@ def test_the_demo_bundle_creates_four_tracks_with_generated_data(bundle_dirs, se
 
     starter = ensure_dataset("starter", settings.RESTOREBENCH_DATASETS_DIR)
     splits = json.loads((starter / "manifest.json").read_text())["splits"]
-    storage, hidden = Path(settings.RESTOREBENCH_STORAGE_DIR), Path(settings.RESTOREBENCH_HIDDEN_DIR)
+    storage_dir, hidden_dir = Path(settings.RESTOREBENCH_STORAGE_DIR), Path(settings.RESTOREBENCH_HIDDEN_DIR)
     for track in tracks:
         dev, test = track.phases.order_by("order")
         assert (dev.hidden_ground_truth, test.hidden_ground_truth, test.score_decimals) == (False, True, 2)
@@ -53,10 +54,10 @@ def test_the_demo_bundle_creates_four_tracks_with_generated_data(bundle_dirs, se
         assert test.starts_at.isoformat() == "2026-06-01T07:00:00+00:00"
         for phase, split in ((dev, "val"), (test, "test")):
             assert phase.expected_images == sorted(splits[split])
-            gt_dir = hidden / phase.ground_truth_dir
-            inputs = storage / phase.inputs_dir
+            gt_dir = storage.phase_ground_truth_dir(phase)
+            inputs = storage.phase_inputs_dir(phase)
             assert sorted(p.name for p in gt_dir.iterdir()) == phase.expected_images
-            assert not gt_dir.is_relative_to(storage) and not inputs.is_relative_to(hidden)
+            assert not gt_dir.is_relative_to(storage_dir) and not inputs.is_relative_to(hidden_dir)
             manifest = json.loads((inputs / "manifest.json").read_text())
             assert [item["id"] + ".png" for item in manifest["items"]] == phase.expected_images
             assert "seed" not in manifest
@@ -65,7 +66,7 @@ def test_the_demo_bundle_creates_four_tracks_with_generated_data(bundle_dirs, se
                 # SR ground truth is modcropped; 192 is a multiple of 4, so every GT is the starter image.
                 assert np.array_equal(read_image(gt_dir / name), read_image(starter / name))
     sr_dev = sr.phases.get(slug="development")
-    first = json.loads((storage / sr_dev.inputs_dir / "manifest.json").read_text())["items"][0]
+    first = json.loads((storage.phase_inputs_dir(sr_dev) / "manifest.json").read_text())["items"][0]
     assert first["input_shape"] == [48, 48, 3] and first["output_shape"] == [192, 192, 3]
     assert AuditLogEntry.objects.filter(challenge=challenge, action="phase.create").count() == 8
 
@@ -91,11 +92,13 @@ def test_a_failure_while_generating_removes_what_was_generated_and_creates_no_ro
     real = bundle_services._generate_phase
     calls = []
 
-    def generate_then_fail(bundle, track, phase, dataset_dir):
+    def generate_then_fail(bundle, track, phase, dataset_dir, token):
         calls.append(phase.slug)
         if phase.slug == "test":
             raise OSError("disk full")
-        return real(bundle, track, phase, dataset_dir)
+        return real(bundle, track, phase, dataset_dir, token)
+
+    before = files_under(bundle_dirs / "storage", bundle_dirs / "hidden")
 
     monkeypatch.setattr(bundle_services, "_generate_phase", generate_then_fail)
     with pytest.raises(BundleError) as caught:
@@ -103,13 +106,14 @@ def test_a_failure_while_generating_removes_what_was_generated_and_creates_no_ro
     assert calls == ["dev", "test"]
     assert "disk full" in str(caught.value)
     assert not Challenge.objects.filter(slug="half").exists()
-    assert not (bundle_dirs / "storage" / "tracks" / "half").exists()
-    assert not (bundle_dirs / "hidden" / "tracks" / "half").exists()
+    assert files_under(bundle_dirs / "storage", bundle_dirs / "hidden") == before
 
 
 def test_a_database_refusal_rolls_back_every_row_and_file(bundle_dirs, write_bundle, monkeypatch):
     path = write_bundle(TINY_BUNDLE.format(slug="rolled"))
     from django.core.exceptions import ValidationError
+
+    before = files_under(bundle_dirs / "storage", bundle_dirs / "hidden")
 
     def refuse(**kwargs):
         raise ValidationError({"max_submissions_per_day": "refused for the test"})
@@ -123,14 +127,14 @@ def test_a_database_refusal_rolls_back_every_row_and_file(bundle_dirs, write_bun
     assert problem.line == path.read_text().splitlines().index("      - slug: dev") + 1
     assert not Challenge.objects.filter(slug="rolled").exists()
     assert not Track.objects.filter(challenge__slug="rolled").exists()
-    assert not (bundle_dirs / "storage" / "tracks" / "rolled").exists()
+    assert files_under(bundle_dirs / "storage", bundle_dirs / "hidden") == before
 
 
 def test_an_existing_slug_is_refused_before_anything_is_generated(bundle_dirs, write_bundle):
     path = write_bundle(TINY_BUNDLE.format(slug="twice"))
     bundle_load(path=path)
     phase = Phase.objects.get(track__challenge__slug="twice")
-    inputs = bundle_dirs / "storage" / phase.inputs_dir
+    inputs = storage.phase_inputs_dir(phase)
     stamp = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files_under(inputs)}
     with pytest.raises(BundleError) as caught:
         bundle_load(path=path)
@@ -146,7 +150,7 @@ def test_generation_is_reproducible_from_the_bundles_seed(bundle_dirs, write_bun
     bundle_load(path=write_bundle(TINY_BUNDLE.format(slug="second"), "b.yaml"))
     a, b = (Phase.objects.get(track__challenge__slug=s) for s in ("first", "second"))
     read = lambda phase: {  # noqa: E731
-        p.name: p.read_bytes() for p in (bundle_dirs / "storage" / phase.inputs_dir / "inputs").iterdir()
+        p.name: p.read_bytes() for p in (storage.phase_inputs_dir(phase) / "inputs").iterdir()
     }
     assert read(a) == read(b)
 

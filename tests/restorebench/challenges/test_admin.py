@@ -21,8 +21,8 @@ def test_a_phase_limit_changed_in_the_admin_is_audited(make_arena, make_user):
         "starts_at_0": f"{phase.starts_at:%Y-%m-%d}", "starts_at_1": f"{phase.starts_at:%H:%M:%S}",
         "ends_at_0": f"{phase.ends_at:%Y-%m-%d}", "ends_at_1": f"{phase.ends_at:%H:%M:%S}",
         "max_submissions_per_day": "", "max_submissions_total": "7", "leaderboard_public": "on",
-        "score_decimals": "4", "max_upload_bytes": str(phase.max_upload_bytes), "inputs_dir": "",
-        "ground_truth_dir": phase.ground_truth_dir, "expected_images": json.dumps(phase.expected_images),
+        "score_decimals": "4", "max_upload_bytes": str(phase.max_upload_bytes),
+        "expected_images": json.dumps(phase.expected_images),
         "order": "0",
     }  # fmt: skip
     response = client.post(f"/admin/challenges/phase/{phase.pk}/change/", data)

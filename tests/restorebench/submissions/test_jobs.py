@@ -4,12 +4,12 @@ and broker is in tests/restorebench/pipeline.)"""
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from django.utils import timezone
 from rb_test_helpers import png_bytes, psnr_uint8
+from restorebench import storage
 from restorebench.challenges.models import AuditLogEntry
 from restorebench.challenges.services import track_update
 from restorebench.leaderboards.selectors import rescore_changes
@@ -115,13 +115,13 @@ def test_a_platform_error_is_retried_with_backoff_then_fails_without_using_up_a_
     arena = make_arena(images=1)
     user, _ = make_participant(arena)
     submission, job = _submit(arena, user)
-    shutil.rmtree(Path(platform_dirs) / "hidden" / arena.phase.ground_truth_dir)  # the platform's fault
+    shutil.rmtree(storage.phase_ground_truth_dir(arena.phase))  # the platform's fault
 
     before = timezone.now()
     assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "pending"
     job.refresh_from_db()
     assert (job.status, job.attempts, job.error_kind) == ("pending", 1, "platform")
-    assert "does not exist" in job.error_message
+    assert "ground truth: not installed" in job.error_message
     assert before + dt.timedelta(seconds=29) < job.not_before < timezone.now() + dt.timedelta(seconds=31)
     assert sent[-1] == {"job_id": job.pk, "countdown": 30}
     assert submission_progress(submission=Submission.objects.get(pk=submission.pk))[

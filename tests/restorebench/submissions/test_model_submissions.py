@@ -27,6 +27,7 @@ from rb_test_models import (
     torchscript_bytes,
 )
 from rest_framework.test import APIClient
+from restorebench import storage
 from restorebench.accounts.services import token_get_or_create
 from restorebench.leaderboards.selectors import leaderboard_compute, leaderboard_csv_rows
 from restorebench.submissions import jobs
@@ -316,14 +317,13 @@ def test_a_phase_whose_inputs_a_model_cannot_read_refuses_models_and_says_why(
 ):
     arena = make_arena(images=1)
     user, team = make_participant(arena)
-    with pytest.raises(SubmissionRefused, match="this phase cannot run models: the phase has no inputs_dir"):
+    with pytest.raises(
+        SubmissionRefused, match=r"this phase cannot run models: phase \d+'s inputs: not installed"
+    ):
         _submit(arena, user)
     # A folder with no PNG or .npy inputs (TIFFs, say) gives a model nothing to run on.
-    folder = platform_dirs / "storage" / "tif-inputs" / str(arena.phase.pk)
-    (folder / "inputs").mkdir(parents=True)
+    folder = _track_folder(arena, platform_dirs / "storage", "tif-inputs")
     (folder / "inputs" / "0000.tif").write_bytes(b"II*\x00")
-    arena.phase.inputs_dir = str(folder.relative_to(platform_dirs / "storage"))
-    arena.phase.save()
     with pytest.raises(
         SubmissionRefused,
         match="it gives only .tif files, and the model runner reads 8-bit PNG or float .npy",
@@ -342,7 +342,7 @@ def test_inputs_gone_at_run_time_are_a_platform_error_that_is_retried(
     arena = model_arena(images=1)
     user, _ = make_participant(arena)
     submission = _submit(arena, user)
-    shutil.rmtree(platform_dirs / "storage" / arena.phase.inputs_dir)  # storage lost under the job
+    shutil.rmtree(storage.phase_inputs_dir(arena.phase))  # storage lost under the job
     job = EvaluationJob.objects.get(submission=submission)
 
     assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "pending"
@@ -419,15 +419,11 @@ def _affine_conv_onnx(a: float, b: float) -> bytes:
     return model.SerializeToString()
 
 
-def _track_folder(arena, storage, name: str) -> "Path":  # noqa: F821 - pathlib.Path
-    """An empty track-data public folder for the arena's phase (inputs/ inside), set as its inputs_dir."""
-    from restorebench.challenges.models import Phase
-
-    relative = f"{name}/phase-{arena.phase.pk}"
-    folder = storage / relative
+def _track_folder(arena, storage_dir, name: str) -> "Path":  # noqa: F821 - pathlib.Path
+    """An empty track-data public folder (inputs/ inside) where the platform keeps the arena's phase
+    inputs, for the test to fill in place."""
+    folder = storage.phase_inputs_dir(arena.phase)
     (folder / "inputs").mkdir(parents=True)
-    Phase.objects.filter(pk=arena.phase.pk).update(inputs_dir=relative)
-    arena.phase.refresh_from_db()
     return folder
 
 

@@ -41,6 +41,35 @@ def make_zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def install_phase_data(
+    phase, *, inputs: dict[str, bytes] | None = None, ground_truth: dict[str, bytes] | None = None, actor=None
+):
+    """Install files (relative name -> bytes) as the phase's inputs and/or ground truth the way the
+    platform does (`phase_data_install` into the phase's own area); return the refreshed phase."""
+    import tempfile
+
+    from django.conf import settings
+    from restorebench.challenges.phase_data import phase_data_install
+
+    sources = {}
+    scratch = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as source:
+        for kind, files in (("inputs_src", inputs), ("ground_truth_src", ground_truth)):
+            if files is None:
+                continue
+            sources[kind] = Path(source) / kind
+            for name, data in files.items():
+                (sources[kind] / name).parent.mkdir(parents=True, exist_ok=True)
+                (sources[kind] / name).write_bytes(data)
+        return phase_data_install(
+            phase=phase,
+            inputs_src=sources.get("inputs_src"),
+            ground_truth_src=sources.get("ground_truth_src"),
+            actor=actor,
+        )
+
+
 def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two uint8 images, peak 255 (independent of the evaluator)."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)

@@ -4,7 +4,6 @@ leaderboard; and running it again duplicates nothing."""
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from rb_test_helpers import psnr_uint8
+from restorebench import storage
 from restorebench.accounts.models import Team, TrackEntry
 from restorebench.challenges.models import Challenge, Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
@@ -100,8 +100,8 @@ def test_demo_fills_the_leaderboard_and_reruns_without_duplicating(platform_dirs
     model = Submission.objects.get(phase=phase, method_name="dncnn_s25")
     assert model.kind == "model" and model.model_parameters > 100_000 and model.model_seconds_per_image > 0
     # The identity baseline is the input rounded to 8 bits: its PSNR, computed here independently.
-    public = Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
-    hidden = Path(settings.RESTOREBENCH_HIDDEN_DIR) / phase.ground_truth_dir
+    public = storage.phase_inputs_dir(phase)
+    hidden = storage.phase_ground_truth_dir(phase)
     items = json.loads((public / "manifest.json").read_text())["items"]
     expected = np.mean(
         [

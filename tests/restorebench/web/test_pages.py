@@ -241,14 +241,11 @@ def test_phase_inputs_download_link_serves_the_zip_to_logged_in_users(
 ):
     import io
     import zipfile
-    from pathlib import Path
+
+    from rb_test_helpers import install_phase_data
 
     arena = make_arena(images=1)
-    inputs = Path(settings.RESTOREBENCH_STORAGE_DIR) / "inputs-test" / str(arena.phase.pk)
-    (inputs / "inputs").mkdir(parents=True)
-    (inputs / "inputs" / "0000.png").write_bytes(b"png-bytes")
-    arena.phase.inputs_dir = str(inputs.relative_to(settings.RESTOREBENCH_STORAGE_DIR))
-    arena.phase.save()
+    arena.phase = install_phase_data(arena.phase, inputs={"inputs/0000.png": b"png-bytes"})
     alice, _ = make_participant(arena)
     client.force_login(alice)
     page = client.get(f"/tracks/{arena.track.pk}/").content.decode()

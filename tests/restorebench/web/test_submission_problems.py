@@ -5,8 +5,8 @@ of hidden phases come from the one submissions selector."""
 
 import numpy as np
 import pytest
-from django.conf import settings
 from rb_test_helpers import make_zip, png_bytes, scored_submission
+from restorebench import storage
 from restorebench.submissions.models import EvaluationJob, Submission
 from restorebench.submissions.selectors import submission_problem_list, submission_scores_for_viewer
 
@@ -31,7 +31,7 @@ def _rejected_problems(arena, tmp_path) -> tuple[str, list[dict]]:
     }
     archive = tmp_path / "bad.zip"
     archive.write_bytes(make_zip(members))
-    gt_dir = settings.RESTOREBENCH_HIDDEN_DIR / arena.phase.ground_truth_dir
+    gt_dir = storage.phase_ground_truth_dir(arena.phase)
     with pytest.raises(SubmissionRejected) as caught:
         score(archive, gt_dir, {"task": "denoise"})
     return str(caught.value), [p.to_dict() for p in caught.value.problems]
@@ -84,7 +84,7 @@ def test_missing_images_come_first_and_name_each_file(client, make_arena, make_p
     alice, team = make_participant(arena)
     archive = tmp_path / "short.zip"
     archive.write_bytes(arena.zip_of({"0001.png": arena.restored(noise=2)["0001.png"]}))
-    gt_dir = settings.RESTOREBENCH_HIDDEN_DIR / arena.phase.ground_truth_dir
+    gt_dir = storage.phase_ground_truth_dir(arena.phase)
     with pytest.raises(SubmissionRejected) as caught:
         score(archive, gt_dir, {"task": "denoise"})
     submission = _failed_submission(
