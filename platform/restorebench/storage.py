@@ -177,8 +177,12 @@ def submission_archive_path(phase: "PhaseKey | Phase", recorded: str) -> Path:
     return confined(path, _in_phase_area(key, SUBMISSIONS), root=storage_root())
 
 
-def upload_session_file(session_id: int) -> Path:
-    return storage_root() / UPLOADS / f"{int(session_id)}.part"
+def upload_session_file(session_id: "uuid.UUID | int | str") -> Path:
+    """A chunked upload's partial file, named by its session's id (a UUID: letters, digits, dashes)."""
+    name = str(session_id)
+    if not name or not all(c.isascii() and (c.isalnum() or c == "-") for c in name):
+        raise ConfinementError("an upload session id must be letters, digits and dashes")
+    return storage_root() / UPLOADS / f"{name}.part"
 
 
 def scratch_dir(*, hidden: bool = False) -> Path:

@@ -5,6 +5,7 @@ changing one needs to be one of its organizers (403). Objects the viewer cannot 
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -65,7 +66,7 @@ def _validated(serializer: serializers.Serializer) -> dict:
     services.check_no_data_paths(sent)
     unknown = sorted(set(sent.keys()) - set(serializer.fields))
     if unknown:
-        raise serializers.ValidationError({name: "unknown field" for name in unknown})
+        raise ValidationError({name: "unknown field" for name in unknown})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -56,7 +56,7 @@ def _default_older_than() -> dt.timedelta:
     return dt.timedelta(hours=float(settings.RESTOREBENCH_UPLOAD_STALE_AFTER_H))
 
 
-def _session_part(session_id: int) -> Path:
+def _session_part(session_id: object) -> Path:
     return storage.upload_session_file(session_id)
 
 

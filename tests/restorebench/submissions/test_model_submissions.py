@@ -348,7 +348,7 @@ def test_inputs_gone_at_run_time_are_a_platform_error_that_is_retried(
     assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "pending"
     job.refresh_from_db()
     submission.refresh_from_db()
-    assert (job.error_kind, job.attempts) == ("platform", 1) and "does not exist" in job.error_message
+    assert (job.error_kind, job.attempts) == ("platform", 1) and "inputs: not installed" in job.error_message
     assert submission.status == "queued" and submission.counts_toward_limits
     assert sent[-1]["job_id"] == job.pk  # sent again after the backoff
 
