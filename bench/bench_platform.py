@@ -135,9 +135,10 @@ class Site:
     """A challenge/track/phase with ground truth on disk, and helpers to submit and wait."""
 
     def __init__(self, *, ground_truth: dict[str, Path], metrics: list[str], title: str) -> None:
-        from django.conf import settings
         from django.contrib.auth.models import User
         from django.utils import timezone
+        from restorebench import storage
+        from restorebench.challenges.phase_data import phase_data_install
         from restorebench.challenges.services import challenge_create, phase_create, track_create
 
         self.organizer = User.objects.create_user(f"org-{time.monotonic_ns()}", password="x")
@@ -147,17 +148,18 @@ class Site:
             challenge=challenge, slug="t", title=title, task="denoise", ranking_metrics=metrics,
             scoring_spec={"metrics": metrics, "ranking_metric": metrics[0]},
         )  # fmt: skip
-        gt_rel = f"{slug}/gt"
-        gt_dir = Path(settings.RESTOREBENCH_HIDDEN_DIR) / gt_rel
-        gt_dir.mkdir(parents=True)
-        for name, path in ground_truth.items():
-            shutil.copyfile(path, gt_dir / name)
         now = timezone.now()
         self.phase = phase_create(
             track=self.track, slug="p", title="P", starts_at=now - dt.timedelta(days=1),
-            ends_at=now + dt.timedelta(days=1), ground_truth_dir=gt_rel, expected_images=sorted(ground_truth),
-            max_upload_bytes=4 * 1024**3,
+            ends_at=now + dt.timedelta(days=1), max_upload_bytes=4 * 1024**3,
         )  # fmt: skip
+        # The ground truth goes into the phase's own hidden area, installed as the platform does.
+        with tempfile.TemporaryDirectory(dir=storage.scratch_dir(hidden=True)) as source:
+            for name, path in ground_truth.items():
+                shutil.copyfile(path, Path(source) / name)
+            self.phase = phase_data_install(
+                phase=self.phase, inputs_src=None, ground_truth_src=Path(source), actor=self.organizer
+            )
         self.challenge = challenge
 
     def new_team_client(self):
