@@ -48,6 +48,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     )
     inlines = [JobInline]
 
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        # A stored upload belongs to its phase's area: moving the row to another phase (of another
+        # challenge) would only make its file unreadable, so the phase is fixed once created.
+        return (*self.readonly_fields, "phase") if obj is not None else self.readonly_fields
+
 
 @admin.register(EvaluationJob)
 class EvaluationJobAdmin(admin.ModelAdmin):
@@ -79,6 +84,9 @@ class UploadSessionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_filter = ("status",)
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        return ("phase",) if obj is not None else ()  # its partial file belongs to that phase's upload
 
 
 @admin.register(Rescore)

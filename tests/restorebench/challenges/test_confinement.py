@@ -130,7 +130,7 @@ def test_submitting_to_b_scores_against_bs_ground_truth_never_as(a_and_b):
 def test_the_admin_phase_form_takes_no_data_path_and_never_moves_a_phase_into_another_challenge(
     a_and_b, make_user
 ):
-    a, b, _, _ = a_and_b
+    a, b, _, b_participant = a_and_b
     b.organizer.is_staff = b.organizer.is_superuser = True
     b.organizer.save()
     client = Client()
@@ -154,7 +154,11 @@ def test_the_admin_phase_form_takes_no_data_path_and_never_moves_a_phase_into_an
     phase.refresh_from_db()
     assert phase.track_id == b.track.pk and storage.phase_key(phase).challenge_id == b.challenge.pk
     track_form = client.get(f"/admin/challenges/track/{b.track.pk}/change/").content.decode()
-    assert 'name="challenge"' not in track_form
+    assert 'name="challenge"' not in track_form and f"{b.challenge}" in track_form
+    # A stored submission cannot be moved into another phase either.
+    submission = submission_create(phase=b.phase, user=b_participant, archive=[b.submission_zip()])
+    page = client.get(f"/admin/submissions/submission/{submission.pk}/change/").content.decode()
+    assert 'name="phase"' not in page and 'name="method_name"' in page
 
 
 @pytest.mark.django_db
