@@ -13,6 +13,7 @@ Layout (ids, never names an organizer chose; docs/deployment.md):
     RESTOREBENCH_HIDDEN_DIR/   (no URL serves it)
       challenges/<challenge id>/phases/<phase id>/
         ground_truth/          what submissions are scored against
+        ground_truth.zip       its download, for a phase that publishes its ground truth
         manifest.json          a generated phase's hidden manifest (seed, degradation record)
       tmp/                     staging of hidden data while a bundle loads
 
@@ -157,6 +158,11 @@ def phase_hidden_manifest(phase: "PhaseKey | Phase") -> Path:
 
 def phase_inputs_zip(phase: "PhaseKey | Phase") -> Path:
     return _in_phase_area(phase, "inputs.zip")
+
+
+def phase_ground_truth_zip(phase: "PhaseKey | Phase") -> Path:
+    """A download of the ground truth, for phases that publish it (built in the hidden area)."""
+    return _in_phase_area(phase, "ground_truth.zip", hidden=True)
 
 
 def phase_install_slot(phase: "PhaseKey | Phase", name: str, *, hidden: bool) -> Path:
