@@ -128,9 +128,7 @@ def challenge_area(challenge_id: int, *, hidden: bool = False) -> Path:
 
 
 def phase_area(phase: "PhaseKey | Phase", *, hidden: bool = False) -> Path:
-    key = phase_key(phase)
-    path = challenge_area(key.challenge_id, hidden=hidden) / PHASES / str(key.phase_id)
-    return confined(path, challenge_area(key.challenge_id, hidden=hidden), root=_root(hidden))
+    return _in_phase_area(phase, hidden=hidden)
 
 
 def _in_phase_area(phase: "PhaseKey | Phase", *parts: str, hidden: bool = False) -> Path:
