@@ -16,8 +16,6 @@ import re
 import shutil
 from pathlib import Path
 
-from django.conf import settings
-
 from restorebench import storage
 from restorebench.submissions.models import EvaluationJob, JobStatus
 
@@ -41,7 +39,7 @@ def model_scratch_cleanup() -> dict[str, int]:
 
     sandbox = sweep_stale_scratch()
     jobs = 0
-    tmp = Path(settings.RESTOREBENCH_STORAGE_DIR) / "tmp"
+    tmp = storage.scratch_dir()
     for folder in sorted(tmp.glob("model-job-*")) if tmp.is_dir() else []:
         match = _JOB_FOLDER.match(folder.name)
         if match is None or folder.is_symlink() or not folder.is_dir():
