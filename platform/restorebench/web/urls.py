@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from restorebench.web import views
+from restorebench.web import console, views
 
 app_name = "web"
 
@@ -21,4 +21,16 @@ urlpatterns = [
     path("submissions/", views.my_submissions, name="submissions"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/choose/", views.submission_choose, name="submission-choose"),
+    # the organizer console
+    path("challenges/<slug:slug>/organize/", console.console_home, name="console"),
+    path("challenges/<slug:slug>/organize/audit-log/", console.audit_log, name="console-audit-log"),
+    path("challenges/<slug:slug>/organize/problems/", console.evaluation_problems, name="console-problems"),
+    path("phases/<int:phase_id>/organize/rescore/", console.phase_rescore, name="console-rescore"),
+    path("rescores/<int:rescore_id>/", console.rescore_detail, name="rescore"),
+    path(
+        "submissions/<int:submission_id>/organize/<str:action>/",
+        console.submission_action,
+        name="console-submission-action",
+    ),
+    path("organize/bundle/", console.bundle_upload, name="console-bundle"),
 ]

@@ -371,6 +371,7 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         "can_choose": is_member and submission.status == "scored" and not submission.disqualified,
         "status_url": reverse("api-submission-detail", args=[submission.pk]),
         "model": model,
+        "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
     }
     return render(request, "web/submission_detail.html", context)
 

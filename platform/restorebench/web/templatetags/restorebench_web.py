@@ -1,6 +1,7 @@
 """Template filters for the pages: UTC times stated as such, scores at a fixed precision, sizes."""
 
 import datetime as dt
+import json
 
 from django import template
 
@@ -63,3 +64,9 @@ def percent(done: int, total: int) -> int:
         return int(100 * int(done) / int(total)) if int(total) else 0
     except (TypeError, ValueError):
         return 0
+
+
+@register.filter
+def json_text(value: object) -> str:
+    """A JSON value as compact text (audit-log details)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
