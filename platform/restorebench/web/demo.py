@@ -6,6 +6,7 @@ its challenge exists, accounts and the team are reused (the demo passwords are s
 printed credentials always work), and baselines already entered at the same code version are skipped.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -217,3 +218,36 @@ def demo_phases(*, challenge: Challenge) -> list[Phase]:
         .annotate(baselines_scored=Count("submissions__method_name", filter=scored, distinct=True))
         .order_by("track__order", "order", "id")
     )
+
+
+# --- baselines filling in the background: a small progress file the pages' banner reads -----------
+
+
+def _progress_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo-baselines.json"
+
+
+def baseline_progress_write(*, restored: int, total: int | None, models_entered: bool = False) -> None:
+    """Record how far the demo's baselines are (written beside, then renamed: readers never see half)."""
+    path = _progress_file()
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps({"restored": restored, "total": total, "models_entered": models_entered}))
+    partial.replace(path)
+
+
+def baseline_progress_clear() -> None:
+    _progress_file().unlink(missing_ok=True)
+
+
+def baseline_progress() -> dict | None:
+    """{"restored", "total", "models_entered", "scoring"} while the demo fills its leaderboards, else None."""
+    try:
+        progress = json.loads(_progress_file().read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    from restorebench.submissions.models import Submission
+
+    progress["scoring"] = Submission.objects.filter(
+        is_reference=True, status__in=("queued", "running")
+    ).count()
+    return progress

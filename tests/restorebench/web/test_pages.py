@@ -280,3 +280,20 @@ def test_a_baseline_page_is_public_and_a_teams_page_asks_to_log_in(client, make_
     board = client.get(f"/phases/{arena.phase.pk}/leaderboard/").content.decode()
     assert f'href="/submissions/{baseline.pk}/"' in board
     assert f'href="/submissions/{theirs.pk}/"' not in board
+
+
+def test_while_the_demo_fills_its_leaderboards_every_page_shows_how_many_baselines_are_left(
+    client, settings, tmp_path, make_arena
+):
+    from restorebench.web import demo
+
+    settings.VAR_DIR = tmp_path
+    arena = make_arena(images=1)
+    queued = scored_submission(arena.phase, None, None, method_name="bm3d")
+    type(queued).objects.filter(pk=queued.pk).update(status="queued")
+    demo.baseline_progress_write(restored=3, total=10)
+    for path in ("/", f"/phases/{arena.phase.pk}/leaderboard/"):
+        page = client.get(path).content.decode()
+        assert 'id="demo-banner"' in page and "3 of 10 restored, 1 waiting to be scored" in page
+    demo.baseline_progress_clear()
+    assert 'id="demo-banner"' not in client.get("/").content.decode()

@@ -1,14 +1,16 @@
 """`manage.py demo`: everything the README's `make demo` promises, in one command.
 
 migrate → build the starter data → load the demo bundle → demo accounts and team → start an embedded
-evaluation worker → restore and enter the reference baselines → wait until the leaderboards are
-filled → serve the site on 127.0.0.1:8000 (the worker stops with the server). Re-running reuses
-everything that is already there.
+evaluation worker → serve the site on 127.0.0.1:8000 at once, while a background thread restores and
+enters the reference baselines (a banner on every page says how many are left; the leaderboards fill
+as the worker scores them). With --no-serve it fills the leaderboards first, then exits. The worker
+stops with the server. Re-running reuses everything that is already there.
 """
 
 import os
 import signal
 import sys
+import threading
 
 from django.conf import settings
 from django.core.management import call_command
@@ -64,6 +66,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def handle(self, *args, **options):
+        demo.baseline_progress_clear()  # a banner left by an interrupted run
         self.say("==> database: migrate")
         call_command("migrate", interactive=False, verbosity=0)
 
@@ -107,11 +110,20 @@ class Command(BaseCommand):
                     raise CommandError(str(error)) from None
                 self.say(f"    log: {worker.log_path}")
             phases = demo.demo_phases(challenge=challenge)
-            self.fill_leaderboards(phases, accounts.organizer, options)
-            phases = demo.demo_phases(challenge=challenge)
-            self.report(phases, accounts, team, options)
             if options["no_serve"]:
+                try:
+                    self.fill_leaderboards(phases, accounts.organizer, options)
+                finally:
+                    demo.baseline_progress_clear()
+                self.report(demo.demo_phases(challenge=challenge), accounts, team, options)
                 return
+            # Serve at once; the baselines fill the leaderboards in the background (banner on every page).
+            demo.baseline_progress_write(restored=0, total=None)  # the banner shows from the first page
+            filler = threading.Thread(
+                target=self.fill_in_background, args=(phases, accounts.organizer, options), daemon=True
+            )
+            filler.start()
+            self.report(phases, accounts, team, options)
             self.say("Press Ctrl-C to stop the site and the worker.\n")
             call_command("runserver", options["addrport"], use_reloader=False)
         except KeyboardInterrupt:
@@ -120,7 +132,19 @@ class Command(BaseCommand):
             if worker is not None:
                 worker.stop()
 
-    def fill_leaderboards(self, phases, organizer, options) -> None:
+    def fill_in_background(self, phases, organizer, options) -> None:
+        from django.db import connections
+
+        try:
+            self.fill_leaderboards(phases, organizer, options, background=True)
+            self.say("==> baselines: every leaderboard is filled")
+        except Exception as error:  # the site keeps serving; say why the baselines stopped
+            self.stderr.write(self.style.WARNING(f"baselines stopped: {error}"))
+        finally:
+            demo.baseline_progress_clear()
+            connections.close_all()
+
+    def fill_leaderboards(self, phases, organizer, options, background: bool = False) -> None:
         selection = options["methods"]
         if selection not in ("fast", "all"):
             selection = [name.strip() for name in selection.split(",") if name.strip()]
@@ -134,11 +158,17 @@ class Command(BaseCommand):
             f"==> baselines: {len(methods)} method(s) on {len(phases)} phase(s); "
             f"{len(todo)} to restore, {len(plan) - len(todo)} already entered"
         )
-        bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=not todo)
+        bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=not todo or background)
+        done = [0]
+
+        def one_done() -> None:
+            done[0] += 1
+            bar.update(1)
+            demo.baseline_progress_write(restored=done[0], total=len(todo))
+
+        demo.baseline_progress_write(restored=0, total=len(todo))
         try:
-            report = baselines_run(
-                plan=plan, jobs=max(1, options["jobs"]), actor=organizer, on_done=lambda: bar.update(1)
-            )
+            report = baselines_run(plan=plan, jobs=max(1, options["jobs"]), actor=organizer, on_done=one_done)
         finally:
             bar.close()
         for line in report.failed:
@@ -152,6 +182,7 @@ class Command(BaseCommand):
             except BaselineError as error:
                 raise CommandError(str(error)) from None
             self.say(f"    {len(models.entered)} entered, {len(models.skipped)} already entered")
+            demo.baseline_progress_write(restored=len(todo), total=len(todo), models_entered=True)
             for line in models.failed:
                 self.stderr.write(self.style.WARNING(f"    could not enter {line}"))
             entered += models.entered
