@@ -18,6 +18,7 @@ urlpatterns = [
     path("tracks/<int:track_id>/enter/", views.track_enter, name="track-enter"),
     path("phases/<int:phase_id>/leaderboard/", views.leaderboard, name="leaderboard"),
     path("phases/<int:phase_id>/submit/", views.submit, name="submit"),
+    path("phases/<int:phase_id>/plots/", views.phase_plots, name="plots"),
     path("submissions/", views.my_submissions, name="submissions"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/choose/", views.submission_choose, name="submission-choose"),

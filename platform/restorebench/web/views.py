@@ -396,3 +396,16 @@ def my_submissions(request: HttpRequest) -> HttpResponse:
         phase = _or_404(phase_get(user=request.user, phase_id=int(request.GET["phase"])))
     listing = submissions.submission_list(user=request.user, phase=phase).select_related("phase__track")[:300]
     return render(request, "web/submission_list.html", {"submissions": listing, "phase": phase})
+
+
+def phase_plots(request: HttpRequest, phase_id: int) -> HttpResponse:
+    from restorebench.leaderboards.figures import phase_figures
+
+    phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
+    context = {
+        "phase": phase,
+        "track": phase.track,
+        "challenge": phase.track.challenge,
+        "figures": phase_figures(phase=phase, user=request.user),
+    }
+    return render(request, "web/plots.html", context)

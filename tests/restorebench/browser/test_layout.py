@@ -46,6 +46,7 @@ def _pages(arena, mine) -> dict[str, str]:
         "team": f"/challenges/{arena.challenge.slug}/team/",
         "track": f"/tracks/{arena.track.pk}/",
         "leaderboard": f"/phases/{arena.phase.pk}/leaderboard/",
+        "plots": f"/phases/{arena.phase.pk}/plots/",
         "submit": f"/phases/{arena.phase.pk}/submit/",
         "my-submissions": "/submissions/",
         "submission": f"/submissions/{mine.pk}/",
