@@ -114,3 +114,26 @@ def submission_problem_groups(*, submission: Submission) -> list[ProblemGroup]:
         group.is_error = group.is_error or problem["severity"] == "error"
     order = {code: n for n, code in enumerate(PROBLEM_HEADINGS)}
     return sorted(groups.values(), key=lambda g: (not g.is_error, order.get(g.code, len(order))))
+
+
+@dataclass
+class GettingStarted:
+    """The five steps of taking part, with the real commands for one phase of a track."""
+
+    phase: Phase
+    restore_options: str  # what the track discloses to methods, as `restore` options
+    public_ground_truth: bool
+
+
+def getting_started(*, track: Track, now: dt.datetime | None = None) -> GettingStarted | None:
+    """For the first open phase of `track` (else its first phase); None when it has no phase."""
+    phases = list(phase_list(track=track))
+    if not phases:
+        return None
+    phase = next((p for p in phases if phase_is_open(phase=p, now=now)), phases[0])
+    spec = track.degradation_spec or {}
+    options = []
+    for key in ("sigma", "scale"):
+        if isinstance(spec.get(key), int | float) and not isinstance(spec.get(key), bool):
+            options.append(f"--{key} {spec[key]:g}")
+    return GettingStarted(phase, " ".join(options), not phase.hidden_ground_truth)

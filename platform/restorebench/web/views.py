@@ -162,6 +162,11 @@ def team(request: HttpRequest, slug: str) -> HttpResponse:
         "members": team_members(team=my_team) if my_team else [],
         "create_form": create_form,
         "join_form": join_form,
+        # The first track the team entered gets the steps (the track pages have them for every track).
+        "start": next(
+            (selectors.getting_started(track=tv.track) for tv in view.tracks if tv.entered), None
+        ),
+        "start_track": next((tv.track for tv in view.tracks if tv.entered), None),
     }
     return render(request, "web/team.html", context)
 
@@ -170,7 +175,13 @@ def track_detail(request: HttpRequest, track_id: int) -> HttpResponse:
     track = _or_404(track_get(user=request.user, track_id=track_id))
     my_team = team_for_user(user=request.user, challenge=track.challenge_id)
     view = selectors.track_view(track=track, team=my_team)
-    context = {"track": track, "challenge": track.challenge, "view": view, "team": my_team}
+    context = {
+        "track": track,
+        "challenge": track.challenge,
+        "view": view,
+        "team": my_team,
+        "start": selectors.getting_started(track=track),
+    }
     return render(request, "web/track_detail.html", context)
 
 

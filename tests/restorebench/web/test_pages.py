@@ -297,3 +297,17 @@ def test_while_the_demo_fills_its_leaderboards_every_page_shows_how_many_baselin
         assert 'id="demo-banner"' in page and "3 of 10 restored, 1 waiting to be scored" in page
     demo.baseline_progress_clear()
     assert 'id="demo-banner"' not in client.get("/").content.decode()
+
+
+def test_track_and_team_pages_show_the_getting_started_commands(client, make_arena, make_participant):
+    arena = make_arena(images=1)
+    user, _ = make_participant(arena)
+    client.force_login(user)
+    track_page = client.get(f"/tracks/{arena.track.pk}/").content.decode()
+    assert 'id="getting-started"' in track_page
+    assert f"restorebench download {arena.phase.pk} --to {arena.phase.slug}" in track_page
+    assert f"python manage.py restore --method identity --task {arena.track.task} --sigma 25" in track_page
+    assert f"restorebench score results.zip --phase-dir {arena.phase.slug}" in track_page  # public GT
+    assert f"restorebench submit {arena.phase.pk} results.zip" in track_page
+    team_page = client.get(f"/challenges/{arena.challenge.slug}/team/").content.decode()
+    assert f"restorebench submit {arena.phase.pk} results.zip" in team_page
