@@ -8,6 +8,7 @@ Layout (ids, never names an organizer chose; docs/deployment.md):
         inputs/                participant inputs (what the inputs download zips)
         inputs.zip             that download, built on demand
         submissions/<uuid>.*   stored uploads and models
+        previews/<submission id>/<stem>.png   web copies of restored images (made after scoring)
       uploads/<session id>.part  chunked uploads in flight (the platform's, not a phase's)
       tmp/                     scratch: direct uploads in flight, model runs, bundle staging
     RESTOREBENCH_HIDDEN_DIR/   (no URL serves it)
@@ -15,6 +16,7 @@ Layout (ids, never names an organizer chose; docs/deployment.md):
         ground_truth/          what submissions are scored against
         ground_truth.zip       its download, for a phase that publishes its ground truth
         manifest.json          a generated phase's hidden manifest (seed, degradation record)
+        previews/<submission id>/<stem>.png   error maps (derived from the ground truth: hidden too)
       tmp/                     staging of hidden data while a bundle loads
 
 A challenge's area is `challenges/<id>/` under each root. A path is confined to an area when it is
@@ -45,6 +47,7 @@ INPUTS = "inputs"
 GROUND_TRUTH = "ground_truth"
 SUBMISSIONS = "submissions"
 UPLOADS = "uploads"
+PREVIEWS = "previews"
 SCRATCH = "tmp"
 
 
@@ -227,4 +230,55 @@ def submission_archive_for_reading(phase: "PhaseKey | Phase", recorded: str) -> 
     path = submission_archive_path(phase, recorded)
     if not path.is_file() or os.path.islink(path):
         raise DataUnavailable("the submission's stored file is missing")
+    return path
+
+
+def submission_previews_dir(phase: "PhaseKey | Phase", submission_id: int, *, hidden: bool) -> Path:
+    """Web copies made after scoring: restored images (served like the submission), or error maps
+    (`hidden`: derived from the ground truth, served like it)."""
+    return _in_phase_area(phase, PREVIEWS, str(int(submission_id)), hidden=hidden)
+
+
+def submission_preview_for_reading(
+    phase: "PhaseKey | Phase", submission_id: int, stem: str, *, hidden: bool
+) -> Path:
+    """One preview PNG, re-checked (confined, a regular file); `DataUnavailable` when there is none."""
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise DataUnavailable("no such image")
+    path = confined(
+        submission_previews_dir(phase, submission_id, hidden=hidden) / f"{stem}.png",
+        phase_area(phase, hidden=hidden),
+        root=_root(hidden),
+    )
+    if not path.is_file():
+        raise DataUnavailable("no preview of this image")
+    return path
+
+
+def phase_input_for_reading(phase: "PhaseKey | Phase", stem: str) -> Path:
+    """The participant input (PNG) of image `stem`: a file of the inputs folder, or the first frame of
+    a folder of frames (burst tasks)."""
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise DataUnavailable("no such input")
+    folder = model_inputs_for_reading(phase)
+    frames = folder / stem
+    if frames.is_dir():
+        candidates = sorted(p for p in frames.iterdir() if p.suffix.lower() == ".png")
+    else:
+        candidates = [folder / f"{stem}.png"]
+    for candidate in candidates:
+        path = confined(candidate, phase_area(phase), root=storage_root())
+        if path.is_file():
+            return path
+    raise DataUnavailable("no PNG input for this image")
+
+
+def phase_ground_truth_file_for_reading(phase: "PhaseKey | Phase", name: str) -> Path:
+    """One ground-truth image, by its file name (callers decide who may see it)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise DataUnavailable("no such image")
+    folder = phase_ground_truth_for_reading(phase)
+    path = confined(folder / name, phase_area(phase, hidden=True), root=hidden_root())
+    if not path.is_file():
+        raise DataUnavailable("no such image")
     return path

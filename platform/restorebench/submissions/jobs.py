@@ -351,7 +351,21 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
         return evaluation_job_fail(
             job_id=job_id, token=claim.token, kind=FailureKind.PLATFORM, message=message
         )
+    if stored:
+        _previews_after_scoring(job_id)
     return JobStatus.DONE if stored else ""
+
+
+def _previews_after_scoring(job_id: int) -> None:
+    """Web copies for the comparison viewer, made here on the worker once the scores are stored; a
+    failure only costs the pictures, never the result."""
+    from restorebench.submissions.previews import previews_make
+
+    try:
+        submission = Submission.objects.select_related("phase").get(jobs__pk=job_id)
+        previews_make(submission=submission)
+    except Exception:
+        log.exception("job %s: previews not made", job_id)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from restorebench.web import console, views
+from restorebench.web import compare, console, views
 
 app_name = "web"
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("submissions/", views.my_submissions, name="submissions"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/choose/", views.submission_choose, name="submission-choose"),
+    path("submissions/<int:submission_id>/compare/", compare.compare_page, name="compare"),
+    path(
+        "submissions/<int:submission_id>/images/<str:stem>/<str:kind>.png",
+        compare.submission_image,
+        name="submission-image",
+    ),
     # the organizer console
     path("challenges/<slug:slug>/organize/", console.console_home, name="console"),
     path("challenges/<slug:slug>/organize/audit-log/", console.audit_log, name="console-audit-log"),

@@ -1,0 +1,83 @@
+"""Web copies of a scored submission's images, made by the worker after scoring (docs/platform.md).
+
+- restored: each restored image as an 8-bit PNG (16-bit images scaled to 8 bits), in the phase's
+  storage area (`previews/<submission id>/`): served to whoever may see the submission;
+- error map: |restored − ground truth| averaged over the channels, ×4, as a gray PNG, in the phase's
+  *hidden* area: derived from the ground truth, so served only where the ground truth may be seen.
+Model submissions have no restored files to copy (their outputs live only in the sandbox run).
+"""
+
+import io
+import logging
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from evaluator.decoding import decode_image
+from restorebench import storage
+from restorebench.submissions.models import Submission, SubmissionKind
+
+log = logging.getLogger(__name__)
+ERROR_GAIN = 4.0
+MAX_PIXELS = 40_000_000
+
+
+def _to_uint8(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
+    if bit_depth == 16:
+        return np.round(pixels.astype(np.float64) / 257.0).astype(np.uint8)
+    return pixels.astype(np.uint8)
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def error_map(restored: np.ndarray, truth: np.ndarray) -> np.ndarray | None:
+    """uint8 (H, W): mean absolute error over channels ×ERROR_GAIN, clipped; None if sizes differ."""
+    restored, truth = _rgb(restored).astype(np.float64), _rgb(truth).astype(np.float64)
+    if restored.shape != truth.shape:
+        return None
+    return np.clip(np.abs(restored - truth).mean(axis=2) * ERROR_GAIN, 0, 255).round().astype(np.uint8)
+
+
+def previews_make(*, submission: Submission) -> int:
+    """(Re)make the previews of `submission`; returns how many images got one. Never raises for a bad
+    image (it is skipped and logged): previews are a convenience, the scores are what counts."""
+    if submission.kind != SubmissionKind.IMAGES or submission.status != "scored":
+        return 0
+    phase = submission.phase
+    public = storage.submission_previews_dir(phase, submission.pk, hidden=False)
+    hidden = storage.submission_previews_dir(phase, submission.pk, hidden=True)
+    for folder in (public, hidden):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    truth_dir = storage.phase_ground_truth_for_reading(phase)
+    truths = {p.stem: p for p in truth_dir.iterdir() if p.is_file()}
+    archive = storage.submission_archive_for_reading(phase, submission.archive_path)
+    made = 0
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.infolist():
+            stem = Path(member.filename).stem
+            if member.is_dir() or "/" in member.filename or stem not in truths:
+                continue
+            try:
+                decoded = decode_image(zf.read(member), member.filename, MAX_PIXELS)
+                restored = _to_uint8(decoded.pixels, decoded.bit_depth)
+                (public / f"{stem}.png").write_bytes(_png(restored))
+                truth = decode_image(truths[stem].read_bytes(), truths[stem].name, MAX_PIXELS)
+                errors = error_map(restored, _to_uint8(truth.pixels, truth.bit_depth))
+                if errors is not None:
+                    (hidden / f"{stem}.png").write_bytes(_png(errors))
+                made += 1
+            except (ValueError, OSError, zipfile.BadZipFile) as error:
+                log.warning("submission %s: no preview of %s (%s)", submission.pk, member.filename, error)
+    return made
