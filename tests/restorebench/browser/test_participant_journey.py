@@ -1,5 +1,6 @@
 """A new participant, in a real browser, end to end: sign up → create a team → enter the track →
-choose the zip in the file input → the page uploads it in chunks → status → scored by a real worker."""
+choose the zip in the file input → the page uploads it in chunks → status → scored by a real worker
+→ the comparison viewer, whose before/after slider moves."""
 
 import pytest
 from rb_test_helpers import wait_for
@@ -82,3 +83,17 @@ def test_a_new_participant_signs_up_submits_through_the_file_input_and_sees_the_
     shown = driver.find_element(By.CSS_SELECTOR, "table.scores td.num").get_attribute("title")
     assert float(shown) == pytest.approx(expected_psnr, abs=1e-9)
     screenshot(driver, "submission-scored-1280")
+    # The worker made the previews after scoring: the viewer shows them and its slider moves.
+    _click(driver, "#compare-link")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('slider-over'); return i && i.naturalWidth > 0"
+        )
+    )
+    over = driver.find_element(By.ID, "slider-over")
+    before = over.value_of_css_property("clip-path")
+    driver.execute_script(
+        "const s = document.getElementById('slider'); s.value = 20; s.dispatchEvent(new Event('input'));"
+    )
+    assert over.value_of_css_property("clip-path") != before
+    screenshot(driver, "journey-compare-1280")
