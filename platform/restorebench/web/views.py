@@ -284,7 +284,10 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     is_model = request.method == "POST" and request.POST.get("kind") == "model"
     # The page has two forms (a zip of images, or a model); only the one sent is bound.
     form = SubmissionForm(*((None, None) if is_model else (request.POST or None, request.FILES or None)))
-    model_form = ModelSubmissionForm(*((request.POST, request.FILES) if is_model else (None, None)))
+    # Its own element ids: both forms have a method name and a description, and a label must find its field.
+    model_form = ModelSubmissionForm(
+        *((request.POST, request.FILES) if is_model else (None, None)), auto_id="model_%s"
+    )
     if is_model and model_form.is_valid():
         done = _submit_upload(
             request,
