@@ -297,7 +297,7 @@ def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradati
 
 def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tuple[str, list[dict]]:
     from evaluator.metrics import metric_info
-    from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+    from evaluator.ranking.rules import RankingRule, RankingRuleError
 
     where = (*path, "ranking")
     raw = check.mapping(track.get("ranking", {}), where, {"method", "metrics"})

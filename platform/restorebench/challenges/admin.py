@@ -11,7 +11,7 @@ from restorebench.challenges.services import (
     audit_log_record,
     json_value,
 )
-from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+from evaluator.ranking.rules import RankingRule, RankingRuleError
 
 
 def _audit_admin_change(

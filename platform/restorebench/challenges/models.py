@@ -76,7 +76,7 @@ class Track(models.Model):
     ranking_method = models.CharField(
         max_length=16, choices=RankingMethod.choices, default=RankingMethod.METRIC
     )
-    # Ordered list of {"metric": "psnr", "higher_is_better": true}; see leaderboards.ranking.RankingRule.
+    # Ordered list of {"metric": "psnr", "higher_is_better": true}; see evaluator.ranking.rules.RankingRule.
     ranking_metrics = models.JSONField(default=list)
     compute = models.CharField(
         max_length=8, choices=Compute.choices, default=Compute.CPU, help_text="Celery queue its jobs go to."

@@ -22,7 +22,7 @@ from restorebench.challenges.models import (
     Task,
     Track,
 )
-from restorebench.leaderboards.ranking import RankingRule, RankingRuleError
+from evaluator.ranking.rules import RankingRule, RankingRuleError
 
 # Phase fields whose change is recorded in the audit log.
 AUDITED_PHASE_FIELDS = (

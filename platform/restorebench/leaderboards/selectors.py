@@ -27,7 +27,7 @@ from django.db.models.functions import Cast, NullIf
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
-from restorebench.leaderboards.ranking import RankingRule, rank_entries, sort_key
+from evaluator.ranking.rules import RankingRule, rank_entries, sort_key
 from restorebench.submissions.models import Rescore, Submission, SubmissionStatus
 
 User = AbstractBaseUser | AnonymousUser

@@ -1,4 +1,4 @@
-"""Ranking rules: order leaderboard entries by a track's rule. Plain Python, no database.
+"""Metric ranking rules: order entries by their metrics. Plain Python, no database, no Django.
 
 Two rules, as image-restoration challenges use them:
 
@@ -17,16 +17,23 @@ from dataclasses import dataclass
 
 METHODS = ("metric", "mean_rank")
 
-# The direction of the metrics the evaluator reports, used when a rule does not say.
-KNOWN_DIRECTIONS = {
-    "psnr": True,
-    "ssim": True,
-    "psnr_y": True,
-    "ssim_y": True,
-    "lpips": False,
-    "lpips_vgg": False,
-    "dists": False,
-}
+
+def metric_direction(name: str) -> bool | None:
+    """Whether higher is better for metric `name`, from the evaluator's metric registry (None: the
+    registry has no such metric). Imported on first use: the registry module loads torch."""
+    from evaluator.metrics import metric_info
+
+    try:
+        return metric_info(name).higher_is_better
+    except KeyError:
+        return None
+
+
+def known_metrics() -> list[str]:
+    """The metric names the evaluator's registry offers."""
+    from evaluator.metrics import list_metrics
+
+    return list_metrics()
 
 
 class RankingRuleError(ValueError):
@@ -66,7 +73,7 @@ class RankingRule:
                     f"ranking_metrics[{i}]: expected {{'metric': name, 'higher_is_better': bool}}"
                 )
             name = item["metric"]
-            higher = item.get("higher_is_better", KNOWN_DIRECTIONS.get(name))
+            higher = item["higher_is_better"] if "higher_is_better" in item else metric_direction(name)
             if not isinstance(higher, bool):
                 raise RankingRuleError(
                     f"ranking_metrics[{i}]: direction of {name!r} unknown; "
@@ -128,7 +135,7 @@ def sort_key(scores: Mapping[str, float] | None, rule: RankingRule) -> tuple[flo
     return _key(scores, rule.metrics) if _complete(scores, rule) else None
 
 
-def _competition_ranks(keys: Sequence[tuple]) -> list[int]:
+def competition_ranks(keys: Sequence[tuple]) -> list[int]:
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     ranks = [0] * len(keys)
     for position, i in enumerate(order):
@@ -147,14 +154,14 @@ def rank_entries(entries: Sequence[Mapping[str, float] | None], rule: RankingRul
     full = [all_keys[i] for i in complete]
     placements: list[Placement] = []
     if rule.method == "metric":
-        ranks = _competition_ranks(full)
+        ranks = competition_ranks(full)
         for j in sorted(range(len(complete)), key=lambda j: (full[j], complete[j])):
             placements.append(Placement(complete[j], ranks[j], key=full[j]))
     else:
-        per_metric = [_competition_ranks([(key[m],) for key in full]) for m in range(len(rule.metrics))]
+        per_metric = [competition_ranks([(key[m],) for key in full]) for m in range(len(rule.metrics))]
         means = [sum(r[j] for r in per_metric) / len(per_metric) for j in range(len(complete))]
         keys = [(means[j], full[j][0]) for j in range(len(complete))]
-        ranks = _competition_ranks(keys)
+        ranks = competition_ranks(keys)
         for j in sorted(range(len(complete)), key=lambda j: (keys[j], complete[j])):
             placements.append(Placement(complete[j], ranks[j], means[j], key=full[j]))
     placements.extend(Placement(i, None) for i, key in enumerate(all_keys) if key is None)

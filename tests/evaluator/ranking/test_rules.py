@@ -1,7 +1,8 @@
 """The ranking rules, on hand-made score tables whose correct order is worked out in each test."""
 
 import pytest
-from restorebench.leaderboards.ranking import RankingRule, RankingRuleError, rank_entries, sort_key
+
+from evaluator.ranking.rules import RankingRule, RankingRuleError, rank_entries, sort_key
 
 PSNR_SSIM = RankingRule.from_data("metric", [{"metric": "psnr"}, {"metric": "ssim"}])
 
