@@ -10,6 +10,8 @@ A bundle is one YAML file (format 1):
         degradation: {...}     # benchdata.degradations spec without `task` (it follows the track's)
         scoring: {...}         # evaluator.spec.ScoringSpec fields; default: the task's conventions
         ranking: {method?: metric | mean_rank, metrics?: [psnr, {metric: lpips, higher_is_better: false}]}
+          # or several leaderboards (docs/ranking.md): {leaderboards: [{slug, title, score, order,
+          #   gate?, per_image?} | {slug, title, metrics, method?, gate?} | {slug, title, combine}]}
         data: {dataset: starter, split?: test, seed?: int, disclose_kernel?: bool, disclose_mask?: bool}
         phases:
           - slug, title, description?, split?, seed?
@@ -95,6 +97,7 @@ class TrackDef:
     scoring_spec: dict
     ranking_method: str
     ranking_metrics: list[dict]
+    leaderboards: dict  # {} or {"leaderboards": [...]} (evaluator.ranking.boards, stored form)
     dataset: str
     disclose_kernel: bool | None
     disclose_mask: bool | None
@@ -295,55 +298,24 @@ def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradati
     return spec.to_dict()
 
 
-def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tuple[str, list[dict]]:
-    from evaluator.metrics import metric_info
-    from evaluator.ranking.rules import RankingRule, RankingRuleError
+def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tuple[str, list[dict], dict]:
+    """(ranking_method, ranking_metrics, leaderboards) through the track's one ranking validator."""
+    from evaluator.ranking import RankingConfigError
+    from restorebench.challenges.track_ranking import track_ranking_validate
 
     where = (*path, "ranking")
-    raw = check.mapping(track.get("ranking", {}), where, {"method", "metrics"})
-    method = raw.get("method", "metric")
-    metrics = raw.get("metrics")
+    raw = track.get("ranking")
     scored = list(scoring.get("metrics") or [])
-    if metrics is None:
+    if raw is None or (isinstance(raw, dict) and not raw.get("metrics") and "leaderboards" not in raw):
         if not scored:
-            return method, []
-        primary = scoring.get("ranking_metric", scored[0])
-        names = [primary] + [m for m in scored if m != primary]
-        metrics = [{"metric": m, "higher_is_better": metric_info(m).higher_is_better} for m in names]
-    else:
-        filled = []
-        for item in metrics if isinstance(metrics, list) else []:
-            if isinstance(item, str):
-                item = {"metric": item}
-            if (
-                isinstance(item, dict)
-                and "higher_is_better" not in item
-                and isinstance(item.get("metric"), str)
-            ):
-                try:
-                    item = {**item, "higher_is_better": metric_info(item["metric"]).higher_is_better}
-                except (KeyError, ValueError):
-                    pass  # RankingRule reports the unknown direction
-            filled.append(item)
-        metrics = filled if isinstance(metrics, list) else metrics
+            return "metric", [], {}  # the scoring problem is reported already
     try:
-        rule = RankingRule.from_data(method, metrics)
-    except RankingRuleError as error:
-        message = str(error)
-        target = (*where, "method") if message.startswith("ranking_method") else (*where, "metrics")
-        index = re.match(r"ranking_metrics\[(\d+)\]", message)
-        if index and (*target, int(index.group(1))) in check.located.lines:
-            target = (*target, int(index.group(1)))
-        check.problem(target, message.split(": ", 1)[-1])
-        return method, []
-    for i, order in enumerate(rule.metrics):
-        if scored and order.metric not in scored:
-            check.problem(
-                (*where, "metrics", i) if "metrics" in raw else where,
-                f"ranks by {order.metric!r}, which the track does not score (scoring metrics: "
-                f"{', '.join(scored)})",
-            )
-    return rule.method, [m.to_dict() for m in rule.metrics]
+        rules = track_ranking_validate(raw, scored=scored or None, primary=scoring.get("ranking_metric"))
+    except RankingConfigError as error:
+        for problem in error.problems:
+            check.problem((*where, *problem.path), problem.message)
+        return "metric", [], {}
+    return rules.ranking_method, rules.ranking_metrics, rules.leaderboards
 
 
 def _phase(
@@ -427,7 +399,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         check.problem((*path, "compute"), f"{compute!r} is not one of cpu, gpu")
     degradation = _degradation(check, track, path, task) if task in TASKS else {}
     scoring = _scoring(check, track, path, task, degradation) if task in TASKS else {}
-    method, metrics = _ranking(check, track, path, scoring)
+    method, metrics, leaderboards = _ranking(check, track, path, scoring)
 
     data_path = (*path, "data")
     data = check.mapping(
@@ -482,6 +454,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         scoring_spec=scoring,
         ranking_method=method,
         ranking_metrics=metrics,
+        leaderboards=leaderboards,
         dataset=dataset,
         disclose_kernel=check.flag(data, "disclose_kernel", data_path, None),
         disclose_mask=check.flag(data, "disclose_mask", data_path, None),

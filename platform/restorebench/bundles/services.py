@@ -138,7 +138,11 @@ def _install(phase: Phase, where: PhaseData, actor: AbstractBaseUser | None, ins
 
 
 # Service field names -> the bundle's, so a refusal by a service still points at the right line.
-_TRACK_FIELDS = {"ranking_metrics": ("ranking", "metrics"), "ranking_method": ("ranking", "method")}
+_TRACK_FIELDS = {
+    "ranking_metrics": ("ranking", "metrics"),
+    "ranking_method": ("ranking", "method"),
+    "ranking": ("ranking",),
+}
 _PHASE_FIELDS = {
     "max_submissions_per_day": ("limits", "per_day"),
     "max_submissions_total": ("limits", "total"),
@@ -257,8 +261,11 @@ def _create_rows(
                 task=track.task,
                 degradation_spec=track.degradation_spec,
                 scoring_spec=track.scoring_spec,
-                ranking_method=track.ranking_method,
-                ranking_metrics=track.ranking_metrics,
+                **(
+                    {"ranking": track.leaderboards}
+                    if track.leaderboards
+                    else {"ranking_method": track.ranking_method, "ranking_metrics": track.ranking_metrics}
+                ),
                 compute=track.compute,
                 order=order,
                 actor=actor,

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 
+from evaluator.ranking import RankingConfigError
 from restorebench.challenges.models import AuditLogEntry, Challenge, ChallengeOrganizer, Phase, Track
 from restorebench.challenges.services import (
     AUDITED_PHASE_FIELDS,
@@ -11,7 +12,11 @@ from restorebench.challenges.services import (
     audit_log_record,
     json_value,
 )
-from evaluator.ranking.rules import RankingRule, RankingRuleError
+from restorebench.challenges.track_ranking import (
+    ranking_problems_text,
+    scored_metrics,
+    track_ranking_validate,
+)
 
 
 def _audit_admin_change(
@@ -36,11 +41,19 @@ class TrackAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        # The same validator as the bundle loader and the services: leaderboards when given, else the
+        # single-board method and metrics.
+        ranking = data.get("leaderboards") or {
+            "method": data.get("ranking_method"),
+            "metrics": data.get("ranking_metrics"),
+        }
         try:
-            rule = RankingRule.from_data(data.get("ranking_method"), data.get("ranking_metrics"))
-        except RankingRuleError as error:
-            raise forms.ValidationError({"ranking_metrics": str(error)}) from error
-        data["ranking_metrics"] = [m.to_dict() for m in rule.metrics]
+            rules = track_ranking_validate(ranking, scored=scored_metrics(data.get("scoring_spec") or {}))
+        except RankingConfigError as error:
+            field = "leaderboards" if data.get("leaderboards") else "ranking_metrics"
+            raise forms.ValidationError({field: ranking_problems_text(error)}) from error
+        data["ranking_method"], data["ranking_metrics"] = rules.ranking_method, rules.ranking_metrics
+        data["leaderboards"] = rules.leaderboards
         return data
 
 

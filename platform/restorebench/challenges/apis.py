@@ -41,7 +41,7 @@ class TrackOutputSerializer(serializers.ModelSerializer):
         model = Track
         fields = [
             "id", "challenge", "slug", "title", "description", "task", "degradation_spec", "scoring_spec",
-            "ranking_method", "ranking_metrics", "compute", "order", "phases",
+            "ranking_method", "ranking_metrics", "leaderboards", "compute", "order", "phases",
         ]  # fmt: skip
 
 
@@ -182,7 +182,14 @@ class TrackInputSerializer(serializers.Serializer):
     degradation_spec = serializers.JSONField(required=False)
     scoring_spec = serializers.JSONField(required=False)
     ranking_method = serializers.ChoiceField(choices=RankingMethod.choices, required=False)
-    ranking_metrics = serializers.JSONField(help_text='[{"metric": "psnr", "higher_is_better": true}, ...]')
+    ranking_metrics = serializers.JSONField(
+        required=False, help_text='[{"metric": "psnr", "higher_is_better": true}, ...]'
+    )
+    ranking = serializers.JSONField(
+        required=False,
+        help_text='Several leaderboards, as in a bundle: {"leaderboards": [{"slug", "title", "score", '
+        '"order", "gate", "per_image"} | {"slug", "title", "metrics"} | {"slug", "title", "combine"}]}',
+    )
     compute = serializers.ChoiceField(choices=Compute.choices, required=False)
     order = serializers.IntegerField(required=False, min_value=0)
 

@@ -78,6 +78,9 @@ class Track(models.Model):
     )
     # Ordered list of {"metric": "psnr", "higher_is_better": true}; see evaluator.ranking.rules.RankingRule.
     ranking_metrics = models.JSONField(default=list)
+    # {"leaderboards": [...]} in the stored form of evaluator.ranking.boards (formula, metrics and
+    # combined boards); {} for a single-board track ranked by ranking_method/ranking_metrics.
+    leaderboards = models.JSONField(default=dict, blank=True)
     compute = models.CharField(
         max_length=8, choices=Compute.choices, default=Compute.CPU, help_text="Celery queue its jobs go to."
     )

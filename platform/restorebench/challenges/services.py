@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from evaluator.ranking import RankingConfigError
 from restorebench.challenges.models import (
     AuditLogEntry,
     Challenge,
@@ -22,7 +23,12 @@ from restorebench.challenges.models import (
     Task,
     Track,
 )
-from evaluator.ranking.rules import RankingRule, RankingRuleError
+from restorebench.challenges.track_ranking import (
+    TrackRanking,
+    ranking_problems_text,
+    scored_metrics,
+    track_ranking_validate,
+)
 
 # Phase fields whose change is recorded in the audit log.
 AUDITED_PHASE_FIELDS = (
@@ -35,7 +41,14 @@ AUDITED_PHASE_FIELDS = (
     "score_decimals",
     "max_upload_bytes",
 )
-AUDITED_TRACK_FIELDS = ("scoring_spec", "ranking_method", "ranking_metrics", "degradation_spec", "compute")
+AUDITED_TRACK_FIELDS = (
+    "scoring_spec",
+    "ranking_method",
+    "ranking_metrics",
+    "leaderboards",
+    "degradation_spec",
+    "compute",
+)
 
 
 def json_value(value: Any) -> Any:
@@ -123,27 +136,36 @@ def challenge_organizer_add(
     return organizer
 
 
-def _validated_ranking(method: str, metrics: list) -> list[dict]:
+def _validated_ranking(ranking: Any, scoring_spec: dict) -> TrackRanking:
+    """The track's ranking through the one validator (`track_ranking.py`); its problems become field
+    errors: the older form's `method`/`metrics` as ranking_method/ranking_metrics, the rest as ranking."""
+    primary = scoring_spec.get("ranking_metric") if isinstance(scoring_spec, dict) else None
+    primary = primary if isinstance(primary, str) else None
     try:
-        rule = RankingRule.from_data(method, metrics)
-    except RankingRuleError as error:
-        field = "ranking_method" if str(error).startswith("ranking_method") else "ranking_metrics"
-        raise ValidationError({field: str(error)}) from error
-    return [m.to_dict() for m in rule.metrics]
+        return track_ranking_validate(ranking, scored=scored_metrics(scoring_spec), primary=primary)
+    except RankingConfigError as error:
+        fields: dict[str, list[str]] = {}
+        legacy = isinstance(ranking, dict) and "leaderboards" not in ranking
+        for problem in error.problems:
+            head = problem.path[0] if problem.path else None
+            if legacy and head in ("method", "metrics"):
+                name = f"ranking_{head}"
+                where = "".join(f"[{p}]" for p in problem.path[1:])
+                fields.setdefault(name, []).append(f"{name}{where}: {problem.message}")
+            else:
+                fields.setdefault("ranking", []).append(ranking_problems_text(RankingConfigError([problem])))
+        raise ValidationError(fields) from error
 
 
-def _check_ranked_metrics_are_scored(scoring_spec: dict, ranking_metrics: list[dict]) -> None:
-    # A light check only: the full spec is validated by the evaluator in the worker (the web process
-    # does not import the scoring stack), where a bad spec surfaces as a platform error to organizers.
-    scored = scoring_spec.get("metrics")
-    if isinstance(scored, str):
-        scored = [m.strip() for m in scored.split(",")]
-    if isinstance(scored, list):
-        missing = [m["metric"] for m in ranking_metrics if m["metric"] not in scored]
-        if missing:
-            raise ValidationError(
-                {"ranking_metrics": f"{missing} ranked but not computed: scoring_spec.metrics is {scored}"}
-            )
+def _ranking_data(ranking: dict | None, method: str | None, metrics: list | None) -> Any:
+    if ranking is not None:
+        if metrics is not None:
+            raise ValidationError({"ranking": "give ranking or ranking_metrics, not both"})
+        return ranking
+    data: dict = {"method": method or RankingMethod.METRIC}
+    if metrics is not None:
+        data["metrics"] = metrics
+    return data
 
 
 def _check_json_object(name: str, value: Any) -> None:
@@ -158,8 +180,9 @@ def track_create(
     slug: str,
     title: str,
     task: str,
-    ranking_metrics: list,
+    ranking_metrics: list | None = None,
     ranking_method: str = RankingMethod.METRIC,
+    ranking: dict | None = None,
     degradation_spec: dict | None = None,
     scoring_spec: dict | None = None,
     compute: str = Compute.CPU,
@@ -177,8 +200,7 @@ def track_create(
     _check_json_object("scoring_spec", scoring_spec)
     if Track.objects.filter(challenge=challenge, slug=slug).exists():
         raise ValidationError({"slug": f"track {slug!r} already exists in {challenge.slug}"})
-    ranking_metrics = _validated_ranking(ranking_method, ranking_metrics)
-    _check_ranked_metrics_are_scored(scoring_spec, ranking_metrics)
+    rules = _validated_ranking(_ranking_data(ranking, ranking_method, ranking_metrics), scoring_spec)
     track = Track(
         challenge=challenge,
         slug=slug,
@@ -187,8 +209,9 @@ def track_create(
         task=task,
         degradation_spec=degradation_spec,
         scoring_spec=scoring_spec,
-        ranking_method=ranking_method,
-        ranking_metrics=ranking_metrics,
+        ranking_method=rules.ranking_method,
+        ranking_metrics=rules.ranking_metrics,
+        leaderboards=rules.leaderboards,
         compute=compute,
         order=order,
     )
@@ -213,6 +236,7 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
         "scoring_spec",
         "ranking_method",
         "ranking_metrics",
+        "ranking",
         "compute",
         "order",
     }
@@ -224,14 +248,21 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
             _check_json_object(name, fields[name])
     if "compute" in fields and fields["compute"] not in Compute.values:
         raise ValidationError({"compute": f"{fields['compute']!r} is not one of {', '.join(Compute.values)}"})
-    if "ranking_method" in fields or "ranking_metrics" in fields:
-        fields["ranking_metrics"] = _validated_ranking(
-            fields.get("ranking_method", track.ranking_method),
-            fields.get("ranking_metrics", track.ranking_metrics),
-        )
-    _check_ranked_metrics_are_scored(
-        fields.get("scoring_spec", track.scoring_spec), fields.get("ranking_metrics", track.ranking_metrics)
-    )
+    scoring_spec = fields.get("scoring_spec", track.scoring_spec)
+    if "ranking" in fields:
+        data = _ranking_data(fields.pop("ranking"), None, fields.pop("ranking_metrics", None))
+    elif "ranking_method" in fields or "ranking_metrics" in fields:
+        data = {
+            "method": fields.get("ranking_method", track.ranking_method),
+            "metrics": fields.get("ranking_metrics", track.ranking_metrics),
+        }
+    elif track.leaderboards:
+        data = track.leaderboards
+    else:
+        data = {"method": track.ranking_method, "metrics": track.ranking_metrics}
+    rules = _validated_ranking(data, scoring_spec)  # the stored rules must still fit a new scoring spec
+    fields["ranking_method"], fields["ranking_metrics"] = rules.ranking_method, rules.ranking_metrics
+    fields["leaderboards"] = rules.leaderboards
     changes = {}
     for name, value in fields.items():
         if getattr(track, name) != value:

@@ -166,3 +166,21 @@ def test_the_command_loads_a_bundle_and_reports_errors_with_lines(bundle_dirs, w
         call_command("load_challenge", str(bad))
     assert f"{bad}:8: tracks[0].task: 'dehaze' is not one of" in str(caught.value)
     assert not Challenge.objects.filter(slug="cmd-bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "slugs"),
+    [
+        ("ntire_efficient_sr.yaml", ["main", "runtime", "params", "flops", "fidelity"]),
+        ("ntire_image_sr.yaml", ["restoration", "perceptual", "overall"]),
+    ],
+)
+def test_the_ntire_style_example_bundles_load_with_their_leaderboards(bundle_dirs, name, slugs):
+    from restorebench.challenges.track_ranking import track_boards
+
+    result = bundle_load(path=Path(DEMO_BUNDLE).parent / name)
+    (track,) = result.challenge.tracks.all()
+    assert [board["slug"] for board in track.leaderboards["leaderboards"]] == slugs
+    assert [board.slug for board in track_boards(track)] == slugs
+    # The metric rule that picks a team's representative is the first metrics board's.
+    assert track.ranking_metrics[0] == {"metric": "psnr", "higher_is_better": True}

@@ -60,7 +60,7 @@ def test_a_duplicate_slug_is_refused_naming_the_field(challenge):
         (
             {"ranking_metrics": ["psnr"], "scoring_spec": {"metrics": ["ssim"]}},
             "ranking_metrics",
-            "not computed",
+            "does not score",
         ),
         ({"scoring_spec": ["psnr"]}, "scoring_spec", "JSON object"),
     ],
