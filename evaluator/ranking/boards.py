@@ -296,6 +296,21 @@ def parse_ranking(data: Any, *, scored: Sequence[str] | None, primary: str | Non
     return list(boards.values())
 
 
+def describe(board: Board) -> str:
+    """One line saying how a board ranks."""
+    if isinstance(board, FormulaBoard):
+        how = "per image, then the mean" if board.per_image else "on the per-metric means"
+        gate = f"; gate: {board.gate.text}" if board.gate else ""
+        return f"score = {board.score.text} ({how}), {board.order.replace('_', ' ')}{gate}"
+    if isinstance(board, CombinedBoard):
+        return f"combines {', '.join(board.leaderboards)} by {board.by}"
+    metrics = ", ".join(
+        f"{m.metric} ({'higher' if m.higher_is_better else 'lower'} first)" for m in board.rule.metrics
+    )
+    gate = f"; gate: {board.gate.text}" if board.gate else ""
+    return f"{board.rule.method}: {metrics}{gate}"
+
+
 def boards_from_data(data: Mapping) -> list[Board]:
     """Boards from the stored form (validated when it was stored; formulas are parsed again)."""
     return parse_ranking(data, scored=None)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from evaluator.ranking.boards import QUANTITIES, Board, CombinedBoard, FormulaBoard
+from evaluator.ranking.boards import QUANTITIES, Board, describe
 from evaluator.ranking.rank import Entry, rank_boards
 
 MAX_ENTRIES = 100_000
@@ -69,21 +69,6 @@ def entries_parse(data: Any) -> tuple[list[str], list[Entry]]:
         teams.append(team.strip())
         entries.append(Entry(_scores(raw.get("scores"), f"{where}.scores"), quantities, per_image, reference))
     return teams, entries
-
-
-def describe(board: Board) -> str:
-    """One line saying how a board ranks."""
-    if isinstance(board, FormulaBoard):
-        how = "per image, then the mean" if board.per_image else "on the per-metric means"
-        gate = f"; gate: {board.gate.text}" if board.gate else ""
-        return f"score = {board.score.text} ({how}), {board.order.replace('_', ' ')}{gate}"
-    if isinstance(board, CombinedBoard):
-        return f"combines {', '.join(board.leaderboards)} by {board.by}"
-    metrics = ", ".join(
-        f"{m.metric} ({'higher' if m.higher_is_better else 'lower'} first)" for m in board.rule.metrics
-    )
-    gate = f"; gate: {board.gate.text}" if board.gate else ""
-    return f"{board.rule.method}: {metrics}{gate}"
 
 
 def _json_number(value: float | None) -> float | str | None:

@@ -111,6 +111,26 @@ urlpatterns = [
     ),
     path("rescores/<int:rescore_id>/", submissions.RescoreDetailApi.as_view(), name="api-rescore-detail"),
     # leaderboards
+    path(
+        "phases/<int:phase_id>/leaderboards/",
+        leaderboards.LeaderboardListApi.as_view(),
+        name="api-leaderboard-list",
+    ),
+    path(
+        "phases/<int:phase_id>/leaderboards/<slug:board>/",
+        leaderboards.LeaderboardBoardApi.as_view(),
+        name="api-leaderboard-board",
+    ),
+    path(
+        "phases/<int:phase_id>/leaderboards/<slug:board>.csv",
+        leaderboards.LeaderboardBoardCsvApi.as_view(),
+        name="api-leaderboard-board-csv",
+    ),
+    path(
+        "phases/<int:phase_id>/leaderboards/<slug:board>.json",
+        leaderboards.LeaderboardBoardJsonApi.as_view(),
+        name="api-leaderboard-board-json",
+    ),
     path("phases/<int:phase_id>/leaderboard/", leaderboards.LeaderboardApi.as_view(), name="api-leaderboard"),
     path(
         "phases/<int:phase_id>/leaderboard.csv",

@@ -1,4 +1,9 @@
-"""REST views for a phase's leaderboard, as JSON and as CSV, showing what the viewer may see."""
+"""REST views for a phase's leaderboards, as JSON and as CSV, showing what the viewer may see.
+
+`phases/<id>/leaderboard/` (and `.csv`) is the phase's first board; `phases/<id>/leaderboards/` lists
+every board, each at `phases/<id>/leaderboards/<slug>/`, with `.csv` and `.json` downloads."""
+
+import json
 
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -29,10 +34,33 @@ class RowSerializer(serializers.Serializer):
     seconds_per_image = serializers.FloatField(allow_null=True, help_text="Model entries: sandbox runtime.")
     parameters = serializers.IntegerField(allow_null=True)
     peak_memory_bytes = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="Formula value; the primary metric; or the mean rank (mean-rank, combined).",
+    )
+    gated_out = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True, help_text="Why the entry is not ranked on this board.")
+    inputs = serializers.DictField(allow_null=True, help_text="Formula boards: every input of the formula.")
+    ranks = serializers.DictField(allow_null=True, help_text="Combined boards: the rank on each board.")
+
+
+class BoardTabSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
 
 
 class LeaderboardSerializer(serializers.Serializer):
     phase = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["metrics", "formula", "combined"])
+    description = serializers.CharField(help_text="How the board ranks, in one line.")
+    aggregation = serializers.ChoiceField(
+        choices=["means", "per_image"],
+        allow_null=True,
+        help_text="Formula boards: where the formula applies.",
+    )
+    boards = BoardTabSerializer(many=True)
     ranking = serializers.DictField()
     metrics = serializers.ListField(child=serializers.CharField())
     rounded_to = serializers.IntegerField(allow_null=True)
@@ -47,24 +75,74 @@ def _phase_or_404(request, phase_id: int):
     return phase
 
 
+def _board(request, phase, slug: str | None):
+    try:
+        return leaderboard_for_viewer(phase=phase, user=request.user, board=slug)
+    except KeyError:
+        raise Http404 from None
+
+
+def _download(phase, board, body: str, content_type: str, extension: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    names = (phase.track.challenge.slug, phase.track.slug, phase.slug, board.slug)
+    response["Content-Disposition"] = f'attachment; filename="{"-".join(names)}-leaderboard.{extension}"'
+    return response
+
+
+def _csv(board) -> str:
+    return csv_text(leaderboard_csv_rows(board))
+
+
 class LeaderboardApi(APIView):
+    """The phase's first board (every board: `LeaderboardBoardApi`)."""
+
     permission_classes = [AllowAny]
 
     @extend_schema(responses=LeaderboardSerializer)
-    def get(self, request, phase_id: int):
+    def get(self, request, phase_id: int, board: str | None = None):
         phase = _phase_or_404(request, phase_id)
         # The board is already plain JSON data; serialising it again field by field would only cost time.
-        return Response(leaderboard_for_viewer(phase=phase, user=request.user).as_dict())
+        return Response(_board(request, phase, board).as_dict())
+
+
+class LeaderboardBoardApi(LeaderboardApi):
+    """One board of the phase, by slug."""
+
+
+class LeaderboardListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=BoardTabSerializer(many=True))
+    def get(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        return Response(_board(request, phase, None).boards)
 
 
 class LeaderboardCsvApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
-    def get(self, request, phase_id: int):
+    def get(self, request, phase_id: int, board: str | None = None):
         phase = _phase_or_404(request, phase_id)
-        board = leaderboard_for_viewer(phase=phase, user=request.user)
-        response = HttpResponse(csv_text(leaderboard_csv_rows(board)), content_type="text/csv; charset=utf-8")
-        filename = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-leaderboard.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        first = board is None
+        board = _board(request, phase, board)
+        response = _download(phase, board, _csv(board), "text/csv; charset=utf-8", "csv")
+        if first:  # the first board keeps its older file name
+            name = f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-leaderboard.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class LeaderboardBoardCsvApi(LeaderboardCsvApi):
+    """One board of the phase as CSV."""
+
+
+class LeaderboardBoardJsonApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=LeaderboardSerializer)
+    def get(self, request, phase_id: int, board: str):
+        phase = _phase_or_404(request, phase_id)
+        board = _board(request, phase, board)
+        body = json.dumps(board.as_dict(), indent=1, default=str)
+        return _download(phase, board, body, "application/json", "json")

@@ -8,27 +8,37 @@ hidden-ground-truth phase they see aggregates rounded to the phase's `score_deci
 
 Model submissions also carry what the sandbox measured (mean runtime per image, parameter count, peak
 memory): rows show them, and leave them blank (None) for zips of images.
+
+A track may have several boards (formula, metrics and combined boards: `evaluator.ranking`); every
+board ranks the same representative per team (its chosen submission, else its best on the track's
+first formula or metrics board that is not per-image), and each board is its own `Leaderboard`.
 """
 
 import hashlib
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Count, F, FloatField, Lookup, Max, Value
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, NullIf
+from django.db.models import Count, Max
 
+from evaluator.ranking import Board, CombinedBoard, FormulaBoard, MetricsBoard, Placement, rank_boards
+from evaluator.ranking.boards import describe
+from evaluator.ranking.rules import RankingRule
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
-from evaluator.ranking.rules import RankingRule, rank_entries, sort_key
-from restorebench.submissions.models import Rescore, Submission, SubmissionStatus
+from restorebench.challenges.track_ranking import track_boards
+from restorebench.leaderboards.entries import (
+    entry_of,
+    leaderboard_entries,
+    per_image_scores,
+    representative_board,
+)
+from restorebench.submissions.models import Rescore, Submission
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -50,6 +60,11 @@ class LeaderboardRow:
     seconds_per_image: float | None = None  # model entries: measured in the sandbox
     parameters: int | None = None
     peak_memory_bytes: int | None = None
+    score: float | str | None = None  # formula value; primary metric; mean rank; "inf"/"-inf" stored
+    gated_out: bool = False
+    reason: str | None = None  # why the entry is not ranked on this board
+    inputs: dict[str, float] | None = None  # formula boards: every input to the formula and gate
+    ranks: dict[str, int] | None = None  # combined boards: rank on each board; mean rank: per metric
 
     def as_dict(self) -> dict:
         # Built by hand: dataclasses.asdict deep-copies recursively and dominated the API's time.
@@ -69,17 +84,34 @@ class LeaderboardRow:
             "seconds_per_image": self.seconds_per_image,
             "parameters": self.parameters,
             "peak_memory_bytes": self.peak_memory_bytes,
+            "score": self.score,
+            "gated_out": self.gated_out,
+            "reason": self.reason,
+            "inputs": None if self.inputs is None else dict(self.inputs),
+            "ranks": None if self.ranks is None else dict(self.ranks),
         }
 
 
 @dataclass
 class Leaderboard:
     phase_id: int
-    ranking: dict
+    ranking: dict  # the board's definition (evaluator.ranking stored form)
     metrics: list[str]
     rows: list[LeaderboardRow] = field(default_factory=list)
     rounded_to: int | None = None  # decimals, when the viewer sees rounded scores
     restricted: bool = False  # the viewer sees only their own team's row
+    slug: str = "main"
+    title: str = "Leaderboard"
+    kind: str = "metrics"  # metrics | formula | combined
+    boards: list[dict] = field(default_factory=list)  # every board of the phase: {slug, title}
+    description: str = ""  # how the board ranks, in one line
+
+    @property
+    def aggregation(self) -> str | None:
+        """Formula boards: "per_image" (formula per image, then the mean) or "means" (the default)."""
+        if self.kind != "formula":
+            return None
+        return "per_image" if self.ranking.get("per_image") else "means"
 
     @property
     def has_models(self) -> bool:
@@ -89,6 +121,12 @@ class Leaderboard:
     def as_dict(self) -> dict:
         return {
             "phase": self.phase_id,
+            "slug": self.slug,
+            "title": self.title,
+            "kind": self.kind,
+            "description": self.description,
+            "aggregation": self.aggregation,
+            "boards": [dict(b) for b in self.boards],
             "ranking": self.ranking,
             "metrics": self.metrics,
             "rounded_to": self.rounded_to,
@@ -101,115 +139,16 @@ def ranking_rule(phase: Phase) -> RankingRule:
     return RankingRule.from_data(phase.track.ranking_method, phase.track.ranking_metrics)
 
 
-def _metric_order_by(rule: RankingRule) -> list:
-    order = []
-    for metric in rule.metrics:
-        # The evaluator stores non-finite values as "inf", "-inf" and "nan"; PostgreSQL's float sorts
-        # NaN above every number, so it is made NULL (last), as the Python ranking treats it.
-        value = NullIf(Cast(KeyTextTransform(metric.metric, "scores"), FloatField()), Value(float("nan")))
-        order.append(value.desc(nulls_last=True) if metric.higher_is_better else value.asc(nulls_last=True))
-    return order
+def _stored(value: float | None) -> float | str | None:
+    # As the evaluator stores scores: JSON has no infinity (a perfect image's PSNR is "inf").
+    if value is None or math.isfinite(value):
+        return value
+    return "inf" if value > 0 else "-inf"
 
 
-FIELDS = (
-    "id",
-    "team_id",
-    "team__name",
-    "method_name",
-    "created_at",
-    "scores",
-    "runtime_per_mp",
-    "content_fingerprint",
-    "is_chosen",
-    "kind",
-    "model_seconds_per_image",
-    "model_parameters",
-    "model_peak_memory_bytes",
-)
-
-
-class _EqualsAny(Lookup):
-    """`lhs = ANY(rhs)`, rhs an array (Django's `__in` compiles to `IN (subquery)`)."""
-
-    lookup_name = "equals_any"
-
-    def as_sql(self, compiler, connection) -> tuple[str, tuple]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
-
-
-def _entries(phase: Phase, rule: RankingRule) -> tuple[list[dict], list[dict]]:
-    """(each team's representative, the latest scored entry of each reference method).
-
-    On PostgreSQL this is one statement: `DISTINCT ON` subqueries that pick ids only (sorting narrow
-    rows: the sort of every scored submission by its JSON-extracted metrics is the cold leaderboard's
-    main cost), then the picked rows with their team names."""
-    if connection.vendor != "postgresql":
-        return _team_candidates(phase, rule), _references(phase)
-    scored = Submission.objects.filter(phase=phase, status=SubmissionStatus.SCORED, disqualified=False)
-    team_winners = (
-        scored.filter(is_reference=False)
-        .order_by("team_id", F("is_chosen").desc(), *_metric_order_by(rule), "created_at", "id")
-        .distinct("team_id")
-        .values("id")
-    )
-    latest_references = (
-        scored.filter(is_reference=True)
-        .order_by("method_name", "-created_at", "-id")
-        .distinct("method_name")
-        .values("id")
-    )
-    # `id = ANY(ARRAY(... UNION ALL ...))`: PostgreSQL runs the subqueries once and fetches the ~500
-    # picked rows by primary key, rather than hashing them and scanning the table against the hash.
-    ids = ArraySubquery(team_winners.union(latest_references, all=True))
-    picked = Submission.objects.filter(_EqualsAny(F("id"), ids)).order_by()
-    teams, references = [], []
-    for row in picked.values(*FIELDS, "is_reference"):
-        (references if row.pop("is_reference") else teams).append(row)
-    return teams, references
-
-
-def _team_candidates(phase: Phase, rule: RankingRule) -> list[dict]:
-    """Each team's representative (portable version of `_entries`): its chosen submission, else its
-    best scored one by the primary metric and tie-breaks (earliest first among equals)."""
-    base = Submission.objects.filter(
-        phase=phase, is_reference=False, status=SubmissionStatus.SCORED, disqualified=False
-    )
-    best: dict[int, dict] = {}
-    rows = list(base.order_by("created_at", "id").values(*FIELDS))
-    metric_rule = RankingRule("metric", rule.metrics)
-    by_team: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_team[row["team_id"]].append(row)
-    for team_id, candidates in by_team.items():
-        chosen = [c for c in candidates if c["is_chosen"]]
-        if chosen:
-            best[team_id] = chosen[0]
-        else:
-            placements = rank_entries([c["scores"] for c in candidates], metric_rule)
-            best[team_id] = candidates[placements[0].index]
-    return list(best.values())
-
-
-def _references(phase: Phase) -> list[dict]:
-    """The latest scored entry of each reference method."""
-    rows = (
-        Submission.objects.filter(
-            phase=phase, is_reference=True, status=SubmissionStatus.SCORED, disqualified=False
-        )
-        .order_by("method_name", "-created_at", "-id")
-        .values(*FIELDS)
-    )
-    latest: dict[str, dict] = {}
-    for row in rows:
-        latest.setdefault(row["method_name"], row)
-    return list(latest.values())
-
-
-def _row(entry: dict, *, rank: int | None, mean_rank: float | None, reference: bool) -> LeaderboardRow:
+def _row(entry: dict, placement: Placement, *, reference: bool, mean_rank: bool) -> LeaderboardRow:
     return LeaderboardRow(
-        rank=rank,
+        rank=placement.rank,
         is_reference=reference,
         team_id=entry["team_id"],
         team_name=entry["team__name"],
@@ -217,12 +156,17 @@ def _row(entry: dict, *, rank: int | None, mean_rank: float | None, reference: b
         submission_id=entry["id"],
         submitted_at=entry["created_at"].isoformat(),
         scores=dict(entry["scores"] or {}),
-        mean_rank=mean_rank,
+        mean_rank=placement.score if mean_rank else None,  # finite: a mean of ranks
         runtime_per_mp=entry["runtime_per_mp"],
         kind=entry["kind"],
         seconds_per_image=entry["model_seconds_per_image"],
         parameters=entry["model_parameters"],
         peak_memory_bytes=entry["model_peak_memory_bytes"],
+        score=_stored(placement.score),
+        gated_out=placement.gated_out,
+        reason=placement.reason,
+        inputs=None if placement.inputs is None else {k: _stored(v) for k, v in placement.inputs.items()},
+        ranks=None if placement.ranks is None else dict(placement.ranks),
     )
 
 
@@ -235,87 +179,126 @@ LEADERBOARD_CACHE_SECONDS = 30
 
 def _cache_key(phase: Phase) -> str:
     state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
-    rule = json.dumps([phase.track.ranking_method, phase.track.ranking_metrics], sort_keys=True)
+    rule = json.dumps(
+        [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
+    )
     raw = f"{phase.pk}|{state['n']}|{state['last']}|{rule}"
     return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def leaderboard_compute(*, phase: Phase, use_cache: bool = True) -> Leaderboard:
-    """The full leaderboard, as organizers see it (full precision, identical submissions flagged).
-    Callers get their own copy and may change it."""
+def leaderboards_compute(*, phase: Phase, use_cache: bool = True) -> dict[str, Leaderboard]:
+    """Every board of the phase by slug, in the track's order, as organizers see them (full
+    precision, identical submissions flagged). Callers get their own copies and may change them."""
     if not use_cache:
-        return _leaderboard_build(phase)
+        return _leaderboards_build(phase)
     key = _cache_key(phase)
-    board = cache.get(key)
-    if board is None:
-        board = _leaderboard_build(phase)
-        cache.set(key, board, LEADERBOARD_CACHE_SECONDS)
-    return board
+    boards = cache.get(key)
+    if boards is None:
+        boards = _leaderboards_build(phase)
+        cache.set(key, boards, LEADERBOARD_CACHE_SECONDS)
+    return boards
 
 
-def _leaderboard_build(phase: Phase) -> Leaderboard:
-    rule = ranking_rule(phase)
-    teams, references = _entries(phase, rule)
-    placements = rank_entries([t["scores"] for t in teams], rule)
-    rows = [_row(teams[p.index], rank=p.rank, mean_rank=p.mean_rank, reference=False) for p in placements]
-    # References take no rank; each goes just before the first team row it beats on the primary
-    # metric and tie-breaks, so readers see where the baselines stand.
-    keys = [p.key for p in placements]
-    for ref in sorted(references, key=lambda r: r["method_name"], reverse=True):
-        ref_row = _row(ref, rank=None, mean_rank=None, reference=True)
-        ref_key = sort_key(ref_row.scores, rule)
-        position = len(rows)
-        if ref_key is not None:
-            for i, key in enumerate(keys):
-                if key is None or ref_key < key:
-                    position = i
-                    break
-        rows.insert(position, ref_row)
-        keys.insert(position, ref_key)
+def leaderboard_compute(*, phase: Phase, board: str | None = None, use_cache: bool = True) -> Leaderboard:
+    """One board (default: the first); an unknown slug raises `KeyError`."""
+    boards = leaderboards_compute(phase=phase, use_cache=use_cache)
+    return boards[board] if board is not None else next(iter(boards.values()))
+
+
+def _board_kind(board: Board) -> str:
+    if isinstance(board, FormulaBoard):
+        return "formula"
+    return "combined" if isinstance(board, CombinedBoard) else "metrics"
+
+
+def _board_metrics(board: Board, rows: list[LeaderboardRow]) -> list[str]:
+    if isinstance(board, MetricsBoard):
+        metrics = [m.metric for m in board.rule.metrics]
+    elif isinstance(board, FormulaBoard):
+        names = [*board.score.names, *(board.gate.names if board.gate else ())]
+        metrics = [n for n in dict.fromkeys(names) if n not in ("runtime", "params", "flops", "peak_memory")]
+    else:
+        metrics = []
+    for row in rows:
+        metrics.extend(m for m in row.scores if m not in metrics)
+    return metrics
+
+
+def _leaderboards_build(phase: Phase) -> dict[str, Leaderboard]:
+    boards = track_boards(phase.track)
+    teams, references = leaderboard_entries(phase, representative_board(boards, ranking_rule(phase)))
+    picked = teams + references
+    per_image = per_image_scores(picked) if any(getattr(b, "per_image", False) for b in boards) else {}
+    entries = [
+        entry_of(row, per_image.get(row["current_job_id"]), reference=i >= len(teams))
+        for i, row in enumerate(picked)
+    ]
+    ranked = rank_boards(boards, entries)
     fingerprints = defaultdict(set)
     for team in teams:
         fingerprints[team["content_fingerprint"]].add(team["team_id"])
     shared = {fp for fp, team_ids in fingerprints.items() if len(team_ids) > 1}
-    if shared:
-        flagged = {t["id"] for t in teams if t["content_fingerprint"] in shared}
+    flagged = {t["id"] for t in teams if t["content_fingerprint"] in shared}
+    tabs = [{"slug": b.slug, "title": b.title} for b in boards]
+    result = {}
+    for board in boards:
+        mean_rank = isinstance(board, MetricsBoard) and board.rule.method == "mean_rank"
+        rows = [
+            _row(picked[p.index], p, reference=entries[p.index].is_reference, mean_rank=mean_rank)
+            for p in ranked[board.slug].placements
+        ]
         for row in rows:
             row.flagged_identical = row.submission_id in flagged
-    metrics = [m.metric for m in rule.metrics]
-    for row in rows:
-        metrics.extend(m for m in row.scores if m not in metrics)
-    return Leaderboard(phase_id=phase.pk, ranking=rule.to_data(), metrics=metrics, rows=rows)
+        result[board.slug] = Leaderboard(
+            phase_id=phase.pk,
+            ranking=board.to_data(),
+            metrics=_board_metrics(board, rows),
+            rows=rows,
+            slug=board.slug,
+            title=board.title,
+            kind=_board_kind(board),
+            boards=tabs,
+            description=describe(board),
+        )
+    return result
 
 
 def _round(value: float | str | None, decimals: int) -> float | str | None:
     return round(value, decimals) if isinstance(value, float) else value
 
 
-def leaderboard_for_viewer(*, phase: Phase, user: User) -> Leaderboard:
-    """The leaderboard as `user` may see it (see the module docstring)."""
-    board = leaderboard_compute(phase=phase)
+def leaderboard_for_viewer(*, phase: Phase, user: User, board: str | None = None) -> Leaderboard:
+    """One board (default: the first) as `user` may see it (see the module docstring); an unknown
+    slug raises `KeyError`."""
+    result = leaderboard_compute(phase=phase, board=board)
     if user_is_organizer(user=user, challenge=phase.track.challenge_id):
-        return board
-    rows = [replace(row, flagged_identical=False) if row.flagged_identical else row for row in board.rows]
+        return result
+    rows = [replace(row, flagged_identical=False) if row.flagged_identical else row for row in result.rows]
     rounded_to = None
     if phase.hidden_ground_truth:
+        # A formula's value and inputs carry the aggregates' precision: rounded like them.
         rounded_to = phase.score_decimals
         rows = [
             replace(
                 row,
                 scores={m: _round(v, rounded_to) for m, v in row.scores.items()},
                 mean_rank=_round(row.mean_rank, 3),
+                score=_round(row.score, rounded_to),
+                inputs=row.inputs and {k: _round(v, rounded_to) for k, v in row.inputs.items()},
             )
             for row in rows
         ]
     restricted = not phase.leaderboard_public
     if restricted:
         team = team_for_user(user=user, challenge=phase.track.challenge_id)
+        # Scores made of ranks would tell the hidden ranks: shown to no one but organizers here.
+        from_ranks = result.kind == "combined" or result.ranking.get("method") == "mean_rank"
         rows = [
-            replace(row, rank=None, mean_rank=None)
+            replace(row, rank=None, mean_rank=None, ranks=None, score=None if from_ranks else row.score)
             for row in rows
             if row.is_reference or (team and row.team_id == team.pk)
         ]
-    return replace(board, rows=rows, rounded_to=rounded_to, restricted=restricted)
+    return replace(result, rows=rows, rounded_to=rounded_to, restricted=restricted)
 
 
 def leaderboard_snapshot(*, phase: Phase) -> list[dict]:
@@ -400,6 +383,10 @@ def identical_submission_groups(*, phase: Phase) -> list[dict]:
 CSV_FIXED = ("rank", "team", "method", "reference", "submission", "submitted_at")
 
 
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
 def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
     header = [
         *CSV_FIXED,
@@ -410,24 +397,30 @@ def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
         "seconds_per_image",
         "parameters",
         "peak_memory_bytes",
+        "score",
+        "gated_out",
+        "note",
     ]
     out = [header]
     for row in board.rows:
         out.append(
             [
-                "" if row.rank is None else row.rank,
+                _cell(row.rank),
                 row.team_name or "",
                 row.method_name,
                 "yes" if row.is_reference else "no",
                 row.submission_id,
                 row.submitted_at,
-                *["" if row.scores.get(m) is None else row.scores[m] for m in board.metrics],
-                "" if row.mean_rank is None else row.mean_rank,
-                "" if row.runtime_per_mp is None else row.runtime_per_mp,
+                *[_cell(row.scores.get(m)) for m in board.metrics],
+                _cell(row.mean_rank),
+                _cell(row.runtime_per_mp),
                 row.kind,
-                "" if row.seconds_per_image is None else row.seconds_per_image,
-                "" if row.parameters is None else row.parameters,
-                "" if row.peak_memory_bytes is None else row.peak_memory_bytes,
+                _cell(row.seconds_per_image),
+                _cell(row.parameters),
+                _cell(row.peak_memory_bytes),
+                _cell(row.score),
+                "yes" if row.gated_out else "no",
+                _cell(row.reason),
             ]
         )
     return out

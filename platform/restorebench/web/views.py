@@ -208,7 +208,10 @@ def _metric_directions(ranking: dict) -> dict[str, bool]:
 
 def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
-    board = leaderboard_for_viewer(phase=phase, user=request.user)
+    try:
+        board = leaderboard_for_viewer(phase=phase, user=request.user, board=request.GET.get("board"))
+    except KeyError:
+        raise Http404("no such leaderboard") from None
     directions = _metric_directions(board.ranking)
     my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
     rows = [

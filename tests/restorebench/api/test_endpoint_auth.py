@@ -55,6 +55,10 @@ MATRIX = [
     ("get", "/api/rescores/{rescore}/", 401, 404),
     ("get", "/api/phases/{phase}/leaderboard/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboard.csv", 200, 200),
+    ("get", "/api/phases/{phase}/leaderboards/", 200, 200),
+    ("get", "/api/phases/{phase}/leaderboards/{board}/", 200, 200),
+    ("get", "/api/phases/{phase}/leaderboards/{board}.csv", 200, 200),
+    ("get", "/api/phases/{phase}/leaderboards/{board}.json", 200, 200),
 ]
 
 
@@ -79,6 +83,7 @@ def world(make_arena, make_participant, make_user, platform_dirs):
         "submission": submission.pk,
         "upload": upload.pk,
         "rescore": rescore.pk,
+        "board": "main",
     }
     return arena, ids, make_user("stranger")
 
@@ -114,6 +119,7 @@ CONVERTERS = [
     ("<int:submission_id>", "{submission}"),
     ("<uuid:upload_id>", "{upload}"),
     ("<int:rescore_id>", "{rescore}"),
+    ("<slug:board>", "{board}"),
 ]
 
 

@@ -63,8 +63,9 @@ def test_leaderboard_ranks_teams_and_marks_baselines_without_rank(client, make_a
     ]
     assert "reference" in rows[1]["class"]
     assert all(cell.endswith("UTC") for cell in (r["cells"][-1] for r in rows))
-    assert f'href="/api/phases/{arena.phase.pk}/leaderboard/"' in html
-    assert f'href="/api/phases/{arena.phase.pk}/leaderboard.csv"' in html
+    # Each board exports itself; a single-board track's board is `main`.
+    assert f'href="/api/phases/{arena.phase.pk}/leaderboards/main.json"' in html
+    assert f'href="/api/phases/{arena.phase.pk}/leaderboards/main.csv"' in html
 
 
 def test_hidden_phase_leaderboard_shows_only_rounded_scores_to_participants(

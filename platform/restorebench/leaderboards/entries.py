@@ -1,0 +1,139 @@
+"""Which submissions a phase's leaderboards rank: each team's representative (its chosen submission,
+else its best on the track's picking board) and the latest entry of each reference method, with what
+the ranking needs of them (scores, measured quantities, per-image scores for per-image boards)."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import F, Lookup
+
+from evaluator.ranking import Board, Entry, FormulaBoard, MetricsBoard, rank_boards
+from evaluator.ranking.rules import RankingRule
+from restorebench.challenges.models import Phase
+from restorebench.leaderboards.board_sql import board_order_by
+from restorebench.submissions.models import ImageScore, Submission, SubmissionStatus
+
+FIELDS = (
+    "id",
+    "team_id",
+    "team__name",
+    "method_name",
+    "created_at",
+    "scores",
+    "runtime_per_mp",
+    "content_fingerprint",
+    "is_chosen",
+    "kind",
+    "model_seconds_per_image",
+    "model_parameters",
+    "model_peak_memory_bytes",
+    "current_job_id",
+)
+
+
+class _EqualsAny(Lookup):
+    """`lhs = ANY(rhs)`, rhs an array (Django's `__in` compiles to `IN (subquery)`)."""
+
+    lookup_name = "equals_any"
+
+    def as_sql(self, compiler, connection) -> tuple[str, tuple]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+def leaderboard_entries(phase: Phase, board: MetricsBoard | FormulaBoard) -> tuple[list[dict], list[dict]]:
+    """(each team's representative, the latest scored entry of each reference method).
+
+    On PostgreSQL this is one statement: `DISTINCT ON` subqueries that pick ids only (sorting narrow
+    rows: the sort of every scored submission by its JSON-extracted metrics is the cold leaderboard's
+    main cost), then the picked rows with their team names."""
+    if connection.vendor != "postgresql":
+        return _team_candidates(phase, board), _references(phase)
+    scored = Submission.objects.filter(phase=phase, status=SubmissionStatus.SCORED, disqualified=False)
+    team_winners = (
+        scored.filter(is_reference=False)
+        .order_by("team_id", F("is_chosen").desc(), *board_order_by(board), "created_at", "id")
+        .distinct("team_id")
+        .values("id")
+    )
+    latest_references = (
+        scored.filter(is_reference=True)
+        .order_by("method_name", "-created_at", "-id")
+        .distinct("method_name")
+        .values("id")
+    )
+    # `id = ANY(ARRAY(... UNION ALL ...))`: PostgreSQL runs the subqueries once and fetches the ~500
+    # picked rows by primary key, rather than hashing them and scanning the table against the hash.
+    ids = ArraySubquery(team_winners.union(latest_references, all=True))
+    picked = Submission.objects.filter(_EqualsAny(F("id"), ids)).order_by()
+    teams, references = [], []
+    for row in picked.values(*FIELDS, "is_reference"):
+        (references if row.pop("is_reference") else teams).append(row)
+    return teams, references
+
+
+def _team_candidates(phase: Phase, board: MetricsBoard | FormulaBoard) -> list[dict]:
+    """Each team's representative (portable version of `leaderboard_entries`): its chosen submission, else its
+    best scored one on `board` (earliest first among equals)."""
+    base = Submission.objects.filter(
+        phase=phase, is_reference=False, status=SubmissionStatus.SCORED, disqualified=False
+    )
+    best: dict[int, dict] = {}
+    rows = list(base.order_by("created_at", "id").values(*FIELDS))
+    by_team: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_team[row["team_id"]].append(row)
+    for team_id, candidates in by_team.items():
+        chosen = [c for c in candidates if c["is_chosen"]]
+        if chosen:
+            best[team_id] = chosen[0]
+        else:
+            ranking = rank_boards([board], [entry_of(c, None) for c in candidates])[board.slug]
+            best[team_id] = candidates[ranking.placements[0].index]
+    return list(best.values())
+
+
+def _references(phase: Phase) -> list[dict]:
+    """The latest scored entry of each reference method."""
+    rows = (
+        Submission.objects.filter(
+            phase=phase, is_reference=True, status=SubmissionStatus.SCORED, disqualified=False
+        )
+        .order_by("method_name", "-created_at", "-id")
+        .values(*FIELDS)
+    )
+    latest: dict[str, dict] = {}
+    for row in rows:
+        latest.setdefault(row["method_name"], row)
+    return list(latest.values())
+
+
+def entry_of(row: dict, per_image: list[dict] | None, reference: bool = False) -> Entry:
+    quantities = {
+        "runtime": row["model_seconds_per_image"],
+        "params": row["model_parameters"],
+        "peak_memory": row["model_peak_memory_bytes"],
+    }
+    return Entry(row["scores"], quantities, per_image, is_reference=reference)
+
+
+def representative_board(boards: Sequence[Board], rule: RankingRule) -> MetricsBoard | FormulaBoard:
+    """The board that picks a team's representative: the first formula or metrics board that is not
+    per-image (per-image scores of every submission are too many to read), else the track's rule."""
+    for board in boards:
+        if isinstance(board, MetricsBoard) or (isinstance(board, FormulaBoard) and not board.per_image):
+            return board
+    return MetricsBoard("main", "Leaderboard", rule)
+
+
+def per_image_scores(rows: list[dict]) -> dict[int, list[dict]]:
+    """Per-image scores of the rows' current jobs: job id -> [{metric: value} per image, by name]."""
+    tables: dict[int, dict[str, dict]] = defaultdict(dict)
+    jobs = [row["current_job_id"] for row in rows if row["current_job_id"] is not None]
+    scores = ImageScore.objects.filter(job_id__in=jobs).values_list("job_id", "image_name", "metric", "value")
+    for job_id, image, metric, value in scores.iterator(chunk_size=10_000):
+        tables[job_id].setdefault(image, {})[metric] = value
+    return {job: [images[name] for name in sorted(images)] for job, images in tables.items()}
