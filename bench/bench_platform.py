@@ -13,7 +13,10 @@ appears, scored, in the leaderboard API.
    scored submissions from `--teams` teams in one phase: median and p95 over `--requests` calls, then
    with the cache cleared before each call, also as CPU time (this process, and the PostgreSQL
    backend's from /proc/<pid>/schedstat) since wall times on a shared machine mostly measure waiting.
-   `--runs 0 --large-images 0` runs this part alone.
+   `--runs 0 --large-images 0` runs this part alone. With `--formula-board` the track ranks as NTIRE
+   Efficient SR does (docs/ranking.md): a gated exp formula over the measured runtime and parameters
+   of model submissions, a fidelity board and a combined board; the timed resource is the formula
+   board (`/api/phases/<id>/leaderboards/main/`), and a cold read ranks all three boards.
 
 Usage: .venv/bin/python bench/bench_platform.py [--runs 10] [--large-images 100] [--json out.json]
 Results are recorded in docs/benchmarks.md.
@@ -347,13 +350,33 @@ def bench_large(work: Path, count: int, worker_pid: int | None = None) -> dict:
     }
 
 
-def bench_leaderboard(submissions: int, teams: int, requests: int) -> dict:
+FORMULA_RANKING = {
+    "leaderboards": [
+        {
+            "slug": "main",
+            "title": "Main",
+            "score": "0.8*exp(2*runtime/0.0218) + 0.2*exp(2*params/0.151e6)",
+            "order": "lower_first",
+            "gate": "psnr >= 26.90",
+        },
+        {"slug": "fidelity", "title": "Fidelity", "metrics": ["psnr", "ssim"]},
+        {"slug": "overall", "title": "Overall", "combine": {"leaderboards": ["main", "fidelity"]}},
+    ]
+}
+
+
+def bench_leaderboard(submissions: int, teams: int, requests: int, formula: bool = False) -> dict:
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
     from restorebench.accounts.models import Team, TeamMembership, TrackEntry
     from restorebench.submissions.models import Submission
 
     site = Site(ground_truth={}, metrics=["psnr", "ssim"], title="Leaderboard load")
+    if formula:
+        from restorebench.challenges.services import track_update
+
+        track_update(track=site.track, actor=None, ranking=FORMULA_RANKING)
+        site.phase.refresh_from_db()
     rng = np.random.default_rng(7)
     users = User.objects.bulk_create([User(username=f"lb-{i}-{time.monotonic_ns()}") for i in range(teams)])
     team_rows = Team.objects.bulk_create(
@@ -376,6 +399,7 @@ def bench_leaderboard(submissions: int, teams: int, requests: int) -> dict:
             phase=site.phase, team=team_rows[i % teams], method_name=f"m{i}", archive_path="x.zip",
             archive_bytes=1, sha256="0" * 64, content_fingerprint=f"fp{i}", image_count=100, status="scored",
             scores={"psnr": psnr, "ssim": float(min(1.0, 0.7 + (psnr - 28) / 30 + rng.normal(0, 0.01)))},
+            **(_model_fields(rng) if formula else {}),
         ))  # fmt: skip
     for name in ("bicubic", "identity", "bm3d", "dncnn", "nlm"):
         rows.append(Submission(
@@ -389,7 +413,7 @@ def bench_leaderboard(submissions: int, teams: int, requests: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     client = APIClient()
-    url = f"/api/phases/{site.phase.pk}/leaderboard/"
+    url = f"/api/phases/{site.phase.pk}/" + ("leaderboards/main/" if formula else "leaderboard/")
     for _ in range(5):
         assert client.get(url).status_code == 200
     timings = []
@@ -419,6 +443,7 @@ def bench_leaderboard(submissions: int, teams: int, requests: int) -> dict:
     return {
         "submissions": submissions,
         "teams": teams,
+        "ranking": "formula board (+ fidelity, combined)" if formula else "metric rule",
         "rows": len(body["rows"]),
         "requests": requests,
         "median_ms": statistics.median(timings),
@@ -432,6 +457,17 @@ def bench_leaderboard(submissions: int, teams: int, requests: int) -> dict:
         "cold_db_cpu_median_ms": statistics.median(cold_db_cpu) if cold_db_cpu else None,
         "cold_db_cpu_p95_ms": percentile(cold_db_cpu, 95) if cold_db_cpu else None,
         "load_average": round(os.getloadavg()[0], 1),
+    }
+
+
+def _model_fields(rng: np.random.Generator) -> dict:
+    """What the sandbox records for a model submission: runtime per image, parameters."""
+    return {
+        "kind": "model",
+        "model_format": "onnx",
+        "model_manifest": {},
+        "model_seconds_per_image": float(rng.uniform(0.005, 0.05)),
+        "model_parameters": int(rng.integers(50_000, 500_000)),
     }
 
 
@@ -460,6 +496,9 @@ def main() -> None:
     parser.add_argument("--leaderboard-submissions", type=int, default=10_000, help="0: skip")
     parser.add_argument("--teams", type=int, default=500)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--formula-board", action="store_true", help="rank the leaderboard part by a gated formula board"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -482,7 +521,7 @@ def main() -> None:
         if args.leaderboard_submissions:
             print("leaderboard API:", flush=True)
             results["leaderboard"] = bench_leaderboard(
-                args.leaderboard_submissions, args.teams, args.requests
+                args.leaderboard_submissions, args.teams, args.requests, formula=args.formula_board
             )
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
