@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from evaluator.ranking.boards import QUANTITIES, Board, CombinedBoard, FormulaBoard, MetricsBoard
 from evaluator.ranking.formula import Formula, FormulaEvaluationError
@@ -33,6 +34,11 @@ class Entry:
     quantities: Mapping[str, float | None] = field(default_factory=dict)
     per_image: Sequence[Mapping[str, object]] | None = None
     is_reference: bool = False
+
+    @cached_property
+    def numbers(self) -> dict[str, float]:
+        """Every known number, by formula name (computed once: every board reads it)."""
+        return self.values()
 
     def values(self) -> dict[str, float]:
         """Every known number, by formula name (non-finite strings "inf"/"-inf" become floats)."""
@@ -58,6 +64,12 @@ class Placement:
     inputs: Mapping[str, float] | None = None  # formula boards: every input to the formula and gate
     ranks: Mapping[str, int] | None = None  # rank on each combined board / each metric (mean rank)
     key: tuple | None = None  # ascending sort key; None when the entry has no place
+
+    def ranked(self, rank: int) -> Placement:
+        # Positional: dataclasses.replace costs ten times as much, on every row of every board.
+        return Placement(
+            self.index, rank, self.score, self.gated_out, self.reason, self.inputs, self.ranks, self.key
+        )
 
 
 @dataclass(frozen=True)
@@ -132,7 +144,7 @@ def _rank_formula(board: FormulaBoard, entries: Sequence[Entry]) -> list[Placeme
     out = []
     names = list(dict.fromkeys([*board.score.names, *(board.gate.names if board.gate else ())]))
     for i, entry in enumerate(entries):
-        values = entry.values()
+        values = entry.numbers
         inputs = {n: values[n] for n in names if n in values}
         reason = _gate(board.gate, values)
         if reason is not None:
@@ -157,7 +169,7 @@ def _rank_metrics(board: MetricsBoard, entries: Sequence[Entry]) -> tuple[list[P
     rule = board.rule
     out = []
     for i, entry in enumerate(entries):
-        reason = _gate(board.gate, entry.values()) if board.gate else None
+        reason = _gate(board.gate, entry.numbers) if board.gate else None
         if reason is not None:
             out.append(Placement(i, None, gated_out=True, reason=reason))
             continue
@@ -235,7 +247,10 @@ def _rank_by_ranks(
             result.append(p)
             continue
         ranks = ranks_of(p.index)
-        result.append(replace(p, score=sum(ranks.values()) / len(ranks), ranks=ranks, key=key_of(ranks, p)))
+        mean = sum(ranks.values()) / len(ranks)
+        result.append(
+            Placement(p.index, None, mean, p.gated_out, p.reason, p.inputs, ranks, key_of(ranks, p))
+        )
 
     def beats(reference: Placement, team: Placement) -> bool:
         moved = {
@@ -252,7 +267,7 @@ def _order(placements: list[Placement], entries: Sequence[Entry], beats: Beats) 
     teams = [p for p in placements if p.key is not None and not entries[p.index].is_reference]
     ranks = competition_ranks([p.key for p in teams])
     ranked = sorted(
-        (replace(p, rank=r) for p, r in zip(teams, ranks, strict=True)),
+        (p.ranked(r) for p, r in zip(teams, ranks, strict=True)),
         key=lambda p: (p.key, p.index),
     )
     references = [p for p in placements if p.key is not None and entries[p.index].is_reference]

@@ -111,6 +111,7 @@ urlpatterns = [
     ),
     path("rescores/<int:rescore_id>/", submissions.RescoreDetailApi.as_view(), name="api-rescore-detail"),
     # leaderboards
+    path("phases/<int:phase_id>/reveal/", leaderboards.PhaseRevealApi.as_view(), name="api-phase-reveal"),
     path(
         "phases/<int:phase_id>/leaderboards/",
         leaderboards.LeaderboardListApi.as_view(),

@@ -28,6 +28,7 @@ class PhaseOutputSerializer(serializers.ModelSerializer):
             "id", "track", "slug", "title", "description", "starts_at", "ends_at", "max_submissions_per_day",
             "max_submissions_total", "leaderboard_public", "hidden_ground_truth", "score_decimals",
             "max_upload_bytes", "image_count", "order", "inputs_installed_at", "ground_truth_installed_at",
+            "results_hidden", "reveal_at",
         ]  # fmt: skip
 
     def get_image_count(self, phase: Phase) -> int:
@@ -247,6 +248,10 @@ class PhaseInputSerializer(serializers.Serializer):
     hidden_ground_truth = serializers.BooleanField(required=False)
     score_decimals = serializers.IntegerField(required=False, min_value=0, max_value=10)
     max_upload_bytes = serializers.IntegerField(required=False, min_value=1)
+    results_hidden = serializers.BooleanField(
+        required=False, help_text="Participants see no leaderboard until the results are revealed."
+    )
+    reveal_at = serializers.DateTimeField(required=False, allow_null=True)
     expected_images = serializers.ListField(child=serializers.CharField(), required=False)
     order = serializers.IntegerField(required=False, min_value=0)
 

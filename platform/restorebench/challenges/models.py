@@ -117,6 +117,14 @@ class Phase(models.Model):
         default=False, help_text="Participants see only rounded aggregates, never per-image scores."
     )
     score_decimals = models.PositiveSmallIntegerField(default=4, help_text="Rounding shown to participants.")
+    # A final phase may keep its leaderboards from participants until it is revealed (at reveal_at, or
+    # by an organizer); the reveal freezes them (leaderboards.models.LeaderboardReveal).
+    results_hidden = models.BooleanField(
+        default=False, help_text="Participants see no leaderboard until the results are revealed."
+    )
+    reveal_at = models.DateTimeField(
+        null=True, blank=True, help_text="When hidden results are revealed (empty: by an organizer)."
+    )
     max_upload_bytes = models.BigIntegerField(default=2 * 1024**3)
     # The phase's data lives in its own area, at paths the platform builds from ids
     # (restorebench.storage); these record when it was installed (None: not yet). Never a path.

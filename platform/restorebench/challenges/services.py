@@ -40,6 +40,8 @@ AUDITED_PHASE_FIELDS = (
     "hidden_ground_truth",
     "score_decimals",
     "max_upload_bytes",
+    "results_hidden",
+    "reveal_at",
 )
 AUDITED_TRACK_FIELDS = (
     "scoring_spec",
@@ -300,7 +302,7 @@ def check_no_data_paths(fields: dict) -> None:
 
 def _check_phase_fields(fields: dict) -> None:
     starts, ends = fields.get("starts_at"), fields.get("ends_at")
-    for name in ("starts_at", "ends_at"):
+    for name in ("starts_at", "ends_at", "reveal_at"):
         value = fields.get(name)
         if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
             raise ValidationError({name: "must be a timezone-aware datetime"})
@@ -336,6 +338,8 @@ def phase_create(
     hidden_ground_truth: bool = False,
     score_decimals: int = 4,
     max_upload_bytes: int = 2 * 1024**3,
+    results_hidden: bool = False,
+    reveal_at: dt.datetime | None = None,
     expected_images: list[str] | None = None,
     description: str = "",
     order: int = 0,
@@ -353,6 +357,8 @@ def phase_create(
         hidden_ground_truth=hidden_ground_truth,
         score_decimals=score_decimals,
         max_upload_bytes=max_upload_bytes,
+        results_hidden=results_hidden,
+        reveal_at=reveal_at,
         expected_images=list(expected_images or []),
         order=order,
     )

@@ -8,14 +8,16 @@ import json
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from restorebench.challenges.selectors import phase_get
+from restorebench.challenges.selectors import phase_get, user_is_organizer
 from restorebench.csv_export import csv_text
-from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
+from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer, reveal_changes
+from restorebench.leaderboards.services import phase_reveal
 
 
 class RowSerializer(serializers.Serializer):
@@ -146,3 +148,34 @@ class LeaderboardBoardJsonApi(APIView):
         board = _board(request, phase, board)
         body = json.dumps(board.as_dict(), indent=1, default=str)
         return _download(phase, board, body, "application/json", "json")
+
+
+class PhaseRevealApi(APIView):
+    """Organizers: GET the frozen ranking (rule, version, evaluator records, boards) and how the live
+    ranking differs from it; POST to reveal the results now (final)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _phase(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        if not user_is_organizer(user=request.user, challenge=phase.track.challenge_id):
+            raise PermissionDenied("only the challenge's organizers see and make the reveal")
+        return phase
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, phase_id: int):
+        changes = reveal_changes(phase=self._phase(request, phase_id))
+        if changes is None:
+            raise Http404("the results of this phase are not revealed")
+        return Response(changes)
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, phase_id: int):
+        phase = self._phase(request, phase_id)
+        reveal = phase_reveal(phase=phase, actor=request.user)
+        body = {
+            "phase": phase.pk,
+            "revealed_at": reveal.revealed_at.isoformat(),
+            "rule_version": reveal.rule_version,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

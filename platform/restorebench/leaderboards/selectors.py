@@ -105,6 +105,15 @@ class Leaderboard:
     kind: str = "metrics"  # metrics | formula | combined
     boards: list[dict] = field(default_factory=list)  # every board of the phase: {slug, title}
     description: str = ""  # how the board ranks, in one line
+    hidden_until: str | None = None  # participants, results not revealed yet: the reveal time, or ""
+    frozen_at: str | None = None  # participants after the reveal: the frozen ranking's time
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Leaderboard":
+        """The inverse of `as_dict` (a frozen board read back from a reveal)."""
+        fields = {k: v for k, v in data.items() if k not in ("aggregation", "rows", "phase")}
+        rows = [LeaderboardRow(**row) for row in data["rows"]]
+        return cls(phase_id=data["phase"], rows=rows, **fields)
 
     @property
     def aggregation(self) -> str | None:
@@ -125,6 +134,8 @@ class Leaderboard:
             "title": self.title,
             "kind": self.kind,
             "description": self.description,
+            "hidden_until": self.hidden_until,
+            "frozen_at": self.frozen_at,
             "aggregation": self.aggregation,
             "boards": [dict(b) for b in self.boards],
             "ranking": self.ranking,
@@ -146,7 +157,9 @@ def _stored(value: float | None) -> float | str | None:
     return "inf" if value > 0 else "-inf"
 
 
-def _row(entry: dict, placement: Placement, *, reference: bool, mean_rank: bool) -> LeaderboardRow:
+def _row(
+    entry: dict, placement: Placement, submitted_at: str, *, reference: bool, mean_rank: bool
+) -> LeaderboardRow:
     return LeaderboardRow(
         rank=placement.rank,
         is_reference=reference,
@@ -154,7 +167,7 @@ def _row(entry: dict, placement: Placement, *, reference: bool, mean_rank: bool)
         team_name=entry["team__name"],
         method_name=entry["method_name"],
         submission_id=entry["id"],
-        submitted_at=entry["created_at"].isoformat(),
+        submitted_at=submitted_at,
         scores=dict(entry["scores"] or {}),
         mean_rank=placement.score if mean_rank else None,  # finite: a mean of ranks
         runtime_per_mp=entry["runtime_per_mp"],
@@ -186,23 +199,37 @@ def _cache_key(phase: Phase) -> str:
     return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def leaderboards_compute(*, phase: Phase, use_cache: bool = True) -> dict[str, Leaderboard]:
+def leaderboards_compute(*, phase: Phase) -> dict[str, Leaderboard]:
     """Every board of the phase by slug, in the track's order, as organizers see them (full
-    precision, identical submissions flagged). Callers get their own copies and may change them."""
-    if not use_cache:
-        return _leaderboards_build(phase)
-    key = _cache_key(phase)
-    boards = cache.get(key)
-    if boards is None:
-        boards = _leaderboards_build(phase)
-        cache.set(key, boards, LEADERBOARD_CACHE_SECONDS)
-    return boards
+    precision, identical submissions flagged); computed afresh."""
+    return _leaderboards_build(phase, None)
 
 
 def leaderboard_compute(*, phase: Phase, board: str | None = None, use_cache: bool = True) -> Leaderboard:
-    """One board (default: the first); an unknown slug raises `KeyError`."""
-    boards = leaderboards_compute(phase=phase, use_cache=use_cache)
-    return boards[board] if board is not None else next(iter(boards.values()))
+    """One board (default: the first), as organizers see it; an unknown slug raises `KeyError`.
+    Callers get their own copy and may change it. Each board is cached on its own: a cold read ranks
+    only the boards this one needs and builds only its rows."""
+    slug = board if board is not None else track_boards(phase.track)[0].slug
+    if not use_cache:
+        return _leaderboards_build(phase, slug)[slug]
+    key = f"{_cache_key(phase)}:{slug}"
+    result = cache.get(key)
+    if result is None:
+        result = _leaderboards_build(phase, slug)[slug]
+        cache.set(key, result, LEADERBOARD_CACHE_SECONDS)
+    return result
+
+
+def _needed(boards: Sequence[Board], slug: str) -> list[Board]:
+    """`slug`'s board and the boards it combines (recursively), in the track's order."""
+    by_slug = {b.slug: b for b in boards}
+    wanted, stack = set(), [by_slug[slug]]  # KeyError: unknown board
+    while stack:
+        board = stack.pop()
+        wanted.add(board.slug)
+        if isinstance(board, CombinedBoard):
+            stack.extend(by_slug[s] for s in board.leaderboards if s not in wanted)
+    return [b for b in boards if b.slug in wanted]
 
 
 def _board_kind(board: Board) -> str:
@@ -224,16 +251,19 @@ def _board_metrics(board: Board, rows: list[LeaderboardRow]) -> list[str]:
     return metrics
 
 
-def _leaderboards_build(phase: Phase) -> dict[str, Leaderboard]:
+def _leaderboards_build(phase: Phase, only: str | None) -> dict[str, Leaderboard]:
+    """Every board (`only` None), or only board `only` (ranking just the boards it needs)."""
     boards = track_boards(phase.track)
+    shown = boards if only is None else _needed(boards, only)
     teams, references = leaderboard_entries(phase, representative_board(boards, ranking_rule(phase)))
     picked = teams + references
-    per_image = per_image_scores(picked) if any(getattr(b, "per_image", False) for b in boards) else {}
+    per_image = per_image_scores(picked) if any(getattr(b, "per_image", False) for b in shown) else {}
     entries = [
         entry_of(row, per_image.get(row["current_job_id"]), reference=i >= len(teams))
         for i, row in enumerate(picked)
     ]
-    ranked = rank_boards(boards, entries)
+    ranked = rank_boards(shown, entries)
+    submitted = [row["created_at"].isoformat() for row in picked]
     fingerprints = defaultdict(set)
     for team in teams:
         fingerprints[team["content_fingerprint"]].add(team["team_id"])
@@ -241,10 +271,16 @@ def _leaderboards_build(phase: Phase) -> dict[str, Leaderboard]:
     flagged = {t["id"] for t in teams if t["content_fingerprint"] in shared}
     tabs = [{"slug": b.slug, "title": b.title} for b in boards]
     result = {}
-    for board in boards:
+    for board in boards if only is None else [b for b in boards if b.slug == only]:
         mean_rank = isinstance(board, MetricsBoard) and board.rule.method == "mean_rank"
         rows = [
-            _row(picked[p.index], p, reference=entries[p.index].is_reference, mean_rank=mean_rank)
+            _row(
+                picked[p.index],
+                p,
+                submitted[p.index],
+                reference=entries[p.index].is_reference,
+                mean_rank=mean_rank,
+            )
             for p in ranked[board.slug].placements
         ]
         for row in rows:
@@ -270,9 +306,14 @@ def _round(value: float | str | None, decimals: int) -> float | str | None:
 def leaderboard_for_viewer(*, phase: Phase, user: User, board: str | None = None) -> Leaderboard:
     """One board (default: the first) as `user` may see it (see the module docstring); an unknown
     slug raises `KeyError`."""
-    result = leaderboard_compute(phase=phase, board=board)
     if user_is_organizer(user=user, challenge=phase.track.challenge_id):
-        return result
+        return leaderboard_compute(phase=phase, board=board)
+    if phase.results_hidden:
+        result = _revealed_for_participants(phase, board)
+        if result.hidden_until is not None:
+            return result
+    else:
+        result = leaderboard_compute(phase=phase, board=board)
     rows = [replace(row, flagged_identical=False) if row.flagged_identical else row for row in result.rows]
     rounded_to = None
     if phase.hidden_ground_truth:
@@ -301,28 +342,65 @@ def leaderboard_for_viewer(*, phase: Phase, user: User, board: str | None = None
     return replace(result, rows=rows, rounded_to=rounded_to, restricted=restricted)
 
 
+def _revealed_for_participants(phase: Phase, board: str | None) -> Leaderboard:
+    """Participants' view of a phase with hidden results: nothing before the reveal, the frozen
+    boards after it (never the live ones, so a later rescore cannot change what was announced)."""
+    from restorebench.leaderboards.services import reveal_if_due
+
+    reveal = reveal_if_due(phase=phase)
+    if reveal is None:
+        live = leaderboard_compute(phase=phase, board=board)
+        when = phase.reveal_at.isoformat() if phase.reveal_at else ""
+        return replace(live, rows=[], hidden_until=when)
+    frozen = reveal.boards
+    data = frozen[board] if board is not None else next(iter(frozen.values()))
+    return replace(Leaderboard.from_dict(data), frozen_at=reveal.revealed_at.isoformat())
+
+
+def reveal_changes(*, phase: Phase) -> dict | None:
+    """Organizers: the frozen ranking against the live one, per board (None: not revealed)."""
+    from restorebench.leaderboards.models import LeaderboardReveal
+
+    reveal = LeaderboardReveal.objects.filter(phase=phase).first()
+    if reveal is None:
+        return None
+    live = leaderboards_compute(phase=phase)
+    boards = {}
+    for slug, frozen in reveal.boards.items():
+        after = [row.as_dict() for row in live[slug].rows] if slug in live else []
+        changes = rows_diff(frozen["rows"], after)
+        boards[slug] = {"changed": any(c["changed"] for c in changes), "rows": changes}
+    return {
+        "phase": phase.pk,
+        "revealed_at": reveal.revealed_at.isoformat(),
+        "revealed_by": reveal.revealed_by.get_username() if reveal.revealed_by else None,
+        "rule": reveal.rule,
+        "rule_version": reveal.rule_version,
+        "evaluator_records": reveal.evaluator_records,
+        "frozen": reveal.boards,
+        "live_differs": any(b["changed"] for b in boards.values()) or set(live) != set(reveal.boards),
+        "changes": boards,
+    }
+
+
 def leaderboard_snapshot(*, phase: Phase) -> list[dict]:
     return [row.as_dict() for row in leaderboard_compute(phase=phase).rows]
 
 
-def rescore_changes(*, rescore: Rescore) -> dict:
-    """Compare the leaderboard before a rescore with the leaderboard now: per row, old and new rank and
-    scores; plus how many of the rescore's jobs are still running or failed."""
-    before = {row["submission_id"]: row for row in rescore.before}
-    after_rows = leaderboard_snapshot(phase=rescore.phase)
+def rows_diff(before_rows: Sequence[dict], after_rows: Sequence[dict]) -> list[dict]:
+    """Per submission (rows as `LeaderboardRow.as_dict` gives them): rank, board score and the metric
+    scores before and after, and whether anything changed."""
+    before = {row["submission_id"]: row for row in before_rows}
     after = {row["submission_id"]: row for row in after_rows}
     changes = []
     for submission_id in list(before) + [s for s in after if s not in before]:
-        old, new = before.get(submission_id), after.get(submission_id)
+        old, new = before.get(submission_id) or {}, after.get(submission_id) or {}
+        old_scores, new_scores = old.get("scores", {}), new.get("scores", {})
         changed_scores = {
-            metric: {
-                "before": (old or {}).get("scores", {}).get(metric),
-                "after": (new or {}).get("scores", {}).get(metric),
-            }
-            for metric in set((old or {}).get("scores", {})) | set((new or {}).get("scores", {}))
-            if (old or {}).get("scores", {}).get(metric) != (new or {}).get("scores", {}).get(metric)
+            metric: {"before": old_scores.get(metric), "after": new_scores.get(metric)}
+            for metric in set(old_scores) | set(new_scores)
+            if old_scores.get(metric) != new_scores.get(metric)
         }
-        old_rank, new_rank = (old or {}).get("rank"), (new or {}).get("rank")
         row = new or old
         changes.append(
             {
@@ -330,12 +408,25 @@ def rescore_changes(*, rescore: Rescore) -> dict:
                 "team_name": row["team_name"],
                 "method_name": row["method_name"],
                 "is_reference": row["is_reference"],
-                "rank_before": old_rank,
-                "rank_after": new_rank,
+                "rank_before": old.get("rank"),
+                "rank_after": new.get("rank"),
+                "score_before": old.get("score"),
+                "score_after": new.get("score"),
                 "scores": changed_scores,
-                "changed": bool(changed_scores) or old_rank != new_rank or old is None or new is None,
+                "changed": bool(changed_scores)
+                or old.get("rank") != new.get("rank")
+                or old.get("score") != new.get("score")
+                or not old
+                or not new,
             }
         )
+    return changes
+
+
+def rescore_changes(*, rescore: Rescore) -> dict:
+    """Compare the leaderboard before a rescore with the leaderboard now: per row, old and new rank and
+    scores; plus how many of the rescore's jobs are still running or failed."""
+    changes = rows_diff(rescore.before, leaderboard_snapshot(phase=rescore.phase))
     statuses = defaultdict(int)
     for status in rescore.jobs.values_list("status", flat=True):
         statuses[status] += 1

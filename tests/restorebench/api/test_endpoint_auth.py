@@ -56,6 +56,8 @@ MATRIX = [
     ("get", "/api/phases/{phase}/leaderboard/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboard.csv", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/", 200, 200),
+    ("get", "/api/phases/{phase}/reveal/", 401, 403),
+    ("post", "/api/phases/{phase}/reveal/", 401, 403),
     ("get", "/api/phases/{phase}/leaderboards/{board}/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/{board}.csv", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/{board}.json", 200, 200),

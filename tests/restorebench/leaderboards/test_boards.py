@@ -61,7 +61,7 @@ def test_every_board_ranks_the_same_team_entries_and_references_stay_unranked(ar
     b_only = model(arena.phase, b, 27.5, R0, P0)  # main: e^2 = 7.389
     c_only = model(arena.phase, c, 26.0, R0 / 4, P0 / 4)  # gated out of main
     ref = scored_submission(arena.phase, None, {"psnr": 27.2, "ssim": 0.8}, method_name="bicubic")
-    boards = leaderboards_compute(phase=arena.phase, use_cache=False)
+    boards = leaderboards_compute(phase=arena.phase)
     assert list(boards) == ["main", "fidelity", "overall"]
 
     def summary(slug):
@@ -87,7 +87,7 @@ def test_a_chosen_submission_represents_its_team_on_every_board(arena, make_part
     _, a = make_participant(arena)
     model(arena.phase, a, 27.0, R0 / 2, P0 / 2)
     chosen = model(arena.phase, a, 28.0, R0 * 2, P0, is_chosen=True)
-    boards = leaderboards_compute(phase=arena.phase, use_cache=False)
+    boards = leaderboards_compute(phase=arena.phase)
     assert {slug: [r.submission_id for r in board.rows] for slug, board in boards.items()} == {
         "main": [chosen.pk],
         "fidelity": [chosen.pk],
