@@ -111,6 +111,11 @@ urlpatterns = [
     ),
     path("rescores/<int:rescore_id>/", submissions.RescoreDetailApi.as_view(), name="api-rescore-detail"),
     # leaderboards
+    path(
+        "tracks/<int:track_id>/report.<str:fmt>",
+        leaderboards.TrackReportApi.as_view(),
+        name="api-track-report",
+    ),
     path("phases/<int:phase_id>/reveal/", leaderboards.PhaseRevealApi.as_view(), name="api-phase-reveal"),
     path(
         "phases/<int:phase_id>/leaderboards/",

@@ -14,8 +14,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from restorebench.challenges.selectors import phase_get, user_is_organizer
+from restorebench.challenges.selectors import phase_get, track_get, user_is_organizer
 from restorebench.csv_export import csv_text
+from restorebench.leaderboards.report import FORMATS, challenge_report, report_render
 from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer, reveal_changes
 from restorebench.leaderboards.services import phase_reveal
 
@@ -179,3 +180,24 @@ class PhaseRevealApi(APIView):
             "rule_version": reveal.rule_version,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TrackReportApi(APIView):
+    """Organizers: the track's challenge report (final phase; frozen results when revealed) as
+    `json`, `csv` or `tex` (a LaTeX table in the style of NTIRE challenge reports)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request, track_id: int, fmt: str):
+        track = track_get(user=request.user, track_id=track_id)
+        if track is None or fmt not in FORMATS:
+            raise Http404
+        if not user_is_organizer(user=request.user, challenge=track.challenge_id):
+            raise PermissionDenied("only the challenge's organizers export the report")
+        body = report_render(challenge_report(track=track), fmt)
+        content_type = {"json": "application/json", "csv": "text/csv; charset=utf-8"}.get(fmt, "text/x-tex")
+        response = HttpResponse(body, content_type=content_type)
+        name = f"{track.challenge.slug}-{track.slug}-report.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

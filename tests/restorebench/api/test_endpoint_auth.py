@@ -57,6 +57,7 @@ MATRIX = [
     ("get", "/api/phases/{phase}/leaderboard.csv", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/", 200, 200),
     ("get", "/api/phases/{phase}/reveal/", 401, 403),
+    ("get", "/api/tracks/{track}/report.{fmt}", 401, 403),
     ("post", "/api/phases/{phase}/reveal/", 401, 403),
     ("get", "/api/phases/{phase}/leaderboards/{board}/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/{board}.csv", 200, 200),
@@ -86,6 +87,7 @@ def world(make_arena, make_participant, make_user, platform_dirs):
         "upload": upload.pk,
         "rescore": rescore.pk,
         "board": "main",
+        "fmt": "csv",
     }
     return arena, ids, make_user("stranger")
 
@@ -122,6 +124,7 @@ CONVERTERS = [
     ("<uuid:upload_id>", "{upload}"),
     ("<int:rescore_id>", "{rescore}"),
     ("<slug:board>", "{board}"),
+    ("<str:fmt>", "{fmt}"),
 ]
 
 

@@ -1,0 +1,128 @@
+"""The challenge report: the final results as JSON, CSV and a LaTeX table, from the frozen ranking
+once revealed; for organizers through the API and a command."""
+
+import csv
+import io
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rb_test_helpers import scored_submission
+from rest_framework.test import APIClient
+from restorebench.challenges.services import track_update
+from restorebench.leaderboards.report import challenge_report, latex_escape, report_csv, report_latex
+from restorebench.leaderboards.services import phase_reveal
+
+pytestmark = pytest.mark.django_db
+
+RANKING = {
+    "leaderboards": [
+        {
+            "slug": "main",
+            "title": "Main",
+            "score": "exp(runtime/0.01)",
+            "order": "lower_first",
+            "gate": "psnr >= 27",
+        },
+        {"slug": "fidelity", "title": "Fidelity", "metrics": ["psnr", "ssim"]},
+    ]
+}
+
+
+@pytest.fixture
+def finished(make_arena, make_participant):
+    arena = make_arena(images=1)
+    track_update(track=arena.track, actor=arena.organizer, ranking=RANKING)
+    user, team = make_participant(arena)
+    team.name = "R&D_lab"
+    team.save()
+    fast = scored_submission(
+        arena.phase,
+        team,
+        {"psnr": 28.0, "ssim": 0.8},
+        method_name="TinyNet",
+        kind="model",
+        model_format="onnx",
+        model_manifest={},
+        model_seconds_per_image=0.01,
+        model_parameters=250_000,
+        model_peak_memory_bytes=10**8,
+    )
+    ref = scored_submission(arena.phase, None, {"psnr": 27.5, "ssim": 0.7}, method_name="bicubic")
+    return arena, user, fast, ref
+
+
+def test_the_report_has_every_board_the_metrics_and_the_measurements(finished):
+    arena, user, fast, ref = finished
+    phase_reveal(phase=arena.phase, actor=arena.organizer)
+    report = challenge_report(track=arena.track)
+    assert (
+        report["frozen"] is True and report["phase"] == arena.phase.slug and len(report["rule_version"]) == 64
+    )
+    assert [b["slug"] for b in report["boards"]] == ["main", "fidelity"]
+    first, second = report["rows"]
+    assert (first["rank"], first["team"], first["method"], first["members"]) == (
+        1,
+        "R&D_lab",
+        "TinyNet",
+        [user.username],
+    )
+    assert first["boards"]["main"]["score"] == pytest.approx(2.718281828459045)
+    assert first["boards"]["main"]["inputs"] == {"runtime": 0.01, "psnr": 28.0}
+    assert first["boards"]["fidelity"]["rank"] == 1
+    assert first["metrics"] == {"psnr": 28.0, "ssim": 0.8}
+    assert (first["runtime_s_per_image"], first["parameters"], first["peak_memory_bytes"]) == (
+        0.01,
+        250_000,
+        10**8,
+    )
+    assert first["device"] == "cpu"
+    assert second["reference"] is True and second["rank"] is None
+    assert second["boards"]["main"]["reason"] == "runtime not measured"
+
+
+def test_csv_and_latex_carry_the_same_rows(finished):
+    arena, *_ = finished
+    report = challenge_report(track=arena.track)
+    assert report["frozen"] is False
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    header = rows[0]
+    assert header[:5] == ["rank", "team", "method", "members", "reference"]
+    assert rows[1][header.index("main_rank")] == "1" and rows[1][header.index("parameters")] == "250000"
+    tex = report_latex(report)
+    assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"\bottomrule" in tex
+    assert r"1 & R\&D\_lab & TinyNet & 2.7183 (1) & 28.0000 (1) & 28.0000 & 0.8000 & 0.0100 & 0.250 \\" in tex
+    assert latex_escape("50%_{x}") == r"50\%\_\{x\}"
+
+
+def test_organizers_get_the_report_through_the_api_and_others_do_not(finished):
+    arena, user, *_ = finished
+    client = APIClient()
+    client.force_authenticate(arena.organizer)
+    response = client.get(f"/api/tracks/{arena.track.pk}/report.json")
+    assert response.status_code == 200 and json.loads(response.content)["rows"][0]["team"] == "R&D_lab"
+    assert "report.tex" in client.get(f"/api/tracks/{arena.track.pk}/report.tex")["Content-Disposition"]
+    assert client.get(f"/api/tracks/{arena.track.pk}/report.pdf").status_code == 404
+    participant = APIClient()
+    participant.force_authenticate(user)
+    assert participant.get(f"/api/tracks/{arena.track.pk}/report.csv").status_code == 403
+
+
+def test_the_command_writes_the_report(finished, tmp_path):
+    arena, *_ = finished
+    out = StringIO()
+    call_command("challenge_report", arena.challenge.slug, arena.track.slug, "--format", "json", stdout=out)
+    assert json.loads(out.getvalue())["rows"][0]["method"] == "TinyNet"
+    target = tmp_path / "r.tex"
+    call_command(
+        "challenge_report",
+        arena.challenge.slug,
+        arena.track.slug,
+        "--format",
+        "tex",
+        "--output",
+        str(target),
+        stdout=StringIO(),
+    )
+    assert r"\begin{tabular}" in target.read_text()
