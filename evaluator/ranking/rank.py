@@ -34,6 +34,7 @@ class Entry:
     quantities: Mapping[str, float | None] = field(default_factory=dict)
     per_image: Sequence[Mapping[str, object]] | None = None
     is_reference: bool = False
+    excluded: str | None = None  # why the entry may not be ranked at all (e.g. no factsheet)
 
     @cached_property
     def numbers(self) -> dict[str, float]:
@@ -144,6 +145,9 @@ def _rank_formula(board: FormulaBoard, entries: Sequence[Entry]) -> list[Placeme
     out = []
     names = list(dict.fromkeys([*board.score.names, *(board.gate.names if board.gate else ())]))
     for i, entry in enumerate(entries):
+        if entry.excluded:
+            out.append(Placement(i, None, reason=entry.excluded))
+            continue
         values = entry.numbers
         inputs = {n: values[n] for n in names if n in values}
         reason = _gate(board.gate, values)
@@ -169,6 +173,9 @@ def _rank_metrics(board: MetricsBoard, entries: Sequence[Entry]) -> tuple[list[P
     rule = board.rule
     out = []
     for i, entry in enumerate(entries):
+        if entry.excluded:
+            out.append(Placement(i, None, reason=entry.excluded))
+            continue
         reason = _gate(board.gate, entry.numbers) if board.gate else None
         if reason is not None:
             out.append(Placement(i, None, gated_out=True, reason=reason))

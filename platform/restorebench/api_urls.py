@@ -116,6 +116,11 @@ urlpatterns = [
         leaderboards.TrackReportApi.as_view(),
         name="api-track-report",
     ),
+    path(
+        "phases/<int:phase_id>/documents/",
+        leaderboards.PhaseDocumentsApi.as_view(),
+        name="api-phase-documents",
+    ),
     path("phases/<int:phase_id>/reveal/", leaderboards.PhaseRevealApi.as_view(), name="api-phase-reveal"),
     path(
         "phases/<int:phase_id>/leaderboards/",

@@ -28,7 +28,7 @@ class PhaseOutputSerializer(serializers.ModelSerializer):
             "id", "track", "slug", "title", "description", "starts_at", "ends_at", "max_submissions_per_day",
             "max_submissions_total", "leaderboard_public", "hidden_ground_truth", "score_decimals",
             "max_upload_bytes", "image_count", "order", "inputs_installed_at", "ground_truth_installed_at",
-            "results_hidden", "reveal_at",
+            "results_hidden", "reveal_at", "requires_factsheet", "requires_code", "max_team_size",
         ]  # fmt: skip
 
     def get_image_count(self, phase: Phase) -> int:
@@ -252,6 +252,9 @@ class PhaseInputSerializer(serializers.Serializer):
         required=False, help_text="Participants see no leaderboard until the results are revealed."
     )
     reveal_at = serializers.DateTimeField(required=False, allow_null=True)
+    requires_factsheet = serializers.BooleanField(required=False)
+    requires_code = serializers.BooleanField(required=False)
+    max_team_size = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     expected_images = serializers.ListField(child=serializers.CharField(), required=False)
     order = serializers.IntegerField(required=False, min_value=0)
 

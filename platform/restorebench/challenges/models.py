@@ -130,6 +130,10 @@ class Phase(models.Model):
     # (restorebench.storage); these record when it was installed (None: not yet). Never a path.
     inputs_installed_at = models.DateTimeField(null=True, blank=True, editable=False)
     ground_truth_installed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What a team needs to be ranked in this phase (a final phase, NTIRE-style): unranked otherwise.
+    requires_factsheet = models.BooleanField(default=False, help_text="A factsheet (PDF) is required.")
+    requires_code = models.BooleanField(default=False, help_text="A code link or code archive is required.")
+    max_team_size = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no cap.")
     # File names a submission must contain (the ground-truth names); empty = not checked on upload.
     expected_images = models.JSONField(default=list, blank=True)
     order = models.PositiveSmallIntegerField(default=0)

@@ -42,6 +42,9 @@ AUDITED_PHASE_FIELDS = (
     "max_upload_bytes",
     "results_hidden",
     "reveal_at",
+    "requires_factsheet",
+    "requires_code",
+    "max_team_size",
 )
 AUDITED_TRACK_FIELDS = (
     "scoring_spec",
@@ -340,6 +343,9 @@ def phase_create(
     max_upload_bytes: int = 2 * 1024**3,
     results_hidden: bool = False,
     reveal_at: dt.datetime | None = None,
+    requires_factsheet: bool = False,
+    requires_code: bool = False,
+    max_team_size: int | None = None,
     expected_images: list[str] | None = None,
     description: str = "",
     order: int = 0,
@@ -359,6 +365,9 @@ def phase_create(
         max_upload_bytes=max_upload_bytes,
         results_hidden=results_hidden,
         reveal_at=reveal_at,
+        requires_factsheet=requires_factsheet,
+        requires_code=requires_code,
+        max_team_size=max_team_size,
         expected_images=list(expected_images or []),
         order=order,
     )

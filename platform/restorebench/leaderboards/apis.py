@@ -10,12 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.selectors import phase_get, track_get, user_is_organizer
 from restorebench.csv_export import csv_text
+from restorebench.leaderboards.documents import phase_completeness, team_documents_submit
 from restorebench.leaderboards.report import FORMATS, challenge_report, report_render
 from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer, reveal_changes
 from restorebench.leaderboards.services import phase_reveal
@@ -201,3 +204,49 @@ class TrackReportApi(APIView):
         name = f"{track.challenge.slug}-{track.slug}-report.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class PhaseDocumentsApi(APIView):
+    """A phase's factsheets and code (when it requires them to rank a team). POST (multipart): the
+    caller's team adds or replaces `factsheet` (PDF), `code_archive` (zip), `code_url`, `extra_data`.
+    GET: organizers see every team's completeness; a participant sees their own team's."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        factsheet = serializers.FileField(required=False)
+        code_archive = serializers.FileField(required=False)
+        code_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        extra_data = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        rows = phase_completeness(phase=phase)
+        if not user_is_organizer(user=request.user, challenge=phase.track.challenge_id):
+            team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
+            rows = [r for r in rows if team is not None and r["team_id"] == team.pk]
+        return Response(rows)
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        files = {name: data.validated_data.get(name) for name in ("factsheet", "code_archive")}
+        try:
+            team_documents_submit(
+                phase=phase,
+                user=request.user,
+                factsheet=files["factsheet"].chunks() if files["factsheet"] else None,
+                code_archive=files["code_archive"].chunks() if files["code_archive"] else None,
+                code_url=data.validated_data.get("code_url"),
+                extra_data=data.validated_data.get("extra_data"),
+            )
+        finally:
+            for upload in files.values():
+                if upload is not None:
+                    upload.close()
+        team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
+        return Response([r for r in phase_completeness(phase=phase) if r["team_id"] == team.pk])

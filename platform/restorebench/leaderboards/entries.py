@@ -111,13 +111,15 @@ def _references(phase: Phase) -> list[dict]:
     return list(latest.values())
 
 
-def entry_of(row: dict, per_image: list[dict] | None, reference: bool = False) -> Entry:
+def entry_of(
+    row: dict, per_image: list[dict] | None, reference: bool = False, excluded: str | None = None
+) -> Entry:
     quantities = {
         "runtime": row["model_seconds_per_image"],
         "params": row["model_parameters"],
         "peak_memory": row["model_peak_memory_bytes"],
     }
-    return Entry(row["scores"], quantities, per_image, is_reference=reference)
+    return Entry(row["scores"], quantities, per_image, is_reference=reference, excluded=excluded)
 
 
 def representative_board(boards: Sequence[Board], rule: RankingRule) -> MetricsBoard | FormulaBoard:

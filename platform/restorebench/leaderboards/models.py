@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from restorebench.accounts.models import Team
 from restorebench.challenges.models import Phase
 
 
@@ -27,3 +28,27 @@ class LeaderboardReveal(models.Model):
 
     def __str__(self) -> str:
         return f"reveal of {self.phase} at {self.revealed_at:%Y-%m-%d %H:%M}"
+
+
+class TeamDocuments(models.Model):
+    """A team's factsheet and code for a phase that requires them before ranking the team. Files live
+    under the storage folder with generated names; the paths here are relative to it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="phase_documents")
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="team_documents")
+    factsheet_path = models.CharField(max_length=500, blank=True)
+    factsheet_bytes = models.BigIntegerField(null=True, blank=True)
+    factsheet_sha256 = models.CharField(max_length=64, blank=True)
+    code_url = models.URLField(max_length=500, blank=True)
+    code_archive_path = models.CharField(max_length=500, blank=True)
+    code_archive_bytes = models.BigIntegerField(null=True, blank=True)
+    extra_data = models.BooleanField(null=True, blank=True, help_text="Declared: trained with extra data.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "phase"], name="team_documents_once_per_phase")
+        ]
+
+    def __str__(self) -> str:
+        return f"documents of {self.team} for {self.phase}"

@@ -5,8 +5,9 @@ challenge_report`).
 The results are the phase's frozen ranking when it was revealed, else the live one (the report says
 which). One row per entry in the order of the first board: every board's rank, score and formula
 inputs, the metrics, and what was measured of model entries (runtime per image, parameters, peak
-memory, with the device that measured them). Factsheets and code links are not collected by the
-platform yet: those columns are absent.
+memory, with the device that measured them), and from the team's documents (documents.py) the
+extra-data flag, the code link and whether a factsheet and a code archive were given (with the
+factsheet's SHA-256; the files stay with the organizers).
 """
 
 import json
@@ -14,7 +15,7 @@ import json
 from restorebench.accounts.models import TeamMembership
 from restorebench.challenges.models import Phase, Track
 from restorebench.csv_export import csv_text
-from restorebench.leaderboards.models import LeaderboardReveal
+from restorebench.leaderboards.models import LeaderboardReveal, TeamDocuments
 from restorebench.leaderboards.selectors import leaderboards_compute
 from restorebench.submissions.models import Submission
 
@@ -61,6 +62,7 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
     ):
         members.setdefault(team_id, []).append(name)
     devices = _devices([row["submission_id"] for row in first["rows"]], track.compute)
+    documents = {d.team_id: d for d in TeamDocuments.objects.filter(phase=phase, team_id__in=team_ids)}
     by_board = {slug: {r["submission_id"]: r for r in board["rows"]} for slug, board in boards.items()}
     metrics = list(dict.fromkeys(m for board in boards.values() for m in board["metrics"]))
     rows = []
@@ -88,6 +90,7 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
                 "flops": None,  # not measured by the platform yet
                 "peak_memory_bytes": row["peak_memory_bytes"],
                 "device": devices.get(sid),
+                **_documents(documents.get(row["team_id"])),
             }
         )
     return {
@@ -103,6 +106,18 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
         "metrics": metrics,
         "rows": rows,
     }
+
+
+def _documents(documents: TeamDocuments | None) -> dict:
+    return {
+        "extra_data": documents.extra_data if documents else None,
+        "code_url": documents.code_url if documents else "",
+        "code_archive": bool(documents and documents.code_archive_path),
+        "factsheet_sha256": (documents.factsheet_sha256 or None) if documents else None,
+    }
+
+
+DOCUMENT_COLUMNS = ("extra_data", "code_url", "code_archive", "factsheet_sha256")
 
 
 def _cell(value: object) -> object:

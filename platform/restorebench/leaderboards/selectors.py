@@ -32,6 +32,7 @@ from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
 from restorebench.challenges.track_ranking import track_boards
+from restorebench.leaderboards.documents import documents_state, team_exclusions
 from restorebench.leaderboards.entries import (
     entry_of,
     leaderboard_entries,
@@ -195,7 +196,8 @@ def _cache_key(phase: Phase) -> str:
     rule = json.dumps(
         [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
     )
-    raw = f"{phase.pk}|{state['n']}|{state['last']}|{rule}"
+    needs = (phase.requires_factsheet, phase.requires_code, phase.max_team_size, documents_state(phase=phase))
+    raw = f"{phase.pk}|{state['n']}|{state['last']}|{rule}|{needs}"
     return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -258,8 +260,14 @@ def _leaderboards_build(phase: Phase, only: str | None) -> dict[str, Leaderboard
     teams, references = leaderboard_entries(phase, representative_board(boards, ranking_rule(phase)))
     picked = teams + references
     per_image = per_image_scores(picked) if any(getattr(b, "per_image", False) for b in shown) else {}
+    excluded = team_exclusions(phase=phase)
     entries = [
-        entry_of(row, per_image.get(row["current_job_id"]), reference=i >= len(teams))
+        entry_of(
+            row,
+            per_image.get(row["current_job_id"]),
+            reference=i >= len(teams),
+            excluded=excluded.get(row["team_id"]),
+        )
         for i, row in enumerate(picked)
     ]
     ranked = rank_boards(shown, entries)

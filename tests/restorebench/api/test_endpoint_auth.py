@@ -57,6 +57,8 @@ MATRIX = [
     ("get", "/api/phases/{phase}/leaderboard.csv", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/", 200, 200),
     ("get", "/api/phases/{phase}/reveal/", 401, 403),
+    ("get", "/api/phases/{phase}/documents/", 401, 200),
+    ("post", "/api/phases/{phase}/documents/", 401, 400),
     ("get", "/api/tracks/{track}/report.{fmt}", 401, 403),
     ("post", "/api/phases/{phase}/reveal/", 401, 403),
     ("get", "/api/phases/{phase}/leaderboards/{board}/", 200, 200),
@@ -93,7 +95,8 @@ def world(make_arena, make_participant, make_user, platform_dirs):
 
 
 def _call(client, method, url, ids):
-    body_format = "multipart" if url.endswith(("/submissions/create/", "/submissions/model/")) else "json"
+    multipart = ("/submissions/create/", "/submissions/model/", "/documents/")
+    body_format = "multipart" if url.endswith(multipart) else "json"
     return getattr(client, method)(url.format(**ids), {}, format=body_format)
 
 

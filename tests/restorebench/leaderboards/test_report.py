@@ -2,6 +2,7 @@
 once revealed; for organizers through the API and a command."""
 
 import csv
+import hashlib
 import io
 import json
 from io import StringIO
@@ -11,8 +12,11 @@ from django.core.management import call_command
 from rb_test_helpers import scored_submission
 from rest_framework.test import APIClient
 from restorebench.challenges.services import track_update
+from restorebench.leaderboards.documents import team_documents_submit
 from restorebench.leaderboards.report import challenge_report, latex_escape, report_csv, report_latex
 from restorebench.leaderboards.services import phase_reveal
+
+PDF = b"%PDF-1.4\n%%EOF\n"
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +59,9 @@ def finished(make_arena, make_participant):
 
 def test_the_report_has_every_board_the_metrics_and_the_measurements(finished):
     arena, user, fast, ref = finished
+    team_documents_submit(
+        phase=arena.phase, user=user, factsheet=[PDF], code_url="https://x.org/c", extra_data=True
+    )
     phase_reveal(phase=arena.phase, actor=arena.organizer)
     report = challenge_report(track=arena.track)
     assert (
@@ -78,6 +85,8 @@ def test_the_report_has_every_board_the_metrics_and_the_measurements(finished):
         10**8,
     )
     assert first["device"] == "cpu"
+    assert (first["extra_data"], first["code_url"], first["code_archive"]) == (True, "https://x.org/c", False)
+    assert first["factsheet_sha256"] == hashlib.sha256(PDF).hexdigest()
     assert second["reference"] is True and second["rank"] is None
     assert second["boards"]["main"]["reason"] == "runtime not measured"
 
