@@ -156,7 +156,11 @@ class Site:
             track=self.track, slug="p", title="P", starts_at=now - dt.timedelta(days=1),
             ends_at=now + dt.timedelta(days=1), max_upload_bytes=4 * 1024**3,
         )  # fmt: skip
-        # The ground truth goes into the phase's own hidden area, installed as the platform does.
+        # The ground truth goes into the phase's own hidden area, installed as the platform does (the
+        # leaderboard part scores nothing: it has none, and an empty folder is refused).
+        if not ground_truth:
+            self.challenge = challenge
+            return
         with tempfile.TemporaryDirectory(dir=storage.scratch_dir(hidden=True)) as source:
             for name, path in ground_truth.items():
                 shutil.copyfile(path, Path(source) / name)

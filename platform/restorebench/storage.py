@@ -17,6 +17,7 @@ Layout (ids, never names an organizer chose; docs/deployment.md):
         ground_truth.zip       its download, for a phase that publishes its ground truth
         manifest.json          a generated phase's hidden manifest (seed, degradation record)
         previews/<submission id>/<stem>.png   error maps (derived from the ground truth: hidden too)
+        documents/<uuid>.*     teams' factsheets and code archives (organizers' material)
       tmp/                     staging of hidden data while a bundle loads
 
 A challenge's area is `challenges/<id>/` under each root. A path is confined to an area when it is
@@ -46,6 +47,7 @@ PHASES = "phases"
 INPUTS = "inputs"
 GROUND_TRUTH = "ground_truth"
 SUBMISSIONS = "submissions"
+DOCUMENTS = "documents"
 UPLOADS = "uploads"
 PREVIEWS = "previews"
 SCRATCH = "tmp"
@@ -182,6 +184,20 @@ def submission_archive_path(phase: "PhaseKey | Phase", recorded: str) -> Path:
     key = phase_key(phase)
     path = storage_root() / recorded
     return confined(path, _in_phase_area(key, SUBMISSIONS), root=storage_root())
+
+
+def team_document_new(phase: "PhaseKey | Phase", suffix: str) -> tuple[Path, str]:
+    """A fresh place for a team's factsheet or code archive, in the hidden tree: (absolute path, the
+    path to record, relative to the hidden root)."""
+    path = _in_phase_area(phase, DOCUMENTS, f"{uuid.uuid4().hex}{suffix}", hidden=True)
+    return path, path.relative_to(hidden_root().resolve()).as_posix()
+
+
+def team_document_path(phase: "PhaseKey | Phase", recorded: str) -> Path:
+    """A stored team document, checked to be in its phase's documents folder."""
+    key = phase_key(phase)
+    path = hidden_root() / recorded
+    return confined(path, _in_phase_area(key, DOCUMENTS, hidden=True), root=hidden_root())
 
 
 def upload_session_file(session_id: "uuid.UUID | int | str") -> Path:

@@ -18,7 +18,9 @@ A bundle is one YAML file (format 1):
             starts_at: 2026-01-01T00:00:00Z      # an explicit time zone is required
             ends_at: 2026-03-01T00:00:00+01:00
             limits: {per_day?: int, total?: int, upload_bytes?: int}      # absent = no limit
-            visibility: {leaderboard_public?: bool, hidden_ground_truth?: bool, score_decimals?: int}
+            visibility: {leaderboard_public?: bool, hidden_ground_truth?: bool, score_decimals?: int,
+                         results_hidden?: bool, reveal_at?: time}    # a final phase (docs/ranking.md)
+            final: {factsheet?: bool, code?: bool, max_team_size?: int}    # required to be ranked
 
 Everything is checked here, before the database or the disk is touched, and every problem is
 reported (not only the first) with its field path and line. The seed is what makes the noise and
@@ -83,6 +85,11 @@ class PhaseDef:
     leaderboard_public: bool
     hidden_ground_truth: bool
     score_decimals: int
+    results_hidden: bool = False
+    reveal_at: dt.datetime | None = None
+    requires_factsheet: bool = False
+    requires_code: bool = False
+    max_team_size: int | None = None
 
 
 @dataclass
@@ -324,7 +331,18 @@ def _phase(
     phase = check.mapping(
         raw,
         path,
-        {"slug", "title", "description", "starts_at", "ends_at", "split", "seed", "limits", "visibility"},
+        {
+            "slug",
+            "title",
+            "description",
+            "starts_at",
+            "ends_at",
+            "split",
+            "seed",
+            "limits",
+            "visibility",
+            "final",
+        },
         {"slug", "title", "starts_at", "ends_at"},
     )
     if not phase:
@@ -348,8 +366,10 @@ def _phase(
     visibility = check.mapping(
         phase.get("visibility", {}),
         visibility_path,
-        {"leaderboard_public", "hidden_ground_truth", "score_decimals"},
+        {"leaderboard_public", "hidden_ground_truth", "score_decimals", "results_hidden", "reveal_at"},
     )
+    final_path = (*path, "final")
+    final = check.mapping(phase.get("final", {}), final_path, {"factsheet", "code", "max_team_size"})
     return PhaseDef(
         path=path,
         slug=slug,
@@ -365,6 +385,11 @@ def _phase(
         leaderboard_public=check.flag(visibility, "leaderboard_public", visibility_path, True),
         hidden_ground_truth=check.flag(visibility, "hidden_ground_truth", visibility_path, False),
         score_decimals=check.integer(visibility, "score_decimals", visibility_path, 4, maximum=10),
+        results_hidden=bool(check.flag(visibility, "results_hidden", visibility_path, False)),
+        reveal_at=check.when(visibility, "reveal_at", visibility_path),
+        requires_factsheet=bool(check.flag(final, "factsheet", final_path, False)),
+        requires_code=bool(check.flag(final, "code", final_path, False)),
+        max_team_size=check.integer(final, "max_team_size", final_path, None, minimum=1),
     )
 
 

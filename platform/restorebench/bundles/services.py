@@ -150,6 +150,11 @@ _PHASE_FIELDS = {
     "leaderboard_public": ("visibility", "leaderboard_public"),
     "hidden_ground_truth": ("visibility", "hidden_ground_truth"),
     "score_decimals": ("visibility", "score_decimals"),
+    "results_hidden": ("visibility", "results_hidden"),
+    "reveal_at": ("visibility", "reveal_at"),
+    "requires_factsheet": ("final", "factsheet"),
+    "requires_code": ("final", "code"),
+    "max_team_size": ("final", "max_team_size"),
 }
 
 
@@ -290,6 +295,11 @@ def _create_rows(
                     hidden_ground_truth=phase.hidden_ground_truth,
                     score_decimals=phase.score_decimals,
                     max_upload_bytes=phase.max_upload_bytes,
+                    results_hidden=phase.results_hidden,
+                    reveal_at=phase.reveal_at,
+                    requires_factsheet=phase.requires_factsheet,
+                    requires_code=phase.requires_code,
+                    max_team_size=phase.max_team_size,
                     expected_images=where.expected_images,
                     order=phase_order,
                     actor=actor,

@@ -1,41 +1,36 @@
 """Factsheets, code and team size: what a phase may require before it ranks a team (NTIRE final
 phases: a factsheet from the challenge's template, the code or a link to it, a cap on team size).
 
+Files are kept in the hidden tree (no URL serves it), paths built by `restorebench.storage`.
 A team missing one stays on the leaderboards, unranked, with the reason; organizers see who is
 complete (`phase_completeness`). A factsheet must be a PDF (checked by its header and end marker, not
 its name) of at most `FACTSHEET_MAX_BYTES`; a code archive a zip of at most `CODE_ARCHIVE_MAX_BYTES`.
 """
 
-import uuid
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Count, Max
 
+from restorebench import storage
 from restorebench.accounts.models import Team, TeamMembership
 from restorebench.accounts.selectors import team_for_user, team_has_entered
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.models import TeamDocuments
+from restorebench.submissions.archives import file_sha256
 
 FACTSHEET_MAX_BYTES = 20 * 1024**2
 CODE_ARCHIVE_MAX_BYTES = 500 * 1024**2
 
 
-def _storage() -> Path:
-    return Path(settings.RESTOREBENCH_STORAGE_DIR)
-
-
 def _store(chunks: Iterable[bytes], *, phase: Phase, suffix: str, limit: int, what: str) -> tuple[str, int]:
-    """Write the chunks to a new file with a generated name (never a name the user chose) and return
-    (path relative to the storage folder, size); a file over `limit` is removed and refused."""
-    relative = Path("documents") / f"phase-{phase.pk}" / f"{uuid.uuid4().hex}{suffix}"
-    target = _storage() / relative
+    """Write the chunks to a new file with a generated name (never a name the user chose) in the
+    hidden tree and return (the path to record, size); a file over `limit` is removed and refused."""
+    target, relative = storage.team_document_new(phase, suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     size = 0
     try:
@@ -48,11 +43,11 @@ def _store(chunks: Iterable[bytes], *, phase: Phase, suffix: str, limit: int, wh
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return relative.as_posix(), size
+    return relative, size
 
 
-def _check_pdf(relative: str) -> None:
-    path = _storage() / relative
+def _check_pdf(phase: Phase, relative: str) -> None:
+    path = storage.team_document_path(phase, relative)
     with open(path, "rb") as handle:
         head = handle.read(5)
         handle.seek(max(0, path.stat().st_size - 1024))
@@ -62,16 +57,16 @@ def _check_pdf(relative: str) -> None:
         raise ValidationError({"factsheet": "is not a PDF (a PDF starts with %PDF- and ends with %%EOF)"})
 
 
-def _check_zip(relative: str) -> None:
-    path = _storage() / relative
+def _check_zip(phase: Phase, relative: str) -> None:
+    path = storage.team_document_path(phase, relative)
     if not zipfile.is_zipfile(path):
         path.unlink(missing_ok=True)
         raise ValidationError({"code_archive": "is not a zip archive"})
 
 
-def _remove_later(*relatives: str) -> None:
+def _remove_later(phase: Phase, *relatives: str) -> None:
     # Old files go once the new row is committed, so a failed update keeps the documents it had.
-    paths = [_storage() / r for r in relatives if r]
+    paths = [storage.team_document_path(phase, r) for r in relatives if r]
     transaction.on_commit(lambda: [p.unlink(missing_ok=True) for p in paths])
 
 
@@ -100,14 +95,15 @@ def team_documents_submit(
             path, size = _store(
                 factsheet, phase=phase, suffix=".pdf", limit=FACTSHEET_MAX_BYTES, what="factsheet"
             )
-            _check_pdf(path)
+            _check_pdf(phase, path)
             stored.append(path)
-            fields.update(factsheet_path=path, factsheet_bytes=size, factsheet_sha256=_sha256(path))
+            sha256 = file_sha256(storage.team_document_path(phase, path))
+            fields.update(factsheet_path=path, factsheet_bytes=size, factsheet_sha256=sha256)
         if code_archive is not None:
             path, size = _store(
                 code_archive, phase=phase, suffix=".zip", limit=CODE_ARCHIVE_MAX_BYTES, what="code_archive"
             )
-            _check_zip(path)
+            _check_zip(phase, path)
             stored.append(path)
             fields.update(code_archive_path=path, code_archive_bytes=size)
         if code_url is not None:
@@ -120,18 +116,12 @@ def team_documents_submit(
             for name, value in fields.items():
                 setattr(documents, name, value)
             documents.save()
-            _remove_later(*replaced)
+            _remove_later(phase, *replaced)
     except BaseException:
         for path in stored:
-            (_storage() / path).unlink(missing_ok=True)
+            storage.team_document_path(phase, path).unlink(missing_ok=True)
         raise
     return documents
-
-
-def _sha256(relative: str) -> str:
-    from restorebench.submissions.archives import file_sha256
-
-    return file_sha256(_storage() / relative)
 
 
 def _requires_anything(phase: Phase) -> bool:

@@ -32,7 +32,7 @@ class LeaderboardReveal(models.Model):
 
 class TeamDocuments(models.Model):
     """A team's factsheet and code for a phase that requires them before ranking the team. Files live
-    under the storage folder with generated names; the paths here are relative to it."""
+    in the hidden tree with generated names (`restorebench.storage`); the paths are relative to it."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="phase_documents")
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="team_documents")

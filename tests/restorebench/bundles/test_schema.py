@@ -168,3 +168,32 @@ def test_a_key_given_twice_is_refused():
         load_located(text)
     assert caught.value.line == line_of(text, "title: Again")
     assert "given twice" in str(caught.value)
+
+
+def test_a_final_phase_spells_its_reveal_and_requirements_and_each_is_checked():
+    text = tiny(
+        **{
+            "ends_at: 2099-01-01T00:00:00+00:00": "ends_at: 2099-01-01T00:00:00+00:00\n"
+            "        visibility: {results_hidden: true, reveal_at: 2099-02-01 00:00}\n"
+            "        final: {factsheet: yes please, max_team_size: 0, slides: true}"
+        }
+    )
+    found = problems_of(text)
+    assert "no time zone" in found["tracks[0].phases[0].visibility.reveal_at"][1]
+    assert "true or false" in found["tracks[0].phases[0].final.factsheet"][1]
+    assert ">= 1" in found["tracks[0].phases[0].final.max_team_size"][1]
+    assert "unknown field" in found["tracks[0].phases[0].final.slides"][1]
+    good = tiny(
+        **{
+            "ends_at: 2099-01-01T00:00:00+00:00": "ends_at: 2099-01-01T00:00:00+00:00\n"
+            "        visibility: {results_hidden: true, reveal_at: 2099-02-01T00:00:00Z}\n"
+            "        final: {factsheet: true, code: true, max_team_size: 5}"
+        }
+    )
+    phase = bundle_parse(load_located(good), "b.yaml").tracks[0].phases[0]
+    assert (phase.results_hidden, phase.reveal_at.isoformat(), phase.max_team_size) == (
+        True,
+        "2099-02-01T00:00:00+00:00",
+        5,
+    )
+    assert phase.requires_factsheet and phase.requires_code

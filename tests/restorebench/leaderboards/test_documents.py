@@ -6,11 +6,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rb_test_helpers import scored_submission
 from rest_framework.test import APIClient
+from restorebench import storage
 from restorebench.challenges.services import phase_update
 from restorebench.leaderboards import documents
 from restorebench.leaderboards.documents import team_documents_submit
@@ -40,7 +40,7 @@ def final(make_arena, make_participant):
 
 
 def stored_files(phase) -> list[Path]:
-    root = Path(settings.RESTOREBENCH_STORAGE_DIR) / "documents" / f"phase-{phase.pk}"
+    root = storage.phase_area(phase, hidden=True) / "documents"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
@@ -81,7 +81,7 @@ def test_replacing_a_factsheet_removes_the_old_file(final, django_capture_on_com
         second = team_documents_submit(phase=arena.phase, user=user, code_archive=[a_zip()], factsheet=[PDF])
     assert first.factsheet_path != second.factsheet_path
     assert stored_files(arena.phase) == sorted(
-        Path(settings.RESTOREBENCH_STORAGE_DIR) / p for p in (second.factsheet_path, second.code_archive_path)
+        storage.team_document_path(arena.phase, p) for p in (second.factsheet_path, second.code_archive_path)
     )
 
 
