@@ -20,7 +20,8 @@ from restorebench.challenges.selectors import phase_get, track_get, user_is_orga
 from restorebench.csv_export import csv_text
 from restorebench.leaderboards.documents import phase_completeness, team_documents_submit
 from restorebench.leaderboards.report import FORMATS, challenge_report, report_render
-from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer, reveal_changes
+from restorebench.leaderboards.reveal import reveal_changes
+from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
 from restorebench.leaderboards.services import phase_reveal
 
 
