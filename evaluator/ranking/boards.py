@@ -117,8 +117,9 @@ def boards_to_data(boards: Sequence[Board]) -> dict:
 
 
 class _Reader:
-    def __init__(self, scored: Sequence[str] | None) -> None:
+    def __init__(self, scored: Sequence[str] | None, check_names: bool = True) -> None:
         self.scored = list(scored) if scored is not None else None
+        self.check_names = check_names
         self.problems: list[ConfigProblem] = []
 
     def problem(self, path: Path, message: str) -> None:
@@ -138,10 +139,12 @@ class _Reader:
             what = "a formula" if kind == "number" else "a condition"
             self.problem((*path, key), f"must be {what} written as text, got {type(text).__name__}")
             return None
-        allowed = (set(self.scored) if self.scored is not None else set(known_metrics())) | set(QUANTITIES)
         try:
             formula = parse(text, kind=kind)
-            formula.check_names(allowed, self.explain_name)
+            if self.check_names:
+                # Without the scored metrics, any the registry has (which loads the metrics: torch).
+                scored = set(self.scored) if self.scored is not None else set(known_metrics())
+                formula.check_names(scored | set(QUANTITIES), self.explain_name)
         except FormulaError as error:
             self.problem((*path, key), f"{error} in {text!r}")
             return None
@@ -246,12 +249,15 @@ def _board(reader: _Reader, raw: Any, path: Path, earlier: dict[str, Board]) -> 
     return CombinedBoard(slug, title, tuple(names), by)
 
 
-def parse_ranking(data: Any, *, scored: Sequence[str] | None, primary: str | None = None) -> list[Board]:
+def parse_ranking(
+    data: Any, *, scored: Sequence[str] | None, primary: str | None = None, check_names: bool = True
+) -> list[Board]:
     """Validate a track's `ranking` data into boards; raise `RankingConfigError` listing every problem.
 
     `scored`: the metrics the track computes (None: not known here, any registry metric is allowed).
-    Without `ranking` data (None or {}), one board ranks by the scored metrics, `primary` first."""
-    reader = _Reader(scored)
+    Without `ranking` data (None or {}), one board ranks by the scored metrics, `primary` first.
+    `check_names=False` skips the formula name check (data validated before)."""
+    reader = _Reader(scored, check_names)
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -312,5 +318,6 @@ def describe(board: Board) -> str:
 
 
 def boards_from_data(data: Mapping) -> list[Board]:
-    """Boards from the stored form (validated when it was stored; formulas are parsed again)."""
-    return parse_ranking(data, scored=None)
+    """Boards from the stored form: validated when it was stored, so formulas are parsed again but
+    their names not checked (a leaderboard read never loads the metric registry, i.e. torch)."""
+    return parse_ranking(data, scored=None, check_names=False)

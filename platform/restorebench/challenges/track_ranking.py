@@ -74,4 +74,5 @@ def track_boards(track: Any) -> list[Board]:
     """The boards of a stored track, in order (older single-board tracks: one board named `main`)."""
     if track.leaderboards:
         return boards_from_data(track.leaderboards)
-    return parse_ranking({"method": track.ranking_method, "metrics": track.ranking_metrics}, scored=None)
+    legacy = {"method": track.ranking_method, "metrics": track.ranking_metrics}
+    return parse_ranking(legacy, scored=None, check_names=False)

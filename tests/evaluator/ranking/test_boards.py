@@ -225,3 +225,21 @@ def test_an_empty_or_oversized_list_of_boards_is_refused():
     assert problems({"leaderboards": []})[0][0] == ("leaderboards",)
     many = [{"slug": f"b{i}", "title": "B", "metrics": ["psnr"]} for i in range(21)]
     assert "1 to 20" in problems({"leaderboards": many})[0][1]
+
+
+def test_reading_stored_boards_does_not_load_the_metric_registry(tmp_path):
+    # The web process reads a track's boards on every cold leaderboard; the registry imports torch.
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stored = boards_to_data(parse_ranking(ISSUE_EXAMPLE, scored=["psnr", "ssim"]))
+    code = (
+        "import json, sys; from evaluator.ranking import boards_from_data; "
+        f"boards_from_data(json.loads({json.dumps(json.dumps(stored))})); "
+        "print('torch' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
