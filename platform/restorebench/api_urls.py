@@ -128,6 +128,11 @@ urlpatterns = [
         name="api-leaderboard-list",
     ),
     path(
+        "phases/<int:phase_id>/leaderboards/<slug:board>/confidence/",
+        leaderboards.LeaderboardConfidenceApi.as_view(),
+        name="api-leaderboard-confidence",
+    ),
+    path(
         "phases/<int:phase_id>/leaderboards/<slug:board>/",
         leaderboards.LeaderboardBoardApi.as_view(),
         name="api-leaderboard-board",

@@ -251,3 +251,26 @@ class PhaseDocumentsApi(APIView):
                     upload.close()
         team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
         return Response([r for r in phase_completeness(phase=phase) if r["team_id"] == team.pk])
+
+
+class LeaderboardConfidenceApi(APIView):
+    """Rank confidence of one board: per ranked row the viewer sees, the 95 % rank interval over 1000
+    paired bootstrap resamples of the test images and the paired test against the row above."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, phase_id: int, board: str):
+        from restorebench.leaderboards.confidence import LEVEL, RESAMPLES, board_confidence
+
+        phase = _phase_or_404(request, phase_id)
+        shown = _board(request, phase, board)
+        confidence = board_confidence(phase=phase, board=shown)
+        rows = [
+            {"submission_id": row.submission_id, **confidence[row.submission_id]}
+            for row in shown.rows
+            if row.submission_id in confidence
+        ]
+        return Response(
+            {"board": shown.slug, "resamples": RESAMPLES, "level": LEVEL, "seed": phase.pk, "rows": rows}
+        )

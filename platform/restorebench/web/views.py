@@ -31,6 +31,7 @@ from restorebench.challenges.selectors import (
     track_get,
     user_is_organizer,
 )
+from restorebench.leaderboards.confidence import board_confidence_if_cheap
 from restorebench.leaderboards.selectors import leaderboard_for_viewer
 from restorebench.submissions import selectors as submissions
 from restorebench.submissions import services as submitting
@@ -213,6 +214,7 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     except KeyError:
         raise Http404("no such leaderboard") from None
     directions = _metric_directions(board.ranking)
+    confidence = board_confidence_if_cheap(phase=phase, board=board)
     my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
     rows = [
         {
@@ -220,6 +222,7 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
             "values": [row.scores.get(metric) for metric in board.metrics],
             "mine": my_team is not None and row.team_id == my_team.pk,
             "linked": row.is_reference or (my_team is not None and row.team_id == my_team.pk),
+            "confidence": confidence.get(row.submission_id),
         }
         for row in board.rows
     ]
@@ -238,6 +241,7 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
         "decimals": board.rounded_to if board.rounded_to is not None else 4,
         "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
         "state": selectors.phase_state(phase=phase),
+        "has_confidence": bool(confidence),
     }
     return render(request, "web/leaderboard.html", context)
 
