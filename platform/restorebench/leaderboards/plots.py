@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt  # noqa: E402
 
-from evaluator.metrics.registry import metric_info  # noqa: E402
+from evaluator.ranking.rules import metric_direction  # noqa: E402  (the registry, loaded on first use)
 
 PERCEPTUAL = ("lpips", "lpips_vgg", "dists")  # lower is better: distance to the ground truth
 FIDELITY = ("psnr", "ssim", "ms_ssim")
@@ -69,7 +69,7 @@ def _scatter(ax, points: Sequence[Point]) -> None:
 
 
 def perception_distortion_svg(points: Sequence[Point], x_metric: str, y_metric: str) -> str:
-    x_higher, y_higher = metric_info(x_metric).higher_is_better, metric_info(y_metric).higher_is_better
+    x_higher, y_higher = bool(metric_direction(x_metric)), bool(metric_direction(y_metric))
     figure, ax = plt.subplots(figsize=(6.4, 4.2))
     _scatter(ax, points)
     front = pareto_front(points, x_higher=x_higher, y_higher=y_higher)
