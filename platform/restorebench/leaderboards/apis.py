@@ -19,7 +19,7 @@ from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.selectors import phase_get, track_get, user_is_organizer
 from restorebench.csv_export import csv_text
 from restorebench.leaderboards.documents import phase_completeness, team_documents_submit
-from restorebench.leaderboards.report import FORMATS, challenge_report, report_render
+from restorebench.leaderboards.report import FORMATS, challenge_report, report_archive, report_render
 from restorebench.leaderboards.reveal import reveal_changes
 from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
 from restorebench.leaderboards.services import phase_reveal
@@ -199,8 +199,15 @@ class TrackReportApi(APIView):
             raise Http404
         if not user_is_organizer(user=request.user, challenge=track.challenge_id):
             raise PermissionDenied("only the challenge's organizers export the report")
-        body = report_render(challenge_report(track=track), fmt)
-        content_type = {"json": "application/json", "csv": "text/csv; charset=utf-8"}.get(fmt, "text/x-tex")
+        if fmt == "zip":
+            body = report_archive(track=track)
+        else:
+            body = report_render(challenge_report(track=track), fmt)
+        content_type = {
+            "json": "application/json",
+            "csv": "text/csv; charset=utf-8",
+            "zip": "application/zip",
+        }.get(fmt, "text/x-tex")
         response = HttpResponse(body, content_type=content_type)
         name = f"{track.challenge.slug}-{track.slug}-report.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -6,7 +6,7 @@ from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
 from restorebench.leaderboards import plots
-from restorebench.leaderboards.selectors import leaderboard_for_viewer
+from restorebench.leaderboards.selectors import leaderboard_compute, leaderboard_for_viewer
 from restorebench.submissions.models import ImageScore, Submission
 
 
@@ -18,9 +18,12 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def phase_figures(*, phase: Phase, user) -> list[dict]:
-    """[{"title", "svg", "note"}] for the phase, drawn from what `user` may see."""
-    board = leaderboard_for_viewer(phase=phase, user=user)
+def phase_figures(*, phase: Phase, user=None) -> list[dict]:
+    """[{"title", "svg", "note"}] for the phase, drawn from what `user` may see (None: everything, as
+    organizers see it — the challenge report)."""
+    board = (
+        leaderboard_compute(phase=phase) if user is None else leaderboard_for_viewer(phase=phase, user=user)
+    )
     rows = [row for row in board.rows if row.scores]
     figures = []
     metrics = [m for m in board.metrics if any(_number(r.scores.get(m)) is not None for r in rows)]
@@ -48,7 +51,7 @@ def phase_figures(*, phase: Phase, user) -> list[dict]:
         if points:
             figures.append({"title": f"{primary} against {quantity}", "note": "Model entries, log axis.",
                             "svg": plots.efficiency_svg(points, primary, quantity)})  # fmt: skip
-    organizer = user_is_organizer(user=user, challenge=phase.track.challenge_id)
+    organizer = user is None or user_is_organizer(user=user, challenge=phase.track.challenge_id)
     if primary and (organizer or not phase.hidden_ground_truth):
         per_entry = _per_image(rows, primary)
         if per_entry:

@@ -19,7 +19,7 @@ from restorebench.leaderboards.models import LeaderboardReveal, TeamDocuments
 from restorebench.leaderboards.selectors import leaderboards_compute
 from restorebench.submissions.models import Submission
 
-FORMATS = ("json", "csv", "tex")
+FORMATS = ("json", "csv", "tex", "zip")
 
 
 def report_phase(track: Track) -> Phase | None:
@@ -208,8 +208,30 @@ def report_latex(report: dict) -> str:
 
 
 def report_render(report: dict, fmt: str) -> str:
+    """One text format (`report_archive` makes the zip)."""
     if fmt == "json":
         return json.dumps(report, indent=1, default=str)
     if fmt == "csv":
         return report_csv(report)
     return report_latex(report)
+
+
+def report_archive(*, track: Track, phase: Phase | None = None) -> bytes:
+    """The whole report in one zip: report.json, report.csv, report.tex and the phase's figures
+    (figures/*.svg, the ones the plots page draws, from the organizers' view)."""
+    import io
+    import re
+    import zipfile
+
+    from restorebench.leaderboards.figures import phase_figures
+
+    report = challenge_report(track=track, phase=phase)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for fmt in ("json", "csv", "tex"):
+            archive.writestr(f"report.{fmt}", report_render(report, fmt))
+        phase = phase or report_phase(track)
+        for i, figure in enumerate(phase_figures(phase=phase) if phase else [], 1):
+            name = re.sub(r"[^a-z0-9]+", "-", figure["title"].lower()).strip("-")
+            archive.writestr(f"figures/{i:02d}-{name}.svg", figure["svg"])
+    return buffer.getvalue()

@@ -136,3 +136,28 @@ def test_the_command_writes_the_report(finished, tmp_path):
         stdout=StringIO(),
     )
     assert r"\begin{tabular}" in target.read_text()
+
+
+def test_the_zip_report_holds_every_format_and_the_phases_figures(finished, tmp_path):
+    import zipfile
+
+    arena, user, *_ = finished
+    client = APIClient()
+    client.force_authenticate(arena.organizer)
+    response = client.get(f"/api/tracks/{arena.track.pk}/report.zip")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        assert {"report.json", "report.csv", "report.tex"} <= set(names)
+        figures = [n for n in names if n.startswith("figures/") and n.endswith(".svg")]
+        assert any("perception-distortion" in n for n in figures)
+        assert all(archive.read(n).startswith(b"<svg") for n in figures)
+        assert json.loads(archive.read("report.json"))["rows"][0]["team"] == "R&D_lab"
+    target = tmp_path / "report.zip"
+    call_command("challenge_report", arena.challenge.slug, arena.track.slug, "--format", "zip",
+                 "--output", str(target), stdout=StringIO())  # fmt: skip
+    with zipfile.ZipFile(target) as archive:
+        assert "report.tex" in archive.namelist()
+    participant = APIClient()
+    participant.force_authenticate(user)
+    assert participant.get(f"/api/tracks/{arena.track.pk}/report.zip").status_code == 403

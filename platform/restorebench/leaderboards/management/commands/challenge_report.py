@@ -1,11 +1,12 @@
-"""`manage.py challenge_report CHALLENGE TRACK [--format json|csv|tex] [--phase SLUG] [--output FILE]`."""
+"""`manage.py challenge_report CHALLENGE TRACK [--format json|csv|tex|zip] [--phase SLUG] [--output FILE]`
+(zip: the three formats and the phase's figures as SVG; it needs --output)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from restorebench.challenges.models import Track
-from restorebench.leaderboards.report import FORMATS, challenge_report, report_render
+from restorebench.leaderboards.report import FORMATS, challenge_report, report_archive, report_render
 
 
 class Command(BaseCommand):
@@ -33,6 +34,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"--phase: the track has no phase {options['phase']!r}; its phases: {slugs}"
                 )
+        if options["format"] == "zip":
+            if not options["output"]:
+                raise CommandError("--format zip writes a file: give --output FILE.zip")
+            options["output"].write_bytes(report_archive(track=track, phase=phase))
+            self.stdout.write(f"wrote {options['output']}")
+            return
         body = report_render(challenge_report(track=track, phase=phase), options["format"])
         if options["output"]:
             options["output"].write_text(body, encoding="utf-8")
