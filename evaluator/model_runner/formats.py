@@ -81,7 +81,8 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError, ValueError, EOFError, OSError):
+        # A damaged directory raises more than BadZipFile (an unsupported version, a bad UTF-8 name).
         return "a damaged zip archive"
     base = {n.split("/", 1)[1] if "/" in n else n for n in names}
     if any(n.startswith("code/") for n in base) or "constants.pkl" in base:
@@ -346,6 +347,10 @@ def inspect_safetensors(path: Path) -> ModelInfo:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFormatError(
             "invalid_file", f"{path.name}: the safetensors header is not valid JSON: {exc}"
+        ) from None
+    except RecursionError:
+        raise ModelFormatError(
+            "invalid_file", f"{path.name}: the safetensors header is not valid JSON: it is nested too deeply"
         ) from None
     if not isinstance(header, dict):
         raise ModelFormatError("invalid_file", f"{path.name}: the safetensors header is not a JSON object")

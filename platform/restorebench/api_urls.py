@@ -109,6 +109,7 @@ urlpatterns = [
         submissions.UploadCompleteApi.as_view(),
         name="api-upload-complete",
     ),
+    path("uploads/<uuid:upload_id>/abort/", submissions.UploadAbortApi.as_view(), name="api-upload-abort"),
     path("rescores/<int:rescore_id>/", submissions.RescoreDetailApi.as_view(), name="api-rescore-detail"),
     # leaderboards
     path(

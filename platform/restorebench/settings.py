@@ -221,6 +221,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "EXCEPTION_HANDLER": "restorebench.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "restorebench.api_errors.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "restorebench.api_schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -352,6 +357,8 @@ RESTOREBENCH_MAX_COMPRESSION_RATIO = float(os.environ.get("RESTOREBENCH_MAX_COMP
 RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES = int(
     os.environ.get("RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES", str(64 * 1024**2))
 )
+# Chunked upload sessions a team may have open at once (each also counts against the phase's limits).
+RESTOREBENCH_MAX_OPEN_UPLOADS_PER_TEAM = int(os.environ.get("RESTOREBENCH_MAX_OPEN_UPLOADS_PER_TEAM", "2"))
 # Requests may carry large chunks; Django must not try to hold bigger bodies in memory itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES + 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2

@@ -7,12 +7,14 @@ A submission the viewer may not see is 404, never 403: ids of other teams' submi
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AnonymousUser
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -76,6 +78,55 @@ def _require_organizer(request, challenge_id: int) -> None:
         raise PermissionDenied("only this challenge's organizers can do this")
 
 
+def _early_user(view: APIView, request) -> AbstractBaseUser | None:
+    """The caller, found without reading the request's body: by token (a header) or by the session
+    (a cookie). DRF's own SessionAuthentication checks CSRF, which parses a POST body (spooling its
+    files to disk); a refusal changes nothing, so it needs no CSRF check. None when not known."""
+    for authenticator in view.get_authenticators():
+        if isinstance(authenticator, SessionAuthentication):
+            user = getattr(request._request, "user", None)
+            if user is not None and user.is_authenticated and user.is_active:
+                return user
+            continue
+        try:
+            found = authenticator.authenticate(request)
+        except APIException:
+            return None
+        if found is not None:
+            return found[0]
+    return None
+
+
+def _content_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+class RefusedBeforeBodyMixin:
+    """Refuse a submission that cannot succeed (no team, no track entry, phase not open, limits used
+    up, Content-Length over the phase's limit) before DRF authenticates and parses the request, so
+    its body is never read or spooled. The service checks all of it again once the body is in."""
+
+    def max_bytes(self, phase) -> int:
+        return phase.max_upload_bytes
+
+    def initial(self, request, *args, **kwargs):
+        user = _early_user(self, request)
+        if user is not None:
+            phase = phase_get(user=user, phase_id=kwargs["phase_id"])
+            if phase is None:
+                raise Http404
+            services.submission_admission_check(
+                phase=phase,
+                user=user,
+                content_length=_content_length(request),
+                max_bytes=self.max_bytes(phase),
+            )
+        super().initial(request, *args, **kwargs)
+
+
 def _create_from_upload(
     request, phase_id: int, serializer_class: type, create: Callable[..., Submission], *, upload_argument: str
 ) -> Response:
@@ -94,7 +145,7 @@ def _create_from_upload(
     return Response(_out(submission, request), status=status.HTTP_201_CREATED)
 
 
-class SubmissionCreateApi(APIView):
+class SubmissionCreateApi(RefusedBeforeBodyMixin, APIView):
     """Upload a zip of restored images in one request (multipart field `file`). For large result
     sets use the chunked upload endpoints instead."""
 
@@ -116,7 +167,7 @@ class SubmissionCreateApi(APIView):
         )
 
 
-class SubmissionModelCreateApi(APIView):
+class SubmissionModelCreateApi(RefusedBeforeBodyMixin, APIView):
     """Submit a model instead of images (multipart: `file`, the ONNX or safetensors file, and
     `manifest`, a JSON object; see docs/model_submissions.md). The worker runs it in the sandbox on
     the phase's inputs and scores its outputs. For large models use the chunked upload endpoints and
@@ -130,6 +181,9 @@ class SubmissionModelCreateApi(APIView):
         manifest = serializers.CharField(help_text="The model manifest, a JSON object.")
         method_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def max_bytes(self, phase) -> int:
+        return services.model_max_bytes(phase)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer}, responses={201: SubmissionOutputSerializer}
@@ -309,19 +363,26 @@ class UploadChunkApi(APIView):
         responses=UploadOutputSerializer,
     )
     def put(self, request, upload_id):
-        from django.conf import settings
-
+        # Every refusal here comes before the body is read (a PUT's CSRF check does not read it).
         session = _session_or_404(request, upload_id)
         try:
             offset = int(request.query_params.get("offset", ""))
         except ValueError:
             return Response({"detail": "query parameter offset (an integer) is required"}, status=400)
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = _content_length(request) or 0
         if length > settings.RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES:
             return Response(
                 {
                     "detail": f"chunk too large: at most {settings.RESTOREBENCH_UPLOAD_CHUNK_MAX_BYTES:,} "
                     "bytes per request"
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        if length > session.total_bytes - session.received_bytes:
+            return Response(
+                {
+                    "detail": f"chunk goes past the declared size of {session.total_bytes:,} bytes: "
+                    f"{length:,} bytes at offset {offset:,}"
                 },
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
@@ -350,6 +411,17 @@ class UploadCompleteApi(APIView):
             session=session, user=request.user, **data.validated_data
         )
         return Response(_out(submission, request), status=status.HTTP_201_CREATED)
+
+
+class UploadAbortApi(APIView):
+    """Stop an upload and delete the data it received; 409 once it is being completed or complete."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=UploadOutputSerializer)
+    def post(self, request, upload_id):
+        session = services.upload_session_abort(session=_session_or_404(request, upload_id))
+        return Response(UploadOutputSerializer(session).data)
 
 
 class PhaseRescoreApi(APIView):

@@ -4,16 +4,23 @@
 stops as soon as the size limit is passed. `archive_inspect` reads only the zip's central directory
 (no decompression) and refuses, with a message naming the offending entry: files that are not zips,
 empty archives, zip bombs (declared total size or compression ratio over the limits), absolute paths
-and `..` components, symbolic links, folders, non-image files, duplicate names, too many entries and a
-wrong image count. Decoding the images is the evaluator's job.
+and `..` components, symbolic links, folders, non-image files, duplicate names (also names equal but
+for the extension: the evaluator pairs by stem), too many entries and a wrong image count; given the
+ground truth's sizes, it reads each image's first bytes and refuses a size that differs. A damaged
+directory (bad offsets, an unsupported "version needed", a name flagged UTF-8 that is not) is refused
+like a non-zip, never raised as something else. Decoding the images is the evaluator's job.
 """
 
 import hashlib
+import io
+import lzma
 import os
 import stat
+import struct
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -92,6 +99,116 @@ def _check_name(name: str) -> None:
         raise ArchiveError(f"path traversal in the zip: {name!r} contains '..'")
 
 
+# What reading a zip's directory or an entry's first bytes raises on a damaged or hostile archive,
+# beyond BadZipFile: an unsupported "version needed" or compression method (NotImplementedError), a
+# name flagged UTF-8 that is not (UnicodeDecodeError), offsets past the end (ValueError, EOFError,
+# struct.error, OverflowError), and the decompressors' own errors (zlib.error, lzma.LZMAError, OSError).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    UnicodeDecodeError,
+    ValueError,
+    EOFError,
+    OverflowError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+)
+# An image's size is in its first bytes (PNG IHDR, BMP and WebP headers, most TIFF first IFDs).
+HEADER_BYTES = 64 * 1024
+
+
+def _zip_open(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise ArchiveError(f"not a zip archive ({error}); upload a .zip of the restored images") from None
+    except NotImplementedError as error:
+        raise ArchiveError(
+            f"unsupported zip archive ({error}); zip the images with a standard tool"
+        ) from None
+    except UnicodeDecodeError:
+        raise ArchiveError(
+            "damaged zip archive: a file name is flagged as UTF-8 but is not valid UTF-8"
+        ) from None
+    except OSError as error:
+        # Never the error's own text: it names the server's file.
+        raise ArchiveError(
+            f"the upload could not be read as a zip archive ({error.strerror or type(error).__name__})"
+        ) from None
+    except _ZIP_ERRORS as error:
+        raise ArchiveError(
+            f"damaged zip archive ({type(error).__name__}); upload a .zip of the images"
+        ) from None
+
+
+def image_header_size(head: bytes) -> tuple[int, int] | None:
+    """(height, width) from an image file's first bytes, or None when they do not tell (the evaluator
+    decodes the whole file later and reports what is wrong with it)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(head)) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - any header Pillow cannot read just leaves the size unknown
+        return None
+    return height, width
+
+
+def _check_sizes(
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], expected: Mapping[str, tuple[int, int]]
+) -> None:
+    for info in infos:
+        want = expected.get(PurePosixPath(info.filename).stem)
+        if want is None:
+            continue
+        try:
+            with archive.open(info) as member:
+                head = member.read(HEADER_BYTES)
+        except _ZIP_ERRORS as error:
+            raise ArchiveError(
+                f"{info.filename!r} cannot be read from the zip ({type(error).__name__}): "
+                "the archive is damaged or uses an unsupported compression"
+            ) from None
+        got = image_header_size(head)
+        if got is not None and got != want:
+            raise ArchiveError(
+                f"{info.filename}: is {got[1]}×{got[0]} (W×H), expected {want[1]}×{want[0]}, "
+                "the ground truth's size"
+            )
+
+
+def _check_entry(info: zipfile.ZipInfo, seen: dict[str, str]) -> None:
+    name = info.filename
+    _check_name(name)
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise ArchiveError(f"symbolic link in the zip: {name!r}; zip the image files themselves")
+    if info.is_dir() or "/" in name.rstrip("/") or "\\" in name:
+        raise ArchiveError(
+            f"folder in the zip: {name!r}; put the images at the top level of the zip, not inside a folder"
+        )
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"encrypted file in the zip: {name!r}")
+    if not name.lower().endswith(IMAGE_SUFFIXES):
+        raise ArchiveError(
+            f"not an image file: {name!r}; the zip may contain only {', '.join(IMAGE_SUFFIXES)} files"
+        )
+    if name.lower() in seen:
+        raise ArchiveError(f"duplicate file names in the zip: {seen[name.lower()]!r} and {name!r}")
+    # The evaluator pairs files with the ground truth by name without extension: "rocket.png" and
+    # "rocket.tif" would both claim "rocket".
+    stem = PurePosixPath(name).stem.lower()
+    other = next((earlier for key, earlier in seen.items() if PurePosixPath(key).stem == stem), None)
+    if other is not None:
+        raise ArchiveError(
+            f"file names that differ only by extension or case: {other!r} and {name!r}; "
+            "images are matched to the ground truth by name without extension, keep one"
+        )
+    seen[name.lower()] = name
+
+
 def archive_inspect(
     path: Path,
     *,
@@ -99,44 +216,22 @@ def archive_inspect(
     max_members: int,
     max_uncompressed_bytes: int,
     max_ratio: float,
+    expected_sizes: Mapping[str, tuple[int, int]] | None = None,
 ) -> ArchiveContents:
-    """Check a stored zip from its central directory alone; raises ArchiveError naming the problem."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
-        raise ArchiveError(f"not a zip archive ({error}); upload a .zip of the restored images") from error
-    except OSError as error:
-        raise ArchiveError(f"the upload could not be read as a zip archive: {error}") from error
+    """Check a stored zip from its central directory, and with `expected_sizes` ({stem: (height,
+    width)}) each matching image's size from its first bytes; raises ArchiveError naming the problem."""
+    archive = _zip_open(path)
     with archive:
         infos = archive.infolist()
         if not infos:
             raise ArchiveError("empty zip: it contains no files")
         if len(infos) > max_members:
             raise ArchiveError(f"too many files in the zip: {len(infos):,} (at most {max_members:,})")
-        names: list[str] = []
         seen: dict[str, str] = {}
         total = 0
         for info in infos:
+            _check_entry(info, seen)
             name = info.filename
-            _check_name(name)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ArchiveError(f"symbolic link in the zip: {name!r}; zip the image files themselves")
-            if info.is_dir() or "/" in name.rstrip("/") or "\\" in name:
-                raise ArchiveError(
-                    f"folder in the zip: {name!r}; put the images at the top level of the zip, "
-                    "not inside a folder"
-                )
-            if info.flag_bits & 0x1:
-                raise ArchiveError(f"encrypted file in the zip: {name!r}")
-            if not name.lower().endswith(IMAGE_SUFFIXES):
-                raise ArchiveError(
-                    f"not an image file: {name!r}; the zip may contain only {', '.join(IMAGE_SUFFIXES)} files"
-                )
-            key = name.lower()
-            if key in seen:
-                raise ArchiveError(f"duplicate file names in the zip: {seen[key]!r} and {name!r}")
-            seen[key] = name
             total += info.file_size
             if total > max_uncompressed_bytes:
                 raise ArchiveError(
@@ -148,7 +243,7 @@ def archive_inspect(
                     f"suspicious compression ratio for {name!r}: {info.file_size:,} bytes from "
                     f"{info.compress_size:,} (more than {max_ratio:g}x; possible zip bomb)"
                 )
-            names.append(name)
+        names = [info.filename for info in infos]
         archive_bytes = max(path.stat().st_size, 1)
         if total > READ_BLOCK and total > max_ratio * archive_bytes:
             raise ArchiveError(
@@ -159,6 +254,8 @@ def archive_inspect(
             raise ArchiveError(
                 f"wrong number of images: the zip has {len(names)}, the phase expects {expected_count}"
             )
+        if expected_sizes:
+            _check_sizes(archive, infos, expected_sizes)
         digest = hashlib.sha256()
         for info in sorted(infos, key=lambda i: i.filename):
             digest.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\n".encode())

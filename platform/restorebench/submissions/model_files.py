@@ -45,6 +45,10 @@ def manifest_load(raw: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelUploadError(f"the manifest is not valid JSON: {error}", "manifest") from None
+    except RecursionError:
+        raise ModelUploadError(
+            "the manifest is not valid JSON: it is nested too deeply", "manifest"
+        ) from None
     if not isinstance(data, dict):
         raise ModelUploadError(f"the manifest must be a JSON object, got {type(data).__name__}", "manifest")
     return data

@@ -158,17 +158,24 @@ class Submission(models.Model):
 
 class UploadStatus(models.TextChoices):
     OPEN = "open", "Receiving chunks"
+    # One `complete` call has claimed it and is checking the file; any other call gets 409.
+    COMPLETING = "completing", "Being checked and submitted"
     COMPLETE = "complete", "Complete"
     ABORTED = "aborted", "Aborted"
 
 
 class UploadSession(models.Model):
     """A resumable upload: chunks are appended at `received_bytes` until the declared size is reached,
-    then the SHA-256 of the whole file is checked before it becomes a submission."""
+    then the SHA-256 of the whole file is checked before it becomes a submission. Open sessions count
+    against their team's cap and the phase's limits (`services.admission.check_upload_room`)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_sessions"
+    )
+    # The uploader's team when the session opened (null only for rows older than the field).
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="upload_sessions"
     )
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="upload_sessions")
     filename = models.CharField(max_length=255)

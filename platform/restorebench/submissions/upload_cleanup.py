@@ -2,8 +2,8 @@
 files, and the temporary files of direct uploads a crashed process left behind.
 
 What goes (each only when older than the cutoff, `RESTOREBENCH_UPLOAD_STALE_AFTER_H` hours by default):
-- `UploadSession` rows that are open or aborted, belong to no submission and whose `updated_at` (every
-  chunk sets it) is older than the cutoff, and their `storage/uploads/<id>.part` files;
+- `UploadSession` rows that are open, aborted or stuck completing, belong to no submission and whose
+  `updated_at` (every chunk sets it) is older than the cutoff, and their `storage/uploads/<id>.part` files;
 - `storage/uploads/*.part` files that have no session row at all;
 - `storage/tmp/upload-*.part` files (a direct upload streams there and moves the file away at once).
 
@@ -94,7 +94,8 @@ def _remove(path: Path, report: UploadCleanupReport, referenced: set[str]) -> No
 
 def _stale_sessions(cutoff: dt.datetime):
     return UploadSession.objects.filter(
-        status__in=[UploadStatus.OPEN, UploadStatus.ABORTED],
+        # A session left "completing" that long belongs to a request that died mid-way.
+        status__in=[UploadStatus.OPEN, UploadStatus.COMPLETING, UploadStatus.ABORTED],
         submission__isnull=True,
         updated_at__lt=cutoff,
     )

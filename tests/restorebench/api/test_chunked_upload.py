@@ -104,7 +104,7 @@ def test_a_chunk_past_the_declared_size_is_refused_and_not_kept(setup):
     data = arena.submission_zip()
     upload_id = _start(client, arena, data)
     response = _put(client, upload_id, 0, data + b"extra")
-    assert response.status_code == 400 and "past the declared size" in response.json()["detail"]
+    assert response.status_code == 413 and "past the declared size" in response.json()["detail"]
     assert client.get(f"/api/uploads/{upload_id}/").json()["received_bytes"] == 0
 
 
@@ -118,7 +118,7 @@ def test_an_upload_larger_than_the_phase_allows_is_refused_up_front(make_arena, 
         {"filename": "big.zip", "total_bytes": 5000, "sha256": "0" * 64},
         format="json",
     )
-    assert response.status_code == 400 and "upload too large: 5,000 bytes" in response.json()["detail"]
+    assert response.status_code == 413 and "upload too large: 5,000 bytes" in response.json()["detail"]
 
 
 def test_another_users_upload_is_not_found(setup, make_user):

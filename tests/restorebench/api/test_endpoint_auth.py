@@ -52,6 +52,7 @@ MATRIX = [
     ("get", "/api/uploads/{upload}/", 401, 404),
     ("put", "/api/uploads/{upload}/chunk/?offset=0", 401, 404),
     ("post", "/api/uploads/{upload}/complete/", 401, 404),
+    ("post", "/api/uploads/{upload}/abort/", 401, 404),
     ("get", "/api/rescores/{rescore}/", 401, 404),
     ("get", "/api/phases/{phase}/leaderboard/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboard.csv", 200, 200),
@@ -77,7 +78,7 @@ def world(make_arena, make_participant, make_user, platform_dirs):
     owner, team = make_participant(arena)
     submission = scored_submission(arena.phase, team, {"psnr": 30.0, "ssim": 0.9})
     upload = upload_session_create(
-        phase=arena.phase, user=owner, filename="a.zip", total_bytes=10, sha256="0" * 64
+        phase=arena.phase, user=owner, filename="a.zip", total_bytes=10, sha256="1" * 64
     )
     rescore = Rescore.objects.create(phase=arena.phase, requested_by=arena.organizer)
     ids = {

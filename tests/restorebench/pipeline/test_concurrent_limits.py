@@ -13,11 +13,11 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pyt
 SUBMITTERS = 20
 
 
-def _race(arena, users, upload) -> tuple[list, list]:
+def _race(arena, users, uploads) -> tuple[list, list]:
     barrier = threading.Barrier(len(users))
     accepted, refused, crashed = [], [], []
 
-    def submit(user):
+    def submit(user, upload):
         try:
             barrier.wait()
             accepted.append(submission_create(phase=arena.phase, user=user, archive=[upload]).pk)
@@ -28,7 +28,7 @@ def _race(arena, users, upload) -> tuple[list, list]:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=submit, args=(u,)) for u in users]
+    threads = [threading.Thread(target=submit, args=(u, z)) for u, z in zip(users, uploads, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -49,9 +49,10 @@ def test_concurrent_submitters_never_exceed_the_limit(
     arena = make_arena(images=1, **limits)
     first, team = make_participant(arena)
     users = [first] + [make_participant(arena, team=team)[0] for _ in range(SUBMITTERS - 1)]
-    upload = arena.submission_zip()
+    # Different results each: the same zip twice would be refused as already submitted.
+    uploads = [arena.submission_zip(seed=i) for i in range(SUBMITTERS)]
 
-    accepted, refused = _race(arena, users, upload)
+    accepted, refused = _race(arena, users, uploads)
 
     assert len(accepted) == allowed
     assert len(refused) == SUBMITTERS - allowed

@@ -16,7 +16,7 @@ from restorebench.leaderboards.selectors import rescore_changes
 from restorebench.submissions import jobs
 from restorebench.submissions.models import EvaluationJob, ImageScore, Submission
 from restorebench.submissions.selectors import evaluation_problem_list, submission_progress
-from restorebench.submissions.services import phase_rescore, submission_cancel, submission_create
+from restorebench.submissions.services import phase_rescore, storing, submission_cancel, submission_create
 
 
 @pytest.fixture
@@ -89,8 +89,11 @@ def test_a_job_running_with_a_fresh_heartbeat_is_not_claimed_by_a_duplicate_mess
 
 @pytest.mark.django_db(transaction=True)
 def test_a_participant_error_fails_the_submission_with_a_reason_they_can_act_on(
-    make_arena, make_participant, sent
+    make_arena, make_participant, sent, monkeypatch
 ):
+    # The upload refuses a wrong size it can read from the header; the evaluator must still catch one
+    # the upload could not check (say, ground truth whose header was unreadable at upload).
+    monkeypatch.setattr(storing, "expected_sizes", lambda phase: {})
     arena = make_arena(images=2, size=(24, 32))
     user, _ = make_participant(arena)
     restored = arena.restored(noise=2)

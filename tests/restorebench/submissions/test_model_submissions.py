@@ -125,8 +125,10 @@ def test_model_jobs_go_to_the_gpu_queue_only_when_the_settings_say_gpu_workers_e
     assert EvaluationJob.objects.get(submission=model).queue == settings.RESTOREBENCH_QUEUES["gpu"]
     assert EvaluationJob.objects.get(submission=images).queue == settings.RESTOREBENCH_QUEUES["cpu"]
     settings.RESTOREBENCH_GPU_WORKERS = False
+    # The same model with another manifest: not the content the team already submitted.
+    tiled = _submit(arena, user, manifest={**MANIFEST, "tile_size": 64})
     assert (
-        EvaluationJob.objects.get(submission=_submit(arena, user)).queue
+        EvaluationJob.objects.get(submission=tiled).queue
         == settings.RESTOREBENCH_QUEUES["cpu"]
     )
 

@@ -123,20 +123,20 @@ def test_the_total_limit_counts_the_team_not_the_member(make_arena, make_partici
     arena = make_arena(images=1, max_submissions_total=2)
     first, team = make_participant(arena)
     second, _ = make_participant(arena, team=team)
-    submission_create(phase=arena.phase, user=first, archive=[arena.submission_zip()])
-    submission_create(phase=arena.phase, user=second, archive=[arena.submission_zip()])
+    submission_create(phase=arena.phase, user=first, archive=[arena.submission_zip(seed=10)])
+    submission_create(phase=arena.phase, user=second, archive=[arena.submission_zip(seed=11)])
     with pytest.raises(SubmissionLimitReached, match="used all 2 submissions"):
-        submission_create(phase=arena.phase, user=first, archive=[arena.submission_zip()])
+        submission_create(phase=arena.phase, user=first, archive=[arena.submission_zip(seed=12)])
 
 
 def test_the_daily_limit_resets_with_the_utc_day(make_arena, make_participant):
     arena = make_arena(images=1, max_submissions_per_day=1)
     user, _ = make_participant(arena)
-    old = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+    old = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=13)])
     with pytest.raises(SubmissionLimitReached, match="1 per day"):
-        submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+        submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=14)])
     Submission.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
-    submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+    submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=15)])
 
 
 def test_submissions_failed_or_cancelled_by_the_platform_do_not_use_up_the_limit(
@@ -144,17 +144,17 @@ def test_submissions_failed_or_cancelled_by_the_platform_do_not_use_up_the_limit
 ):
     arena = make_arena(images=1, max_submissions_total=1)
     user, _ = make_participant(arena)
-    lost = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+    lost = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=16)])
     Submission.objects.filter(pk=lost.pk).update(
         status="failed", failure_kind="platform", counts_toward_limits=False
     )
-    again = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+    again = submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=17)])
     from restorebench.submissions.services import submission_cancel
 
     submission_cancel(submission=again, actor=arena.organizer, reason="worker pool being rebuilt")
-    submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+    submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=18)])
     with pytest.raises(SubmissionLimitReached):
-        submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+        submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=19)])
 
 
 def test_a_reference_baseline_goes_through_the_same_path_marked_as_reference(make_arena, tmp_path):

@@ -134,6 +134,7 @@ def test_a_session_a_submission_points_to_stays_whatever_its_status(arena_user):
     done = _partial_session(arena, user, data, sent=len(data))
     submission = upload_session_complete(session=done, user=user)
     # A session left open although a submission refers to it (say, a crash between the two writes).
+    data = arena.submission_zip(seed=2)
     other = _partial_session(arena, user, data, sent=5)
     UploadSession.objects.filter(pk=done.pk).update(submission=None)
     UploadSession.objects.filter(pk=other.pk).update(submission=submission)
