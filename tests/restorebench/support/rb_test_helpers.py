@@ -24,6 +24,23 @@ def stored_files(var_dir: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+class RecordingUploadHandler:
+    """Stands in for Django's upload handlers (settings.FILE_UPLOAD_HANDLERS) and records each chunk
+    of a request's body it is given: a request refused before its body is read records nothing."""
+
+    chunks: list[int] = []
+
+    def __new__(cls, request=None):
+        from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+        class Recording(TemporaryFileUploadHandler):
+            def receive_data_chunk(self, raw_data, start):
+                cls.chunks.append(len(raw_data))
+                return super().receive_data_chunk(raw_data, start)
+
+        return Recording(request)
+
+
 # --- images and zips ------------------------------------------------------------------------------
 
 
@@ -68,6 +85,24 @@ def install_phase_data(
             ground_truth_src=sources.get("ground_truth_src"),
             actor=actor,
         )
+
+
+def patch_central_directory(
+    data: bytes, *, version_needed: int | None = None, flag_bits: int = 0, name: bytes | None = None
+) -> bytes:
+    """A copy of the zip `data` whose first central-directory entry has another "version needed to
+    extract", extra general-purpose flag bits, or another file name of the same length (bytes)."""
+    out = bytearray(data)
+    at = out.index(b"PK\x01\x02")
+    if version_needed is not None:
+        out[at + 6 : at + 8] = version_needed.to_bytes(2, "little")
+    flags = int.from_bytes(out[at + 8 : at + 10], "little") | flag_bits
+    out[at + 8 : at + 10] = flags.to_bytes(2, "little")
+    if name is not None:
+        length = int.from_bytes(out[at + 28 : at + 30], "little")
+        assert len(name) == length, "same length only: the offsets after the name must not move"
+        out[at + 46 : at + 46 + length] = name
+    return bytes(out)
 
 
 def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
