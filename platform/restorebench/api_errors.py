@@ -10,23 +10,27 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+def status_of(error: ValidationError) -> int:
+    """The HTTP status of a service's refusal (the API and the pages answer alike)."""
+    from restorebench.submissions.services import SubmissionLimitReached, UploadConflict, UploadTooLarge
+
+    for kind, code in (
+        (SubmissionLimitReached, status.HTTP_429_TOO_MANY_REQUESTS),
+        (UploadConflict, status.HTTP_409_CONFLICT),
+        (UploadTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    ):
+        if isinstance(error, kind):
+            return code
+    return status.HTTP_400_BAD_REQUEST
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ValidationError):
-        from restorebench.submissions.services import SubmissionLimitReached, UploadConflict, UploadTooLarge
-
-        code = 400
-        for kind, kind_code in (
-            (SubmissionLimitReached, status.HTTP_429_TOO_MANY_REQUESTS),
-            (UploadConflict, status.HTTP_409_CONFLICT),
-            (UploadTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
-        ):
-            if isinstance(exc, kind):
-                code = kind_code
         if hasattr(exc, "error_dict"):
             body = {"errors": exc.message_dict, "detail": "; ".join(exc.messages)}
         else:
             body = {"errors": {"non_field_errors": exc.messages}, "detail": "; ".join(exc.messages)}
-        return Response(body, status=code)
+        return Response(body, status=status_of(exc))
     return drf_exception_handler(exc, context)
 
 

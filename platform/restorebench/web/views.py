@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from restorebench.accounts import services as accounts
@@ -281,13 +282,43 @@ def _submit_upload(
     return redirect("web:submission", submission_id=submission.pk)
 
 
+def _refused_before_body(request: HttpRequest, phase: Phase) -> HttpResponse | None:
+    """The submit page's answer to a POST that cannot succeed (no team, no entry, phase not open,
+    limits used up, Content-Length over the phase's limit), made without reading the body: the page
+    with the reason, and the refusal's status code."""
+    from restorebench.api_errors import status_of
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        length = None
+    try:
+        submitting.submission_admission_check(
+            phase=phase, user=request.user, content_length=length, max_bytes=phase.max_upload_bytes
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return _submit_page(request, phase, status=status_of(error))
+    return None
+
+
+# Exempt from the middleware's CSRF check, which reads a POST's body (spooling an uploaded file to
+# disk) before the view runs: a POST that cannot succeed is answered unread, and the others are
+# checked by `csrf_protect` before their body is used.
+@csrf_exempt
 @login_required
 def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
-    track = phase.track
-    my_team = team_for_user(user=request.user, challenge=track.challenge_id)
-    view = selectors.track_view(track=track, team=my_team)
-    state = selectors.phase_state(phase=phase)
+    if request.method == "POST":
+        refused = _refused_before_body(request, phase)
+        if refused is not None:
+            return refused
+    return _submit_checked(request, phase)
+
+
+@csrf_protect
+def _submit_checked(request: HttpRequest, phase: Phase) -> HttpResponse:
     is_model = request.method == "POST" and request.POST.get("kind") == "model"
     # The page has two forms (a zip of images, or a model); only the one sent is bound.
     form = SubmissionForm(*((None, None) if is_model else (request.POST or None, request.FILES or None)))
@@ -321,6 +352,20 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
         )
         if done is not None:
             return done
+    return _submit_page(request, phase, form, model_form)
+
+
+def _submit_page(
+    request: HttpRequest,
+    phase: Phase,
+    form: forms.Form | None = None,
+    model_form: forms.Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    track = phase.track
+    my_team = team_for_user(user=request.user, challenge=track.challenge_id)
+    view = selectors.track_view(track=track, team=my_team)
+    state = selectors.phase_state(phase=phase)
     problems = []
     if my_team is None:
         problems.append("team")
@@ -337,8 +382,8 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
         "track": track,
         "challenge": track.challenge,
         "team": my_team,
-        "form": form,
-        "model_form": model_form,
+        "form": form or SubmissionForm(),
+        "model_form": model_form or ModelSubmissionForm(),
         "problems": problems,
         "state": state,
         "used": used,
@@ -350,7 +395,7 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
             "submission_page": reverse("web:submission", args=[0]).replace("/0/", "/{id}/"),
         },
     }
-    return render(request, "web/submit.html", context)
+    return render(request, "web/submit.html", context, status=status)
 
 
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:

@@ -127,10 +127,7 @@ def test_model_jobs_go_to_the_gpu_queue_only_when_the_settings_say_gpu_workers_e
     settings.RESTOREBENCH_GPU_WORKERS = False
     # The same model with another manifest: not the content the team already submitted.
     tiled = _submit(arena, user, manifest={**MANIFEST, "tile_size": 64})
-    assert (
-        EvaluationJob.objects.get(submission=tiled).queue
-        == settings.RESTOREBENCH_QUEUES["cpu"]
-    )
+    assert EvaluationJob.objects.get(submission=tiled).queue == settings.RESTOREBENCH_QUEUES["cpu"]
 
 
 REFUSED = {

@@ -176,3 +176,39 @@ def test_the_scripts_sha256_matches_hashlib(size, tmp_path):
     result = subprocess.run(["node", "-e", runner], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.django_db
+def test_a_post_that_cannot_succeed_is_answered_before_its_body_is_read(
+    settings, make_arena, make_participant, make_user
+):
+    from rb_test_helpers import RecordingUploadHandler
+
+    settings.FILE_UPLOAD_HANDLERS = ["rb_test_helpers.RecordingUploadHandler"]
+    RecordingUploadHandler.chunks.clear()
+    arena = make_arena(images=2, max_submissions_total=0)
+    participant, _ = make_participant(arena)
+    cases = [(make_user(), 400, "not in a team"), (participant, 429, "submission limit reached")]
+    for user, code, message in cases:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        upload = SimpleUploadedFile("result.zip", b"\0" * (3 * 1024**2), "application/zip")
+        response = client.post(f"/phases/{arena.phase.pk}/submit/", {"file": upload})
+        assert response.status_code == code and message in response.content.decode()
+    assert RecordingUploadHandler.chunks == []
+
+
+@pytest.mark.django_db
+def test_a_post_that_goes_on_still_needs_its_csrf_token(make_arena, make_participant):
+    arena = make_arena(images=2)
+    alice, team = make_participant(arena)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    upload = SimpleUploadedFile("result.zip", arena.submission_zip(), "application/zip")
+    assert client.post(f"/phases/{arena.phase.pk}/submit/", {"file": upload}).status_code == 403
+    token = _csrf(client.get(f"/phases/{arena.phase.pk}/submit/").content.decode())
+    upload.seek(0)
+    response = client.post(
+        f"/phases/{arena.phase.pk}/submit/", {"file": upload, "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302 and Submission.objects.filter(team=team).count() == 1
