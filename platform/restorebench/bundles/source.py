@@ -97,8 +97,13 @@ def load_located(text: str, filename: str = "<bundle>") -> Located:
         raise BundleSyntaxError(f"{filename}: not valid YAML: {problem}", line) from error
     except yaml.YAMLError as error:
         raise BundleSyntaxError(f"{filename}: not valid YAML: {error}", None) from error
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise BundleSyntaxError(f"{filename}: not valid YAML: it is nested too deeply", None) from None
     if node is None:
         raise BundleSyntaxError(f"{filename}: the file is empty", 1)
     builder = _Builder()
-    builder.located.data = builder.build(node, ())
+    try:
+        builder.located.data = builder.build(node, ())
+    except RecursionError:
+        raise BundleSyntaxError(f"{filename}: not valid YAML: it is nested too deeply", None) from None
     return builder.located

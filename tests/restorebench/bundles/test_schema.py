@@ -162,6 +162,11 @@ def test_broken_yaml_is_reported_with_its_line():
     assert caught.value.line >= line_of(text, "title: [Denoising")
 
 
+def test_a_bundle_nested_100000_levels_deep_is_refused_not_crashed_on():
+    with pytest.raises(BundleSyntaxError, match="nested too deeply"):
+        load_located("a: " + "[" * 100_000 + "]" * 100_000)
+
+
 def test_a_key_given_twice_is_refused():
     text = tiny(**{"    title: Denoising": "    title: Denoising\n    title: Again"})
     with pytest.raises(BundleSyntaxError) as caught:
