@@ -51,8 +51,9 @@ def scratch_world(settings, tmp_path, monkeypatch, make_arena, make_participant,
     )
     jobs.evaluation_job_claim(job_id=running.pk, worker="w1")
     jobs.evaluation_job_claim(job_id=running.pk, worker="w2", redelivered=True)  # attempt 2 runs now
+    # Other results: the same zip again would be refused as already submitted.
     pending = EvaluationJob.objects.get(
-        submission=submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip()])
+        submission=submission_create(phase=arena.phase, user=user, archive=[arena.submission_zip(seed=2)])
     )
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -97,6 +97,7 @@ def give_inputs(arena: Arena, storage_dir: Path, *, noise: int = 8, seed: int = 
     from restorebench.challenges.phase_data import phase_data_install
 
     inputs = arena.restored(noise=noise, seed=seed)
+    storage_dir.mkdir(parents=True, exist_ok=True)  # the first test of a run may come before any upload
     with tempfile.TemporaryDirectory(dir=storage_dir) as source:
         folder = Path(source)
         (folder / "inputs").mkdir()
