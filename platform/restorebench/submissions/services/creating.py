@@ -156,6 +156,8 @@ def check_model_inputs(phase: Phase) -> None:
         folder = storage.model_inputs_for_reading(phase)
     except storage.DataUnavailable as error:  # its message names no server path
         raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from error
+    except FileNotFoundError:  # removed while being checked; this message would name the folder
+        raise ModelUploadError("this phase cannot run models: its inputs are missing", "phase") from None
     model_inputs_check(folder)
 
 
