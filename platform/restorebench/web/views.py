@@ -317,14 +317,18 @@ def submit(request: HttpRequest, phase_id: int) -> HttpResponse:
     return _submit_checked(request, phase)
 
 
+# The model form's own element ids: both forms have a method name and a description, and a label must
+# find its field.
+_MODEL_FORM_IDS = "model_%s"
+
+
 @csrf_protect
 def _submit_checked(request: HttpRequest, phase: Phase) -> HttpResponse:
     is_model = request.method == "POST" and request.POST.get("kind") == "model"
     # The page has two forms (a zip of images, or a model); only the one sent is bound.
     form = SubmissionForm(*((None, None) if is_model else (request.POST or None, request.FILES or None)))
-    # Its own element ids: both forms have a method name and a description, and a label must find its field.
     model_form = ModelSubmissionForm(
-        *((request.POST, request.FILES) if is_model else (None, None)), auto_id="model_%s"
+        *((request.POST, request.FILES) if is_model else (None, None)), auto_id=_MODEL_FORM_IDS
     )
     if is_model and model_form.is_valid():
         done = _submit_upload(
@@ -383,7 +387,7 @@ def _submit_page(
         "challenge": track.challenge,
         "team": my_team,
         "form": form or SubmissionForm(),
-        "model_form": model_form or ModelSubmissionForm(),
+        "model_form": model_form or ModelSubmissionForm(auto_id=_MODEL_FORM_IDS),
         "problems": problems,
         "state": state,
         "used": used,

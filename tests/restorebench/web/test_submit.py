@@ -194,7 +194,10 @@ def test_a_post_that_cannot_succeed_is_answered_before_its_body_is_read(
         client.force_login(user)
         upload = SimpleUploadedFile("result.zip", b"\0" * (3 * 1024**2), "application/zip")
         response = client.post(f"/phases/{arena.phase.pk}/submit/", {"file": upload})
-        assert response.status_code == code and message in response.content.decode()
+        page = response.content.decode()
+        assert response.status_code == code and message in page
+        # The refused page is the same page: each form's method name keeps its own element id.
+        assert page.count('id="id_method_name"') == 1 and page.count('id="model_method_name"') == 1
     assert RecordingUploadHandler.chunks == []
 
 
