@@ -63,6 +63,7 @@ MATRIX = [
     ("get", "/api/tracks/{track}/report.{fmt}", 401, 403),
     ("post", "/api/phases/{phase}/reveal/", 401, 403),
     ("get", "/api/phases/{phase}/leaderboards/{board}/", 200, 200),
+    ("get", "/api/phases/{phase}/leaderboards/{board}/confidence/", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/{board}.csv", 200, 200),
     ("get", "/api/phases/{phase}/leaderboards/{board}.json", 200, 200),
 ]
