@@ -137,7 +137,7 @@ def _create_from_upload(
     data.is_valid(raise_exception=True)
     fields = data.validated_data
     upload = fields.pop("file")
-    fields[upload_argument] = upload.chunks(1024 * 1024)
+    fields[upload_argument] = services.UploadedChunks(upload)
     try:
         submission = create(phase=phase, user=request.user, **fields)
     finally:

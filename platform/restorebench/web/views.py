@@ -270,7 +270,7 @@ def _submit_upload(
         submission = create(
             phase=phase,
             user=request.user,
-            **{upload_argument: upload.chunks(1024 * 1024)},
+            **{upload_argument: submitting.UploadedChunks(upload)},
             **{name: form.cleaned_data[name] for name in fields},
         )
     except ValidationError as error:

@@ -628,3 +628,33 @@ def test_a_kernel_model_is_refused_where_the_deblurring_phase_gives_no_kernels(
             arena, user, model.SerializeToString(), {"task": "deblur", "color": "rgb", "kernel_input": True}
         )
     assert Submission.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_model_refusal_names_the_participants_file_not_a_temporary_one(model_arena, make_participant, sent):
+    arena = model_arena(images=1)
+    user, _ = make_participant(arena)
+    client = _client(user)
+    garbage = b"\x00\x01 not a model at all"
+    direct = client.post(
+        f"/api/phases/{arena.phase.pk}/submissions/model/",
+        {"file": SimpleUploadedFile("my-denoiser-v3.onnx", garbage), "manifest": manifest_json()},
+        format="multipart",
+    ).json()["detail"]
+    assert "my-denoiser-v3.onnx is neither an ONNX model" in direct
+    created = client.post(
+        f"/api/phases/{arena.phase.pk}/uploads/create/",
+        {
+            "filename": "resumed-net.onnx",
+            "total_bytes": len(garbage),
+            "sha256": hashlib.sha256(garbage).hexdigest(),
+        },
+        format="json",
+    ).json()
+    client.put(
+        f"/api/uploads/{created['id']}/chunk/?offset=0", data=garbage, content_type="application/octet-stream"
+    )
+    chunked = client.post(f"/api/uploads/{created['id']}/complete/", {"manifest": MANIFEST}, format="json")
+    assert chunked.status_code == 400
+    assert "resumed-net.onnx is neither an ONNX model" in chunked.json()["detail"]
+    assert ".part" not in chunked.json()["detail"] and "upload-" not in direct

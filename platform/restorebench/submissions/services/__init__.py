@@ -26,6 +26,7 @@ from restorebench.submissions.services.admission import (
     submission_limits_used,
 )
 from restorebench.submissions.services.creating import (
+    UploadedChunks,
     model_max_bytes,
     submission_create,
     submission_create_baseline,
@@ -63,6 +64,7 @@ __all__ = [
     "submission_create",
     "submission_create_baseline",
     "submission_create_model",
+    "UploadedChunks",
     "submission_create_model_baseline",
     "submission_disqualify",
     "submission_limits_used",

@@ -175,14 +175,26 @@ def model_contents(path: Path, manifest: dict, phase: Phase, sha256: str) -> Mod
     )
 
 
-def model_refusal(error: ModelUploadError, where: str = "") -> SubmissionRefused:
+def model_refusal(
+    error: ModelUploadError, where: str = "", *, stored_as: str = "", shown_as: str = ""
+) -> SubmissionRefused:
+    """The participant's refusal. The evaluator names the file it read — a temporary name here: the
+    message names the participant's own file instead (`shown_as`), or "the model file"."""
+    message = str(error)
+    if stored_as:
+        message = message.replace(stored_as, shown_as or "the model file")
     if error.kind == "phase":
-        return SubmissionRefused(f"{where}{error}")
-    return SubmissionRefused(f"{where}model refused ({error.kind}): {error}")
+        return SubmissionRefused(f"{where}{message}")
+    return SubmissionRefused(f"{where}model refused ({error.kind}): {message}")
 
 
 def _model_receive(
-    *, model: IO[bytes] | Iterable[bytes], manifest: str | bytes | dict, phase: Phase, where: str = ""
+    *,
+    model: IO[bytes] | Iterable[bytes],
+    manifest: str | bytes | dict,
+    phase: Phase,
+    where: str = "",
+    filename: str = "",
 ) -> tuple[ReceivedFile, ModelContents]:
     try:
         check_model_inputs(phase)
@@ -201,11 +213,22 @@ def _model_receive(
         contents = model_contents(received.path, manifest_data, phase, received.sha256)
     except ModelUploadError as error:
         received.path.unlink(missing_ok=True)
-        raise model_refusal(error, where) from error
+        raise model_refusal(error, where, stored_as=received.path.name, shown_as=filename) from error
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
     return received, contents
+
+
+class UploadedChunks:
+    """An uploaded file's chunks, carrying the participant's own file name (for messages)."""
+
+    def __init__(self, upload, chunk_bytes: int = 1024 * 1024) -> None:
+        self.name = Path(str(getattr(upload, "name", "") or "")).name
+        self._chunks = upload.chunks(chunk_bytes)
+
+    def __iter__(self):
+        return iter(self._chunks)
 
 
 def submission_create_model(
@@ -223,7 +246,9 @@ def submission_create_model(
     here, with the evaluator's reason, and nothing is stored."""
     team = team_for(user=user, phase=phase)
     check_open(team=team, phase=phase)  # fail before a long upload; re-checked under lock
-    received, contents = _model_receive(model=model, manifest=manifest, phase=phase)
+    # An uploaded file object carries the participant's own file name: refusals use it.
+    filename = Path(str(getattr(model, "name", "") or "")).name
+    received, contents = _model_receive(model=model, manifest=manifest, phase=phase, filename=filename)
     return submission_store(
         phase=phase,
         received=received,
@@ -249,7 +274,7 @@ def submission_create_model_baseline(
     model_path = _baseline_file(method_name=method_name, path=model_path, what="model")
     with open(model_path, "rb") as handle:
         received, contents = _model_receive(
-            model=handle, manifest=manifest, phase=phase, where=f"{model_path}: "
+            model=handle, manifest=manifest, phase=phase, where=f"{model_path}: ", filename=model_path.name
         )
     return _baseline_store(
         phase=phase,

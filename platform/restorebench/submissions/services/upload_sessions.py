@@ -171,7 +171,7 @@ def _checked_file(session: UploadSession, manifest: dict | None) -> tuple[Receiv
     except ArchiveError as error:
         raise SubmissionRefused(str(error)) from error
     except ModelUploadError as error:
-        raise model_refusal(error) from error
+        raise model_refusal(error, stored_as=part.name, shown_as=Path(session.filename).name) from error
     return ReceivedFile(part, session.total_bytes, digest), contents
 
 
