@@ -177,7 +177,9 @@ def test_cpu_time_limit_stops_a_busy_model(tmp_path, models, gray_inputs):
     report = run_model_submission(models.loop(10**12), DENOISE_GRAY, gray_inputs, tmp_path / "out", limits)
     assert report.error_kind == "cpu_time", report.error
     assert report.exit_status == "killed by SIGXCPU"  # the kernel's RLIMIT_CPU signal
-    assert report.cpu_seconds >= 0.9  # the kernel accounts CPU time in ticks
+    # SIGXCPU comes at 1 s of CPU; the usage the parent reads back is accounted in ticks and, on a
+    # loaded machine, has read as low as 0.88 s for the same kill.
+    assert report.cpu_seconds >= 0.75
 
 
 def test_model_needing_too_much_memory_fails_clearly(tmp_path, models, gray_inputs):
