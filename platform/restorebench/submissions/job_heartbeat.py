@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from restorebench.submissions.models import EvaluationJob, JobStatus
@@ -58,20 +58,26 @@ class JobHeartbeat(threading.Thread):
         started = last = time.monotonic()
         try:
             while not self._stop_event.wait(min(1.0, self.every_s)):
-                if time.monotonic() - started > self.time_limit_s:
-                    self.on_time_limit(f"exceeded the time limit of {self.time_limit_s:g} s")
-                    self.lost.set()
-                    return
-                changed = (self.done, self.total) != self._reported
-                if changed or time.monotonic() - last >= self.every_s:
-                    self._reported = (self.done, self.total)
-                    last = time.monotonic()
-                    if not evaluation_job_heartbeat(
-                        job_id=self.job_id, token=self.token, done=self.done, total=self.total
-                    ):
+                try:
+                    if time.monotonic() - started > self.time_limit_s:
+                        self.on_time_limit(f"exceeded the time limit of {self.time_limit_s:g} s")
                         self.lost.set()
                         return
-        except Exception:  # a database hiccup must not kill the job; the reaper judges staleness
+                    changed = (self.done, self.total) != self._reported
+                    if changed or time.monotonic() - last >= self.every_s:
+                        last = time.monotonic()
+                        if not evaluation_job_heartbeat(
+                            job_id=self.job_id, token=self.token, done=self.done, total=self.total
+                        ):
+                            self.lost.set()
+                            return
+                        self._reported = (self.done, self.total)
+                except (OperationalError, InterfaceError) as error:
+                    # The database restarted or failed over: keep beating on a new connection, or
+                    # the reaper would take a live job for a dead one and hand it to another worker.
+                    log.warning("heartbeat of job %s: database unavailable (%s)", self.job_id, error)
+                    connection.close()
+        except Exception:  # anything else must not kill the job; the reaper judges staleness
             log.exception("heartbeat of job %s failed", self.job_id)
         finally:
             connection.close()

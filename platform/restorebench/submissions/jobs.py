@@ -25,11 +25,12 @@ by the platform, does not count toward the team's limits, and shows up for organ
 
 import datetime as dt
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -283,6 +284,25 @@ def evaluation_job_fail(
         return JobStatus.FAILED
 
 
+# Waits between tries to store a finished job's results while the database is away (a restart or a
+# failover takes seconds): the results are only in memory, and losing them means scoring again.
+_STORE_RETRY_WAITS_S = (0.5, 1, 2, 4, 8, 15)
+
+
+def _store_results(*, job_id: int, token: int, result: dict, model_run: dict | None) -> bool:
+    for wait in (*_STORE_RETRY_WAITS_S, None):
+        try:
+            return evaluation_job_complete(job_id=job_id, token=token, result=result, model_run=model_run)
+        except (OperationalError, InterfaceError) as error:
+            if wait is None:
+                raise
+            # Safe to repeat: the write is one transaction, guarded by the claim's token.
+            log.warning("job %s: database unavailable while storing results (%s)", job_id, error)
+            connection.close()
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
 def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -> str:
     """Everything a worker does for one task message. Returns the job's resulting status, or '' when
     the message needed no work."""
@@ -344,7 +364,7 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     finally:
         heartbeat.stop()
     try:
-        stored = evaluation_job_complete(job_id=job_id, token=claim.token, result=result, model_run=model_run)
+        stored = _store_results(job_id=job_id, token=claim.token, result=result, model_run=model_run)
     except Exception as error:  # e.g. a malformed result: the platform's fault, retried
         log.exception("evaluation job %s: storing results failed", job_id)
         message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"
