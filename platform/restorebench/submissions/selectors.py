@@ -9,6 +9,7 @@ phase are for organizers only.
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from restorebench.accounts.models import TeamMembership
 from restorebench.challenges.models import ChallengeOrganizer, Phase
 from restorebench.challenges.selectors import challenge_list, user_is_organizer
 from restorebench.submissions.models import (
@@ -36,11 +37,17 @@ def submission_visible_qs(*, user: User) -> QuerySet[Submission]:
     if user.is_superuser:
         return qs
     organizing = ChallengeOrganizer.objects.filter(user=user).values("challenge_id")
+    # Subqueries, not joins through the memberships: no row is repeated, so no DISTINCT (which
+    # PostgreSQL would apply to every column of every row, JSON included).
     return qs.filter(
-        Q(team__memberships__user=user)
+        Q(team_id__in=_my_team_ids(user))
         | Q(phase__track__challenge_id__in=organizing)
         | Q(is_reference=True, phase__track__challenge__in=challenge_list(user=user))
-    ).distinct()
+    )
+
+
+def _my_team_ids(user: User) -> QuerySet:
+    return TeamMembership.objects.filter(user=user).values("team_id")
 
 
 def submission_get(*, user: User, submission_id: int) -> Submission | None:
@@ -55,7 +62,7 @@ def submission_list(
     if mine_only:
         if not user.is_authenticated:
             return qs.none()
-        qs = qs.filter(team__memberships__user=user)
+        qs = qs.filter(team_id__in=_my_team_ids(user))
     if phase is not None:
         qs = qs.filter(phase=phase)
     return qs.order_by("-created_at", "-id")
