@@ -1,0 +1,326 @@
+"""Load benchmark: many users browsing and submitting at once against the real stack.
+
+gunicorn serves the site (production settings: DEBUG off) on a free port of 127.0.0.1, on a fresh
+PostgreSQL database of its own (`restorebench_load_<pid>`), with RabbitMQ and two Celery workers
+(solo pool each). Locust (headless, bench/locust_load.py) runs `--users` users for `--seconds`: they
+browse the challenge list, a challenge, a leaderboard of `--entries` teams (page and API), their
+submission list and a submission page; `--submitters` percent of them also post small result sets
+(a zip of 3 PNGs of 64×64) to the submission API.
+
+Reports throughput, p50/p95/p99 per page and the error rate, then waits for every accepted
+submission to be scored and checks that no job was lost or doubled (one job per submission, done in
+one attempt, one score row per image and metric, nothing accepted that was not reported). Exits
+non-zero if a check fails. Everything it started is stopped and its database dropped at the end.
+
+Usage: .venv/bin/python bench/bench_load.py [--users 100] [--seconds 120] [--json out.json]
+Results are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform as stdlib_platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from bench_platform import _delete_queues, _drop_database, _setup_environment, png_bytes  # noqa: E402
+
+IMAGES = {f"{i:04d}.png": (64, 64) for i in range(3)}
+METRICS = ["psnr", "ssim"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def seed(work: Path, *, users: int, submitters: int, entries: int) -> dict:
+    """A running challenge whose phase has `entries` teams on the leaderboard, `users` of which are
+    the benchmark's users (each with a session, a token and a scored submission of its own)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+    from restorebench.accounts.models import Team, TeamMembership, TrackEntry
+    from restorebench.accounts.services import token_get_or_create
+    from restorebench.challenges.services import challenge_create, phase_create, track_create
+    from restorebench.submissions.models import Submission
+
+    organizer = User.objects.create_user("load-organizer", password=secrets.token_hex(8))
+    challenge = challenge_create(slug="load", title="Load benchmark", created_by=organizer)
+    track = track_create(
+        challenge=challenge, slug="denoise", title="Denoising", task="denoise",
+        degradation_spec={"task": "denoise", "sigma": 25}, ranking_metrics=[{"metric": m} for m in METRICS],
+        scoring_spec={"metrics": METRICS, "ranking_metric": METRICS[0]}, actor=organizer,
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    gt_dir = Path(settings.RESTOREBENCH_HIDDEN_DIR) / "load" / "gt"
+    gt_dir.mkdir(parents=True)
+    for name, (h, w) in IMAGES.items():
+        (gt_dir / name).write_bytes(png_bytes(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)))
+    now = timezone.now()
+    phase = phase_create(
+        track=track, slug="dev", title="Development", starts_at=now - dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=30), ground_truth_dir="load/gt", expected_images=sorted(IMAGES),
+        actor=organizer,
+    )  # fmt: skip
+    password = make_password(None)  # unusable: the users sign in through their seeded sessions
+    people = User.objects.bulk_create(
+        User(username=f"load-{i:04d}", password=password) for i in range(entries)
+    )
+    teams = Team.objects.bulk_create(
+        Team(challenge=challenge, name=f"team-{i:04d}", join_code=secrets.token_hex(8), created_by=u)
+        for i, u in enumerate(people)
+    )
+    TeamMembership.objects.bulk_create(
+        TeamMembership(team=t, user=u, challenge=challenge) for t, u in zip(teams, people, strict=True)
+    )
+    TrackEntry.objects.bulk_create(TrackEntry(team=t, track=track) for t in teams)
+    board = Submission.objects.bulk_create(
+        Submission(
+            phase=phase, team=t, submitted_by=u, method_name=f"method {i}",
+            archive_path="submissions/none.zip", archive_bytes=1, sha256="0" * 64,
+            content_fingerprint=f"seed-{i}", image_count=len(IMAGES),
+            status="scored", scores={"psnr": float(20 + rng.random() * 15), "ssim": float(rng.random())},
+            scored_at=now,
+        )  # fmt: skip
+        for i, (t, u) in enumerate(zip(teams, people, strict=True))
+    )
+    plan_users = []
+    for user, submission in zip(people[:users], board[:users], strict=True):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        token = token_get_or_create(user=user).key
+        plan_users.append({"session": session.session_key, "token": token, "submission_id": submission.pk})
+    # Submitters first: Locust starts the fixed-count Submitter users before the others.
+    return {
+        "slug": challenge.slug, "phase_id": phase.pk, "images": IMAGES, "users": plan_users,
+        "submitters": submitters, "seeded_submission_ids": [s.pk for s in board],
+    }  # fmt: skip
+
+
+def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(timeout=30)
+
+
+def _wait_until(predicate, timeout: float, why: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {why}")
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tuple[str, list]:
+    from django.conf import settings
+
+    port = _free_port()
+    web_env = {
+        **env, "RESTOREBENCH_DEBUG": "0", "RESTOREBENCH_ALLOWED_HOSTS": "127.0.0.1",
+        "RESTOREBENCH_SSL_REDIRECT": "0", "RESTOREBENCH_SECURE_COOKIES": "0",
+        "RESTOREBENCH_HSTS_SECONDS": "0",
+    }  # fmt: skip
+    processes = [
+        _start(
+            [sys.executable, "-m", "gunicorn", "restorebench.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(web_workers), "--threads", str(threads), "--worker-class", "gthread",
+             "--timeout", "120", "--log-level", "warning"],
+            web_env, work / "gunicorn.log",
+        )
+    ]  # fmt: skip
+    queue = settings.RESTOREBENCH_QUEUES["cpu"]
+    for n in (1, 2):
+        processes.append(
+            _start(
+                [sys.executable, "-m", "celery", "-A", "restorebench.celery_app", "worker", "-Q", queue,
+                 "--pool=solo", "-n", f"load{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+                 "--loglevel=WARNING"],
+                env, work / f"worker{n}.log",
+            )
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    _wait_until(lambda: _answers(f"{url}/api/challenges/"), 120, "gunicorn to answer")
+    from restorebench.celery_app import app
+
+    def both_workers_answer() -> bool:
+        replies = app.control.ping(timeout=1.0) or []
+        names = {next(iter(r)) for r in replies}
+        return all(any(n.startswith(f"load{i}-{os.getpid()}@") for n in names) for i in (1, 2))
+
+    _wait_until(both_workers_answer, 120, "both workers to answer a ping")
+    return url, processes
+
+
+def run_locust(work: Path, url: str, plan: dict, *, users: int, seconds: int) -> tuple[dict, list, dict]:
+    plan_path, result_path = work / "plan.json", work / "locust-result.json"
+    plan_path.write_text(json.dumps(plan))
+    env = {**os.environ, "RESTOREBENCH_LOAD_PLAN": str(plan_path)}
+    env["RESTOREBENCH_LOAD_RESULT"] = str(result_path)
+    command = [
+        sys.executable, "-m", "locust", "-f", str(BENCH / "locust_load.py"), "--headless", "--host", url,
+        "--users", str(users), "--spawn-rate", str(max(1, users // 10)), "--run-time", f"{seconds}s",
+        "--stop-timeout", "30", "--csv", str(work / "locust"), "--only-summary", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 180)
+    if not result_path.exists():
+        raise RuntimeError(f"locust did not finish:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    pages = {}
+    with open(work / "locust_stats.csv") as handle:
+        for row in csv.DictReader(handle):
+            pages[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "per_s": round(float(row["Requests/s"]), 2),
+                "p50_ms": float(row["50%"]),
+                "p95_ms": float(row["95%"]),
+                "p99_ms": float(row["99%"]),
+            }
+    with open(work / "locust_failures.csv") as handle:
+        failures = [
+            {"page": row["Name"], "error": row["Error"][:300], "count": int(row["Occurrences"])}
+            for row in csv.DictReader(handle)
+        ]
+    return pages, failures, json.loads(result_path.read_text())
+
+
+def check_jobs(outcome: dict, plan: dict, timeout: float) -> dict:
+    """Every accepted submission scored by exactly one job, in one attempt, with one row per image and
+    metric; no submission in the database that Locust was not told about."""
+    from restorebench.submissions.models import EvaluationJob, ImageScore, Submission
+
+    accepted = set(outcome["submitted"])
+    seeded = set(plan["seeded_submission_ids"])
+    finished = ("scored", "failed", "cancelled")
+
+    def all_finished() -> bool:
+        return not Submission.objects.filter(pk__in=accepted).exclude(status__in=finished).exists()
+
+    started = time.monotonic()
+    try:
+        _wait_until(all_finished, timeout, "the accepted submissions to be scored")
+    except RuntimeError:
+        pass  # reported as lost below
+    drain_s = time.monotonic() - started
+    in_db = set(Submission.objects.exclude(pk__in=seeded).values_list("pk", flat=True))
+    scored = set(Submission.objects.filter(pk__in=accepted, status="scored").values_list("pk", flat=True))
+    jobs = EvaluationJob.objects.filter(submission_id__in=accepted)
+    per_submission: dict[int, int] = {}
+    for job in jobs:
+        per_submission[job.submission_id] = per_submission.get(job.submission_id, 0) + 1
+    expected_rows = len(plan["images"]) * len(METRICS)
+    wrong_rows = [
+        j.pk for j in jobs if ImageScore.objects.filter(job=j).count() != expected_rows
+    ] if accepted else []
+    return {
+        "accepted": len(accepted),
+        "refused": len(outcome["refused"]),
+        "refusals": outcome["refused"][:5],
+        "scored": len(scored),
+        "lost": len(accepted - scored),
+        "unreported_in_database": len(in_db - accepted),
+        "doubled_jobs": sum(1 for n in per_submission.values() if n > 1),
+        "retried_jobs": jobs.filter(attempts__gt=1).count(),
+        "jobs_with_wrong_score_rows": len(wrong_rows),
+        "drain_s": round(drain_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--submitters", type=int, default=10, help="percent of the users that submit")
+    parser.add_argument("--entries", type=int, default=500, help="teams on the leaderboard")
+    parser.add_argument("--seconds", type=int, default=120, help="load duration")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.entries < args.users:
+        parser.error("--entries must be at least --users (each user has a team on the leaderboard)")
+
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    db_name = f"restorebench_load_{os.getpid()}"
+    processes: list[subprocess.Popen] = []
+    results: dict = {
+        "machine": f"{os.cpu_count()} CPU cores, {stdlib_platform.processor() or stdlib_platform.machine()}",
+        "load_average_at_start": round(os.getloadavg()[0], 1),
+        "settings": vars(args) | {"json": str(args.json) if args.json else None},
+    }
+    # One secret for this process and gunicorn: the seeded sessions carry a hash keyed on it.
+    os.environ["RESTOREBENCH_SECRET_KEY"] = secrets.token_urlsafe(40)
+    try:
+        env = _setup_environment(work, db_name)
+        submitters = max(1, round(args.users * args.submitters / 100))
+        plan = seed(work, users=args.users, submitters=submitters, entries=args.entries)
+        url, processes = start_stack(work, env, web_workers=args.web_workers, threads=args.threads)
+        print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
+        pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
+        results["pages"], results["failures"] = pages, failures
+        results["jobs"] = check_jobs(outcome, plan, args.drain_timeout)
+        results["load_average_at_end"] = round(os.getloadavg()[0], 1)
+    finally:
+        for process in processes:
+            _stop(process)
+        try:
+            _delete_queues()
+            _drop_database(db_name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    total = results["pages"].get("Aggregated", {})
+    jobs = results["jobs"]
+    checks = ("lost", "doubled_jobs", "unreported_in_database", "jobs_with_wrong_score_rows")
+    bad = sum(jobs[k] for k in checks)
+    sys.exit(1 if bad or total.get("failures") else 0)
+
+
+if __name__ == "__main__":
+    main()
