@@ -157,6 +157,8 @@ def _answers(url: str) -> bool:
 
 
 def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tuple[str, list]:
+    """gunicorn (keep-alive 30 s, as behind a proxy: gunicorn's default 2 s closes idle connections
+    while users think, and a request sent on one as it closes is reset) and two Celery workers."""
     from django.conf import settings
 
     port = _free_port()
@@ -169,7 +171,7 @@ def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tup
         _start(
             [sys.executable, "-m", "gunicorn", "restorebench.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(web_workers), "--threads", str(threads), "--worker-class", "gthread",
-             "--timeout", "120", "--log-level", "warning"],
+             "--timeout", "120", "--keep-alive", "30", "--log-level", "warning"],
             web_env, work / "gunicorn.log",
         )
     ]  # fmt: skip

@@ -2,12 +2,11 @@
 on the test database, as an anonymous caller, as a participant (in a team of a running challenge) and
 as that challenge's organizer. Any 5xx, or any response that contradicts the schema, fails the test.
 
-Bounded for CI: a fixed seed and a capped number of examples per operation (each role takes well under
-a minute on 2 cores), and a hard time limit per role (`RESTOREBENCH_FUZZ_EXAMPLES` and
-`RESTOREBENCH_FUZZ_SECONDS` raise them for a deeper local run). Schemathesis's own `--max-time` is not
-used: it repeats fuzzing until the budget is spent, which would make every run take the whole budget.
-Path parameters come from a dictionary of the seeded objects' ids most of the time, so the fuzzer
-reaches real rows instead of only 404s.
+Bounded for CI: a fixed seed, at most 15 examples per operation per pass and a time budget of 70 s per
+role (Schemathesis's `--max-time`: passes repeat until it is spent, so each role costs about that).
+One pass over every operation must fit in the budget; `RESTOREBENCH_FUZZ_EXAMPLES` and
+`RESTOREBENCH_FUZZ_SECONDS` raise both for a deeper local run. Path parameters come from a dictionary
+of the seeded objects' ids most of the time, so the fuzzer reaches real rows instead of only 404s.
 """
 
 import json
@@ -24,12 +23,12 @@ from restorebench.submissions.models import Rescore
 from restorebench.submissions.services import upload_session_create
 
 EXAMPLES = int(os.environ.get("RESTOREBENCH_FUZZ_EXAMPLES", "15"))
-SECONDS = int(os.environ.get("RESTOREBENCH_FUZZ_SECONDS", "150"))
+SECONDS = int(os.environ.get("RESTOREBENCH_FUZZ_SECONDS", "70"))
 SEED = int(os.environ.get("RESTOREBENCH_FUZZ_SEED", "20261207"))
 CHECKS = "not_a_server_error,response_schema_conformance"
 ST = Path(sys.executable).with_name("st")
 
-pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(SECONDS + 90)]
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(SECONDS + 150)]
 
 
 @pytest.fixture
@@ -75,13 +74,15 @@ def _fuzz(live_server, tmp_path: Path, ids: dict, token: str | None) -> subproce
     command = [
         str(ST), "--config-file", str(config), "run", f"{live_server.url}/api/schema/",
         "--url", live_server.url, "--checks", CHECKS, "--max-examples", str(EXAMPLES),
-        "--seed", str(SEED), "--workers", "1",
+        "--max-time", str(SECONDS), "--seed", str(SEED), "--workers", "1",
         "--phases", "examples,coverage,fuzzing", "--request-timeout", "20",
         "--generation-database", "none", "--no-color", "--suppress-health-check", "all",
     ]  # fmt: skip
     if token:
         command += ["--header", f"Authorization: Token {token}"]
-    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS, check=False)
+    return subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS + 90, check=False
+    )
 
 
 @pytest.mark.parametrize("role", ["anonymous", "participant", "organizer"])
@@ -97,4 +98,5 @@ def test_fuzzing_the_api_finds_no_server_error_and_no_schema_violation(
     counts = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
     assert counts, output[-5000:]
     selected, total, tested = map(int, counts.groups())
-    assert selected == total == tested >= 35, output[-5000:]
+    assert selected == total >= 35, output[-5000:]
+    assert tested == selected, f"only {tested} of {selected} operations fit in {SECONDS} s:\n{output[-3000:]}"
