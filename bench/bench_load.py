@@ -39,7 +39,13 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from bench_platform import _delete_queues, _drop_database, _setup_environment, png_bytes  # noqa: E402
+from bench_platform import (  # noqa: E402
+    _delete_queues,
+    _drop_database,
+    _process_cpu_s,
+    _setup_environment,
+    png_bytes,
+)
 
 IMAGES = {f"{i:04d}.png": (64, 64) for i in range(3)}
 METRICS = ["psnr", "ssim"]
@@ -54,14 +60,15 @@ def _free_port() -> int:
 def seed(work: Path, *, users: int, submitters: int, entries: int) -> dict:
     """A running challenge whose phase has `entries` teams on the leaderboard, `users` of which are
     the benchmark's users (each with a session, a token and a scored submission of its own)."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
+    from restorebench import storage
     from restorebench.accounts.models import Team, TeamMembership, TrackEntry
     from restorebench.accounts.services import token_get_or_create
+    from restorebench.challenges.phase_data import phase_data_install
     from restorebench.challenges.services import challenge_create, phase_create, track_create
     from restorebench.submissions.models import Submission
 
@@ -73,16 +80,19 @@ def seed(work: Path, *, users: int, submitters: int, entries: int) -> dict:
         scoring_spec={"metrics": METRICS, "ranking_metric": METRICS[0]}, actor=organizer,
     )  # fmt: skip
     rng = np.random.default_rng(0)
-    gt_dir = Path(settings.RESTOREBENCH_HIDDEN_DIR) / "load" / "gt"
-    gt_dir.mkdir(parents=True)
-    for name, (h, w) in IMAGES.items():
-        (gt_dir / name).write_bytes(png_bytes(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)))
     now = timezone.now()
     phase = phase_create(
         track=track, slug="dev", title="Development", starts_at=now - dt.timedelta(days=1),
-        ends_at=now + dt.timedelta(days=30), ground_truth_dir="load/gt", expected_images=sorted(IMAGES),
-        actor=organizer,
+        ends_at=now + dt.timedelta(days=30), actor=organizer,
     )  # fmt: skip
+    # The ground truth goes into the phase's own hidden area, installed as the platform does.
+    with tempfile.TemporaryDirectory(dir=storage.scratch_dir(hidden=True)) as source:
+        for name, (h, w) in IMAGES.items():
+            array = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            (Path(source) / name).write_bytes(png_bytes(array))
+        phase = phase_data_install(
+            phase=phase, inputs_src=None, ground_truth_src=Path(source), actor=organizer
+        )
     password = make_password(None)  # unusable: the users sign in through their seeded sessions
     people = User.objects.bulk_create(
         User(username=f"load-{i:04d}", password=password) for i in range(entries)
@@ -125,6 +135,18 @@ def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
+
+
+def _web_cpu_s(master_pid: int) -> float:
+    """CPU seconds of gunicorn's master and its live workers (read from /proc)."""
+    pids = [master_pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master_pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return sum(_process_cpu_s(pid) or 0.0 for pid in pids)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -302,8 +324,14 @@ def main() -> None:
         plan = seed(work, users=args.users, submitters=submitters, entries=args.entries)
         url, processes = start_stack(work, env, web_workers=args.web_workers, threads=args.threads)
         print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
+        web_cpu_before = _web_cpu_s(processes[0].pid)
         pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
+        web_cpu = _web_cpu_s(processes[0].pid) - web_cpu_before
         results["pages"], results["failures"] = pages, failures
+        requests = pages.get("Aggregated", {}).get("requests") or 1
+        # What the web processes spent per request (PostgreSQL's share not included): on a machine
+        # busy with other work, wall-clock latency mostly measures waiting for a core.
+        results["web_cpu_ms_per_request"] = round(1000 * web_cpu / requests, 1)
         results["jobs"] = check_jobs(outcome, plan, args.drain_timeout)
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
