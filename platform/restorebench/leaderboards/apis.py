@@ -214,6 +214,10 @@ class TrackReportApi(APIView):
         return response
 
 
+# Both methods answer a list of per-team completeness rows (not one object).
+_ROWS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
+
 class PhaseDocumentsApi(APIView):
     """A phase's factsheets and code (when it requires them to rank a team). POST (multipart): the
     caller's team adds or replaces `factsheet` (PDF), `code_archive` (zip), `code_url`, `extra_data`.
@@ -228,7 +232,7 @@ class PhaseDocumentsApi(APIView):
         code_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
         extra_data = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: _ROWS})
     def get(self, request, phase_id: int):
         phase = _phase_or_404(request, phase_id)
         rows = phase_completeness(phase=phase)
@@ -237,7 +241,7 @@ class PhaseDocumentsApi(APIView):
             rows = [r for r in rows if team is not None and r["team_id"] == team.pk]
         return Response(rows)
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={200: _ROWS})
     def post(self, request, phase_id: int):
         phase = _phase_or_404(request, phase_id)
         data = self.InputSerializer(data=request.data)
