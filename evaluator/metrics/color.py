@@ -64,3 +64,16 @@ def shave_pixels(arr: np.ndarray, pixels: int) -> np.ndarray:
     if h <= 2 * pixels or w <= 2 * pixels:
         raise ValueError(f"cannot shave {pixels} px from every border of a {w}×{h} image")
     return arr[pixels : h - pixels, pixels : w - pixels]
+
+
+# MATLAB's rgb2gray weights (the luma row of its NTSC YIQ conversion, to the digits MATLAB uses).
+MATLAB_GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
+
+def matlab_rgb2gray_uint8(rgb: np.ndarray) -> np.ndarray:
+    """MATLAB `rgb2gray` of an (H, W, 3) uint8 image: the weighted sum rounded half away from zero to uint8
+    (what the reference MATLAB scripts of NIQE, BRISQUE, PIQE and MS-SSIM were given)."""
+    if rgb.ndim == 2:
+        return rgb.astype(np.uint8)
+    gray = rgb[..., :3].astype(np.float64) @ np.asarray(MATLAB_GRAY_WEIGHTS)
+    return np.clip(np.floor(gray + 0.5), 0, 255).astype(np.uint8)

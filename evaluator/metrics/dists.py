@@ -25,6 +25,15 @@ from torch.nn import functional as F
 from evaluator.dists_weights import DISTS_CHANNELS, DISTS_PACKAGE, load_dists_weights
 from evaluator.metrics.feature_networks import load_strictly, network_inputs
 from evaluator.metrics.registry import register_metric
+from evaluator.metrics.tiling import (
+    DEFAULT_TILE,
+    Field,
+    TilePlan,
+    check_tile,
+    map_sizes,
+    receptive_fields,
+    tiled_maps,
+)
 
 _TAPS = (3, 8, 15, 22, 29)  # relu1_2 … relu5_3 inside VGG16 `features`
 _POOLS = {4: 64, 9: 128, 16: 256, 23: 512}  # max-pool index → channels; replaced by L2 pooling
@@ -43,6 +52,8 @@ def _hann_filter(channels: int) -> torch.Tensor:
 class L2Pooling(nn.Module):
     """sqrt(depthwise Hann blur of x², stride 2) — DISTS' anti-aliased replacement for max-pooling."""
 
+    tile_geometry = (3, 2, 1)  # kernel, stride, padding (for `evaluator.metrics.tiling`)
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.channels = channels
@@ -55,6 +66,8 @@ class L2Pooling(nn.Module):
 
 class DISTSNetwork(nn.Module):
     """VGG16 trunk with L2 pooling + α, β; state-dict keys `features.<i>.{weight,bias}`, `alpha`, `beta`."""
+
+    taps = _TAPS
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,12 +97,16 @@ class DISTSNetwork(nn.Module):
                 reps.append(h)
         return reps
 
-    def forward(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) float32 on [0, 1] × 2 → (N,) float32 DISTS."""
-        f0, f1 = self.representations(pred), self.representations(gt)
+    def _weights(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         w_sum = self.alpha.sum() + self.beta.sum()
         alpha = torch.split(self.alpha / w_sum, DISTS_CHANNELS, dim=1)
         beta = torch.split(self.beta / w_sum, DISTS_CHANNELS, dim=1)
+        return alpha, beta
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float32 on [0, 1] × 2 → (N,) float32 DISTS (whole image at once)."""
+        f0, f1 = self.representations(pred), self.representations(gt)
+        alpha, beta = self._weights()
         texture = structure = 0
         for k in range(len(DISTS_CHANNELS)):
             x_mean = f0[k].mean([2, 3], keepdim=True)
@@ -102,6 +119,40 @@ class DISTSNetwork(nn.Module):
             s2 = (2 * xy_cov + _C) / (x_var + y_var + _C)
             structure = structure + (beta[k] * s2).sum(1, keepdim=True)
         return 1 - (texture + structure).flatten()
+
+    def tiled(self, pred: torch.Tensor, gt: torch.Tensor, tile: int) -> torch.Tensor:
+        """The same DISTS computed tile by tile (`evaluator.metrics.tiling`), → (N,) float64.
+
+        Per channel of each representation the cores' float64 sums of x, y, x², y², xy give the global
+        means, variances and covariance."""
+        layers = list(self.features)
+        plan = TilePlan.for_layers(layers, _TAPS, tile)
+        fields = [Field(1, 0, 0), *receptive_fields(layers, _TAPS).values()]  # the image itself first
+        moments = [
+            torch.zeros(5, pred.shape[0], c, dtype=torch.float64, device=pred.device) for c in DISTS_CHANNELS
+        ]
+        for f0, f1 in tiled_maps([pred, gt], self.representations, fields, plan):
+            for k, m in enumerate(moments):
+                _accumulate_moments(m, f0[k], f1[k])
+                f0[k] = f1[k] = None  # frees the tile's map
+        sizes = [pred.shape[-2] * pred.shape[-1], *map_sizes(layers, _TAPS, *pred.shape[-2:])]
+        alpha, beta = self._weights()
+        total = torch.zeros(pred.shape[0], dtype=torch.float64, device=pred.device)
+        for k, (m, n) in enumerate(zip(moments, sizes, strict=True)):
+            x_mean, y_mean, xx, yy, xy = m / n
+            s1 = (2 * x_mean * y_mean + _C) / (x_mean**2 + y_mean**2 + _C)
+            s2 = (2 * (xy - x_mean * y_mean) + _C) / (xx - x_mean**2 + yy - y_mean**2 + _C)
+            total += (alpha[k].flatten().double() * s1 + beta[k].flatten().double() * s2).sum(dim=1)
+        return 1 - total
+
+
+def _accumulate_moments(m: torch.Tensor, a: torch.Tensor, b: torch.Tensor, chunk: int = 16) -> None:
+    """m[0..4] (N, C) += per-channel float64 sums of a, b, a², b², ab, a few channels at a time so that the
+    float64 temporaries stay small next to the tile's float32 maps."""
+    for c in range(0, a.shape[1], chunk):
+        x, y = a[:, c : c + chunk].to(torch.float64), b[:, c : c + chunk].to(torch.float64)
+        for i, v in enumerate((x, y, x * x, y * y, x * y)):
+            m[i, :, c : c + chunk] += v.sum(dim=(2, 3))
 
 
 def load_dists_network(
@@ -127,15 +178,24 @@ class DISTS:
     name = "dists"
     min_size = 32
 
-    def __init__(self, device: str = "auto", weights_root: str | None = None, **ignored: Any) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        weights_root: str | None = None,
+        tile: int = DEFAULT_TILE,
+        **ignored: Any,
+    ) -> None:
         # `ignored`: colour-space/data-range options the scorer passes to every metric; DISTS is defined on
         # RGB in [0, 1] only.
+        self.tile = check_tile(tile)
         self.model, self.weights = load_dists_network(Path(weights_root) if weights_root else None, device)
         self.device = next(self.model.parameters()).device
 
     @torch.inference_mode()
     def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         p, g = network_inputs(pred, gt, label="DISTS", min_size=self.min_size, device=self.device)
+        if self.tile and max(p.shape[-2:]) > self.tile:
+            return self.model.tiled(p, g, self.tile).to("cpu", torch.float64)
         return self.model(p, g).to("cpu", torch.float64)
 
     def record(self) -> dict[str, Any]:
@@ -143,7 +203,7 @@ class DISTS:
             "implementation": "evaluator.metrics.dists: DISTS (Ding et al. 2020), torchvision "
             f"{torchvision.__version__} VGG16 trunk with L2 pooling, official weights (α/β from "
             f"{DISTS_PACKAGE}, trunk from the LPIPS VGG file)",
-            "options": {"input": "RGB on [0,1], no resizing"},
+            "options": {"input": "RGB on [0,1], no resizing", "tile": self.tile},
             "weights": dict(self.weights),
         }
 

@@ -24,6 +24,14 @@ from torch import nn
 
 from evaluator.metrics.feature_networks import load_strictly, network_inputs
 from evaluator.metrics.registry import register_metric
+from evaluator.metrics.tiling import (
+    DEFAULT_TILE,
+    TilePlan,
+    check_tile,
+    map_sizes,
+    receptive_fields,
+    tiled_maps,
+)
 from evaluator.weights import LPIPS_PACKAGE, load_lpips_weights
 
 # ReLU outputs tapped inside torchvision's `features` Sequential, and their channel counts.
@@ -41,6 +49,7 @@ class LPIPSNetwork(nn.Module):
         if net not in _TAPS:
             raise ValueError(f"unknown LPIPS net {net!r}; valid: {sorted(_TAPS)}")
         self.net = net
+        self.taps = _TAPS[net]
         trunk = torchvision.models.alexnet if net == "alex" else torchvision.models.vgg16
         last = _TAPS[net][-1]
         self.features = nn.Sequential(*list(trunk(weights=None).features.children())[: last + 1])
@@ -48,23 +57,45 @@ class LPIPSNetwork(nn.Module):
         self.register_buffer("shift", torch.tensor(_SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(_SCALE).view(1, 3, 1, 1), persistent=False)
 
+    def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(N, 3, H, W) on [0, 1] → the five tapped ReLU maps."""
+        h = ((2 * x - 1) - self.shift) / self.scale
+        taps = []
+        for i, layer in enumerate(self.features):
+            h = layer(h)
+            if i in _TAPS[self.net]:
+                taps.append(h)
+        return taps
+
+    @staticmethod
+    def _distance_map(lin: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The 1×1 linear layer applied to the squared difference of channel-normalised maps."""
+        n0 = a / (torch.sqrt(torch.sum(a**2, dim=1, keepdim=True)) + 1e-10)
+        n1 = b / (torch.sqrt(torch.sum(b**2, dim=1, keepdim=True)) + 1e-10)
+        return lin(n0.sub_(n1).square_())  # in place: one map-sized temporary fewer
+
     def forward(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) float32 on [0, 1] × 2 → (N,) float32 LPIPS distances."""
-        feats = []
-        for x in (pred, gt):
-            h = ((2 * x - 1) - self.shift) / self.scale
-            taps = []
-            for i, layer in enumerate(self.features):
-                h = layer(h)
-                if i in _TAPS[self.net]:
-                    taps.append(h)
-            feats.append(taps)
+        """(N, 3, H, W) float32 on [0, 1] × 2 → (N,) float32 LPIPS distances (whole image at once)."""
         total = torch.zeros(pred.shape[0], dtype=pred.dtype, device=pred.device)
-        for lin, f0, f1 in zip(self.lins, feats[0], feats[1], strict=True):
-            n0 = f0 / (torch.sqrt(torch.sum(f0**2, dim=1, keepdim=True)) + 1e-10)
-            n1 = f1 / (torch.sqrt(torch.sum(f1**2, dim=1, keepdim=True)) + 1e-10)
-            total = total + lin((n0 - n1) ** 2).mean(dim=(2, 3)).flatten()
+        for lin, a, b in zip(self.lins, self.trunk(pred), self.trunk(gt), strict=True):
+            total = total + self._distance_map(lin, a, b).mean(dim=(2, 3)).flatten()
         return total
+
+    def tiled(self, pred: torch.Tensor, gt: torch.Tensor, tile: int) -> torch.Tensor:
+        """The same distances computed tile by tile (`evaluator.metrics.tiling`), → (N,) float64.
+
+        Each tap's spatial mean is the float64 sum of its cores over the whole map's size."""
+        layers, taps = list(self.features), self.taps
+        plan = TilePlan.for_layers(layers, taps, tile)
+        fields = list(receptive_fields(layers, taps).values())
+        sums = torch.zeros(pred.shape[0], len(taps), dtype=torch.float64, device=pred.device)
+        for f0, f1 in tiled_maps([pred, gt], self.trunk, fields, plan):
+            for k, lin in enumerate(self.lins):
+                if f0[k].numel():  # a core past the end of a coarse map holds no positions
+                    sums[:, k] += self._distance_map(lin, f0[k], f1[k]).to(torch.float64).sum(dim=(1, 2, 3))
+                f0[k] = f1[k] = None  # frees the tile's map
+        sizes = torch.tensor(map_sizes(layers, taps, *pred.shape[-2:]), dtype=torch.float64)
+        return (sums / sizes.to(sums.device)).sum(dim=1)
 
 
 def _rebuild_constants(model: LPIPSNetwork) -> None:
@@ -98,12 +129,18 @@ class LPIPS:
     min_size = 32
 
     def __init__(
-        self, net: str = "alex", device: str = "auto", weights_root: str | None = None, **ignored: Any
+        self,
+        net: str = "alex",
+        device: str = "auto",
+        weights_root: str | None = None,
+        tile: int = DEFAULT_TILE,
+        **ignored: Any,
     ) -> None:
         # `ignored`: the scorer passes colour-space/data-range options to every metric; LPIPS is defined
         # on RGB in [0, 1] only, so they do not apply.
         self.net_name = net
         self.name = "lpips" if net == "alex" else f"lpips_{net}"
+        self.tile = check_tile(tile)
         self.model, self.weights = load_lpips_network(
             net, Path(weights_root) if weights_root else None, device
         )
@@ -112,13 +149,20 @@ class LPIPS:
     @torch.inference_mode()
     def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         p, g = network_inputs(pred, gt, label="LPIPS", min_size=self.min_size, device=self.device)
+        if self.tile and max(p.shape[-2:]) > self.tile:
+            return self.model.tiled(p, g, self.tile).to("cpu", torch.float64)
         return self.model(p, g).to("cpu", torch.float64)
 
     def record(self) -> dict[str, Any]:
         return {
             "implementation": f"evaluator.metrics.lpips: LPIPS v0.1 ({self.net_name}), torchvision "
             f"{torchvision.__version__} trunk, official weights from {LPIPS_PACKAGE}",
-            "options": {"net": self.net_name, "version": "0.1", "input": "RGB on [0,1] mapped to [-1,1]"},
+            "options": {
+                "net": self.net_name,
+                "version": "0.1",
+                "input": "RGB on [0,1] mapped to [-1,1]",
+                "tile": self.tile,  # equal to the whole-image result; bounds memory
+            },
             "weights": dict(self.weights),
         }
 
