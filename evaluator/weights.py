@@ -208,10 +208,14 @@ def _read_checkpoints(source: Path) -> dict[str, bytes]:
     return found
 
 
-def pip_download_pinned(requirement: str, pattern: str, sha256: str, dest: Path, *, sdist: bool) -> Path:
+def pip_download_pinned(
+    requirement: str, pattern: str, sha256: str, dest: Path, *, sdist: bool, build_isolation: bool = True
+) -> Path:
     """`pip download` one pinned distribution (setup time only) into `dest`, find it by `pattern`, check
-    its SHA-256 against `sha256`, return its path. `sdist`: the source archive, else the wheel."""
+    its SHA-256 against `sha256`, return its path. `sdist`: the source archive, else the wheel.
+    `build_isolation=False` for source archives whose isolated metadata build cannot resolve (basicsr)."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps"]
+    cmd += [] if build_isolation else ["--no-build-isolation"]
     cmd += ["--no-binary" if sdist else "--only-binary", ":all:", "--disable-pip-version-check"]
     cmd += ["-q", "-d", str(dest), requirement]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -279,7 +283,12 @@ def lpips_dir(root: Path | None = None) -> Path:
 
 def read_manifest(root: Path | None = None) -> dict[str, Any] | None:
     """The LPIPS manifest, or None when absent or unreadable."""
-    path = lpips_dir(root) / MANIFEST_NAME
+    return read_manifest_file(lpips_dir(root))
+
+
+def read_manifest_file(folder: Path) -> dict[str, Any] | None:
+    """`<folder>/manifest.json`, or None when absent or unreadable."""
+    path = folder / MANIFEST_NAME
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) the project's virtual environment in .venv and provisions the LPIPS and DISTS weights.
+# Creates (or refreshes) the project's virtual environment in .venv and provisions the metrics' weights
+# (LPIPS, DISTS) and parameters (NIQE, BRISQUE).
 # Idempotent: a stamp keyed on pyproject.toml skips the install when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,5 @@ fi
 # Official LPIPS and DISTS weights, converted once into var/weights (no download at scoring time).
 "$VENV/bin/python" -m evaluator provision-lpips --quiet
 "$VENV/bin/python" -m evaluator provision-dists --quiet
+"$VENV/bin/python" -m evaluator provision-niqe --quiet
+"$VENV/bin/python" -m evaluator provision-brisque --quiet

