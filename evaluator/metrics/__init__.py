@@ -8,6 +8,7 @@ from evaluator.metrics import dists as _dists  # noqa: F401  (registers dists)
 from evaluator.metrics import lpips as _lpips  # noqa: F401  (registers lpips, lpips_vgg)
 from evaluator.metrics import msssim as _msssim  # noqa: F401  (registers ms_ssim)
 from evaluator.metrics import niqe as _niqe  # noqa: F401  (registers niqe)
+from evaluator.metrics import piqe as _piqe  # noqa: F401  (registers piqe)
 from evaluator.metrics import psnr as _psnr  # noqa: F401  (registers psnr)
 from evaluator.metrics import ssim as _ssim  # noqa: F401  (registers ssim)
 from evaluator.metrics.registry import (

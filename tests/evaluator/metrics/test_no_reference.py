@@ -13,6 +13,7 @@ from evaluator.metrics import create_metric, metric_info
 from evaluator.metrics.brisque import brisque_score
 from evaluator.metrics.niqe import gray_on_255, niqe_score
 from evaluator.metrics.nss import gaussian_7x7
+from evaluator.metrics.piqe import piqe_score
 from evaluator.nr_params import (
     NIQE_FILE,
     _scaler_from_source,
@@ -70,7 +71,7 @@ def test_brisque_on_the_pairs_with_documented_gaps_stays_within_them(name, gap):
     assert _rel(brisque_score(calibration_gray(name)[0], model), PUBLISHED["brisque"][name]) < gap
 
 
-@pytest.mark.parametrize("name", ["niqe", "brisque"])
+@pytest.mark.parametrize("name", ["niqe", "brisque", "piqe"])
 def test_no_reference_metrics_score_the_restored_image_alone(name):
     g = torch.Generator().manual_seed(0)
     pred = torch.rand(2, 3, 200, 210, generator=g, dtype=torch.float64)
@@ -80,7 +81,8 @@ def test_no_reference_metrics_score_the_restored_image_alone(name):
     assert alone.shape == (2,) and torch.isfinite(alone).all()
     info = metric_info(name)
     assert not info.needs_reference and not info.higher_is_better
-    assert metric.record()["options"]["reference"] == "none" and metric.record()["weights"]
+    assert metric.record()["options"]["reference"] == "none"
+    assert bool(metric.record()["weights"]) == info.needs_weights  # the parameters' files and SHA-256
 
 
 def test_gray_is_matlab_rgb2gray_rounded_or_unrounded():
@@ -132,3 +134,18 @@ def test_the_brisque_ranges_are_read_as_a_literal_never_executed():
     literal = "[[-1, 1]" + ", [0.0, 1.0]" * 36 + "]"
     ok = f"class B:\n    def __init__(self):\n        self._scaler = np.array({literal})\n".encode()
     assert len(_scaler_from_source(ok)) == 37
+
+
+@pytest.mark.parametrize("name", ["I03", "I04", "I06", "I08", "I19"])
+def test_piqe_reproduces_matlabs_piqe_on_the_calibration_images(name):
+    # The published values have two decimals: agreement within their rounding and 1e-3 relative.
+    got = piqe_score(calibration_gray(name)[0])
+    assert abs(got - PUBLISHED["piqe"][name]) <= 0.005 + 1e-12 or _rel(got, PUBLISHED["piqe"][name]) < 1e-3
+    assert _rel(got, PUBLISHED["piqe"][name]) < 1e-3
+
+
+def test_piqe_of_a_flat_image_is_defined_and_needs_no_parameters():
+    flat = torch.full((1, 3, 64, 48), 0.5, dtype=torch.float64)
+    assert create_metric("piqe")(flat, None).item() == 100.0  # no active block: (0 + 1) / (0 + 1)
+    assert create_metric("piqe")(torch.zeros(1, 1, 32, 32, dtype=torch.float64)).item() == 100.0
+    assert not metric_info("piqe").needs_weights
