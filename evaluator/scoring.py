@@ -110,10 +110,13 @@ def prepare_pair(pair: Pair, spec: ScoringSpec) -> _Prepared:
     try:
         gt = decode_image(_read(pair.gt, spec.max_file_bytes, pair.gt.name), pair.gt.name, spec.max_pixels)
     except ImageProblem as exc:
-        raise EvaluatorError(f"ground truth {exc.message}") from None
+        what = "ground truth" if spec.ground_truth else "phase input"
+        raise EvaluatorError(f"{what} {exc.message}") from None
     pred = decode_image(
         _read(pair.pred, spec.max_file_bytes, pair.pred.name), pair.pred.name, spec.max_pixels
     )
+    if not spec.ground_truth:
+        return _prepare_alone(pair.name, pair.pred.name, pred, gt.pixels.shape[:2], spec)
     gt_px = _modcrop(gt.pixels, spec.scale)
     pred_px = pred.pixels
     if pred_px.shape[:2] != gt_px.shape[:2]:
@@ -142,6 +145,24 @@ def prepare_pair(pair: Pair, spec: ScoringSpec) -> _Prepared:
         pred_px = np.floor(pred_px.astype(np.float64) * (gt_max / pred_max) + 0.5).astype(gt_px.dtype)
         pred_max = gt_max
     return _Prepared(pair.name, np.ascontiguousarray(pred_px), np.ascontiguousarray(gt_px), pred_max, gt_max)
+
+
+def _prepare_alone(
+    name: str, file_name: str, pred: Any, input_hw: tuple[int, int], spec: ScoringSpec
+) -> _Prepared:
+    """A prediction of a phase without ground truth: its size must be the input's times `scale`; the
+    `gt` slot holds the prediction itself (never read by no-reference metrics; it fixes shape checks)."""
+    factor = spec.scale or 1
+    want = (input_hw[0] * factor, input_hw[1] * factor)
+    if pred.pixels.shape[:2] != want:
+        got = pred.pixels.shape[:2]
+        msg = f"{file_name}: is {got[1]}×{got[0]} (W×H), expected {want[1]}×{want[0]}"
+        if factor > 1:
+            msg += f" (= {factor} × the {input_hw[1]}×{input_hw[0]} input)"
+        raise ImageProblem(WRONG_SIZE, msg)
+    top = float(2**pred.bit_depth - 1)
+    px = np.ascontiguousarray(pred.pixels)
+    return _Prepared(name, px, px, top, top)
 
 
 def _to_tensor(arrays: list[np.ndarray], full_scale: list[float], device: torch.device) -> torch.Tensor:
@@ -184,7 +205,11 @@ def compute_metrics(
         pred = shave_border(
             _to_tensor([b.pred for b in batch], [b.pred_max for b in batch], device), spec.shave
         )
-        gt = shave_border(_to_tensor([b.gt for b in batch], [b.gt_max for b in batch], device), spec.shave)
+        gt = (
+            shave_border(_to_tensor([b.gt for b in batch], [b.gt_max for b in batch], device), spec.shave)
+            if spec.ground_truth
+            else None  # no-reference metrics only (checked by the spec)
+        )
         values.update({name: metric(pred, gt).tolist() for name, metric in on_tensors.items()})
     if len(on_tensors) < len(metrics):
         pairs = [_pixel_pair(b, spec) for b in batch]

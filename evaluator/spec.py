@@ -41,6 +41,9 @@ class ScoringSpec:
     batch_size: image pairs per metric batch (same-size pairs only).
     workers: decoding threads (None = number of CPU cores).
     device: "auto" (CUDA when present), "cpu" or "cuda".
+    ground_truth: False for a phase whose test set has no ground truth (real-world inputs judged by
+        no-reference metrics only): the folder given in its place holds the phase's *inputs*, which name
+        the expected images and fix their sizes (input size × `scale`).
     """
 
     metrics: tuple[str, ...] = ("psnr", "ssim")
@@ -57,6 +60,7 @@ class ScoringSpec:
     batch_size: int = 4
     workers: int | None = None
     device: str = "auto"
+    ground_truth: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.metrics, str):
@@ -103,6 +107,17 @@ class ScoringSpec:
             raise SpecError(f"spec.workers must be a positive integer or None, got {self.workers!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise SpecError(f"spec.device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if not isinstance(self.ground_truth, bool):
+            raise SpecError(f"spec.ground_truth must be true or false, got {self.ground_truth!r}")
+        if not self.ground_truth:
+            from evaluator.metrics import metric_info
+
+            paired = [m for m in self.metrics if metric_info(m).needs_reference]
+            if paired:
+                raise SpecError(
+                    f"spec.metrics {paired} need ground truth, but spec.ground_truth is false: "
+                    "a phase without ground truth can use only no-reference metrics (niqe, brisque, piqe)"
+                )
 
     @property
     def higher_is_better(self) -> bool:
