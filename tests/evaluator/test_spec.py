@@ -40,7 +40,8 @@ def test_task_key_in_a_dict_starts_from_the_convention():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"metrics": ["psnr", "fid"]}, "unknown metric 'fid'; valid: dists, lpips, lpips_vgg, psnr, ssim"),
+        ({"metrics": ["psnr", "fid"]}, "unknown metric 'fid'; valid: brisque, dists, lpips"),
+        ({"ground_truth": "no"}, "ground_truth must be true or false"),
         ({"metrics": ["ssim"], "ranking_metric": "psnr"}, "ranking_metric 'psnr' is not among"),
         ({"color_space": "ycbcr"}, "color_space must be one of"),
         ({"shave": -1}, "shave must be a non-negative integer"),
