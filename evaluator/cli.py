@@ -56,6 +56,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list-metrics", help="list registered metrics")
 
+    pf = sub.add_parser("profile", help="parameters, FLOPs (fvcore convention), activations, runtime")
+    pf.add_argument("model", type=Path, help="an ONNX model")
+    pf.add_argument("--input", required=True, help="input shape, e.g. 1x3x256x256")
+    pf.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    pf.add_argument("--repeats", type=int, default=5, help="timed runs after one warm-up (default 5)")
+    pf.add_argument("--json", action="store_true")
+
     provisioners = {
         "provision-lpips": (
             "install the official LPIPS weights (idempotent)",
@@ -174,6 +181,44 @@ def _cmd_list_metrics() -> int:
     return EXIT_OK
 
 
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from evaluator.profile import profile_counts, profile_runtime
+
+    try:
+        shape = tuple(int(d) for d in args.input.lower().split("x"))
+        if not shape or min(shape) < 1:
+            raise ValueError
+    except ValueError:
+        print(f"error: --input must look like 1x3x256x256, got {args.input!r}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        report = profile_counts(args.model, shape)
+        report.update(profile_runtime(args.model, shape, args.device, args.repeats))
+    except Exception as exc:  # onnx/onnxruntime raise their own types for bad models
+        print(f"error: cannot profile {args.model.name}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"params      {report['params']:,} ({report['params'] / 1e6:.3f} M)")
+        print(
+            f"flops       {report['flops'] / 1e9:.3f} G  (macs {report['macs']:,}; "
+            f"{report['flops_convention']})"
+        )
+        print(f"activations {report['activations']:,} ({report['conv_layers']} Conv layers)")
+        rt = report["runtime"]
+        print(
+            f"runtime     median {rt['median_s']:.4f} s, mean {rt['mean_s']:.4f} s "
+            f"({rt['repeats']} runs, {rt['device']})"
+        )
+        print(
+            f"peak memory {report['peak_memory']['bytes'] / 2**20:.1f} MiB ({report['peak_memory']['how']})"
+        )
+        if report["uncounted_ops"]:
+            print(f"NOT COUNTED {report['uncounted_ops']}")
+    return EXIT_OK
+
+
 def _cmd_provision(args: argparse.Namespace) -> int:
     from evaluator.dists_weights import dists_dir, provision_dists
     from evaluator.errors import EvaluatorError
@@ -203,4 +248,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_score(args)
     if args.command == "list-metrics":
         return _cmd_list_metrics()
+    if args.command == "profile":
+        return _cmd_profile(args)
     return _cmd_provision(args)

@@ -1,0 +1,148 @@
+"""Efficiency of an ONNX model as NTIRE's efficiency tracks measure it: static counts and runtime.
+
+`profile_counts(model, input_shape)`: the graph's shapes are inferred at `input_shape`, then
+- `params`: elements of the floating-point initialisers (the weights; integer shape constants excluded);
+- `macs` (= `flops` in fvcore's convention, one multiply–add = one FLOP): Conv = output elements ×
+  (C_in / groups) × kH × kW; ConvTranspose = input elements × (C_out / groups) × kH × kW; MatMul/Gemm =
+  the product's output elements × the contracted length; element-wise and data-movement operators count
+  zero, as fvcore counts them (they are listed under `zero_cost_ops`); any other operator is listed in
+  `uncounted_ops`, never silently zero;
+- `activations`: elements of every Conv output (NTIRE's definition), and `conv_layers`.
+Bias additions are not counted (fvcore does not count them either).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# Operators fvcore gives no cost (element-wise, activations, data movement, shape arithmetic).
+ZERO_COST = frozenset(
+    {
+        "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Clip", "Neg", "Sqrt",
+        "Pow", "Exp", "Erf", "Gelu", "Identity", "Reshape", "Transpose", "Flatten", "Concat", "Slice",
+        "Gather", "Shape", "Unsqueeze", "Squeeze", "Constant", "ConstantOfShape", "Cast", "DepthToSpace",
+        "SpaceToDepth", "Pad", "Expand", "Split", "Range", "Equal", "Where", "Tile", "Dropout",
+    }
+)  # fmt: skip
+
+
+def _dims(value_info: Any) -> list[int] | None:
+    shape = value_info.type.tensor_type.shape
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+    return None if any(d is None for d in dims) else dims
+
+
+def _attr(node: Any, name: str, default: Any) -> Any:
+    import onnx
+
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def profile_counts(model_path: str | Path, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """Static counts of the ONNX model at `input_shape` (its single input's dimensions)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(model_path))
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise ValueError(f"expected a model with one image input, found {len(inputs)}")
+    dims = inputs[0].type.tensor_type.shape.dim
+    if len(dims) != len(input_shape):
+        raise ValueError(f"the model's input has {len(dims)} dimensions, --input gives {len(input_shape)}")
+    for d, v in zip(dims, input_shape, strict=True):
+        d.ClearField("dim_param")
+        d.dim_value = v
+    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    shapes = {v.name: _dims(v) for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    weights = {i.name: list(i.dims) for i in model.graph.initializer}
+    shapes.update(weights)
+    params = sum(
+        math.prod(i.dims) for i in model.graph.initializer if numpy_helper.to_array(i).dtype.kind == "f"
+    )
+    macs, activations, convs = 0, 0, 0
+    zero, uncounted = Counter(), Counter()
+    for node in model.graph.node:
+        op = node.op_type
+        if op in ("Conv", "ConvTranspose"):
+            w, out = shapes.get(node.input[1]), shapes.get(node.output[0])
+            x = shapes.get(node.input[0])
+            if w is None or out is None or x is None:
+                uncounted[op] += 1
+                continue
+            # w[1] is C_in/groups (Conv) or C_out/groups (ConvTranspose): groups are already in the weight.
+            if op == "Conv":
+                macs += math.prod(out) * w[1] * math.prod(w[2:])
+                activations += math.prod(out)
+                convs += 1
+            else:  # weight (C_in, C_out / groups, kH, kW): every input element meets C_out/groups·k² taps
+                macs += math.prod(x) * w[1] * math.prod(w[2:])
+        elif op in ("MatMul", "Gemm"):
+            a, out = shapes.get(node.input[0]), shapes.get(node.output[0])
+            if a is None or out is None:
+                uncounted[op] += 1
+                continue
+            k = a[-2] if op == "Gemm" and _attr(node, "transA", 0) else a[-1]
+            macs += math.prod(out) * k
+        elif op in ZERO_COST:
+            zero[op] += 1
+        else:
+            uncounted[op] += 1
+    return {
+        "input": list(input_shape),
+        "params": params,
+        "macs": macs,
+        "flops": macs,  # fvcore's convention: one multiply–add = one FLOP
+        "flops_convention": "fvcore: one multiply-add = one FLOP (macs); bias, element-wise ops not counted",
+        "activations": activations,
+        "conv_layers": convs,
+        "zero_cost_ops": dict(sorted(zero.items())),
+        "uncounted_ops": dict(sorted(uncounted.items())),
+    }
+
+
+def profile_runtime(model_path: str | Path, input_shape: tuple[int, ...], device: str, repeats: int) -> dict:
+    """onnxruntime: one warm-up run, then `repeats` timed runs on a fixed random input; median and mean
+    seconds, the device, library versions, and the process's peak-RSS growth over the runs (CPU)."""
+    import platform
+    import resource
+    import statistics
+    import time
+
+    import numpy as np
+    import onnxruntime as ort
+
+    if repeats < 1:
+        raise ValueError(f"--repeats must be at least 1, got {repeats}")
+    providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+    if device == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise ValueError("--device cuda: onnxruntime has no CUDA provider on this worker")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    session = ort.InferenceSession(str(model_path), providers=providers)
+    name = session.get_inputs()[0].name
+    x = np.random.default_rng(0).random(input_shape, dtype=np.float32)
+    session.run(None, {name: x})  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        session.run(None, {name: x})
+        times.append(time.perf_counter() - t0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "runtime": {
+            "median_s": statistics.median(times),
+            "mean_s": statistics.fmean(times),
+            "repeats": repeats,
+            "warmup": 1,
+            "device": device if device == "cuda" else (platform.processor() or platform.machine()),
+            "libraries": {"onnxruntime": ort.__version__, "numpy": np.__version__},
+        },
+        "peak_memory": {"bytes": (peak - before) * 1024, "how": "growth of the process's peak RSS"},
+    }

@@ -1,0 +1,69 @@
+"""`python -m evaluator profile`: counts on a hand-countable two-layer convolution net."""
+
+import json
+
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from evaluator.cli import main
+from evaluator.profile import profile_counts
+
+
+def _two_conv_net(path, extra_op: str | None = None):
+    """x (1, 3, H, W) → Conv 3→8 3×3 pad 1 (+bias) → Relu → Conv 8→4 5×5 stride 2 pad 2 (no bias)."""
+    import numpy as np
+
+    w1 = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w1")
+    b1 = numpy_helper.from_array(np.zeros(8, np.float32), "b1")
+    w2 = numpy_helper.from_array(np.ones((4, 8, 5, 5), np.float32) / 100, "w2")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["h"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Conv", ["r", "w2"], ["y"], pads=[2, 2, 2, 2], strides=[2, 2]),
+    ]
+    out = "y"
+    if extra_op:
+        nodes.append(helper.make_node(extra_op, ["y"], ["z"]))
+        out = "z"
+    graph = helper.make_graph(
+        nodes,
+        "two_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+        [w1, b1, w2],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_two_layer_conv_net_is_counted_as_by_hand(tmp_path):
+    counts = profile_counts(_two_conv_net(tmp_path / "m.onnx"), (1, 3, 32, 40))
+    # params: 8·3·3·3 + 8 + 4·8·5·5 = 216 + 8 + 800
+    assert counts["params"] == 1024
+    # conv1: output 8×32×40 = 10240 elements, each 3·3·3 = 27 multiply-adds; conv2: output 4×16×20 = 1280,
+    # each 8·5·5 = 200 multiply-adds
+    assert counts["macs"] == counts["flops"] == 10240 * 27 + 1280 * 200
+    assert counts["activations"] == 10240 + 1280 and counts["conv_layers"] == 2
+    assert counts["zero_cost_ops"] == {"Relu": 1} and counts["uncounted_ops"] == {}
+
+
+def test_an_operator_it_cannot_count_is_listed_not_silently_zero(tmp_path):
+    counts = profile_counts(_two_conv_net(tmp_path / "m.onnx", extra_op="Softmax"), (1, 3, 16, 16))
+    assert counts["uncounted_ops"] == {"Softmax": 1}
+
+
+def test_the_profile_command_prints_json_with_runtime(tmp_path, capsys):
+    model = _two_conv_net(tmp_path / "m.onnx")
+    assert main(["profile", str(model), "--input", "1x3x32x40", "--repeats", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["flops"] == 10240 * 27 + 1280 * 200 and report["runtime"]["repeats"] == 3
+    assert report["runtime"]["median_s"] > 0 and "onnxruntime" in report["runtime"]["libraries"]
+
+
+@pytest.mark.parametrize("bad", ["1x3x32", "axb", "0x3x8x8"])
+def test_a_bad_input_shape_is_a_clear_error(tmp_path, capsys, bad):
+    model = _two_conv_net(tmp_path / "m.onnx")
+    assert main(["profile", str(model), "--input", bad]) == 1
+    assert "error:" in capsys.readouterr().err
