@@ -4,9 +4,11 @@
 - `params`: elements of the floating-point initialisers (the weights; integer shape constants excluded);
 - `macs` (= `flops` in fvcore's convention, one multiply–add = one FLOP): Conv = output elements ×
   (C_in / groups) × kH × kW; ConvTranspose = input elements × (C_out / groups) × kH × kW; MatMul/Gemm =
-  the product's output elements × the contracted length; element-wise and data-movement operators count
-  zero, as fvcore counts them (they are listed under `zero_cost_ops`); any other operator is listed in
-  `uncounted_ops`, never silently zero;
+  the product's output elements × the contracted length (attention's two MatMuls included); Layer/
+  Instance/GroupNormalization = elements × 5 (4 without scale), BatchNormalization × 2, as fvcore;
+  element-wise, softmax and data-movement operators count zero, as fvcore counts them (listed under
+  `zero_cost_ops`); any other operator is listed in `uncounted_ops`, never silently zero. Shapes come from
+  ONNX shape inference, or, where it cannot tell (computed reshapes), from one onnxruntime run;
 - `activations`: elements of every Conv output (NTIRE's definition), and `conv_layers`.
 Bias additions are not counted (fvcore does not count them either).
 """
@@ -25,8 +27,12 @@ ZERO_COST = frozenset(
         "Pow", "Exp", "Erf", "Gelu", "Identity", "Reshape", "Transpose", "Flatten", "Concat", "Slice",
         "Gather", "Shape", "Unsqueeze", "Squeeze", "Constant", "ConstantOfShape", "Cast", "DepthToSpace",
         "SpaceToDepth", "Pad", "Expand", "Split", "Range", "Equal", "Where", "Tile", "Dropout",
+        "Softmax", "Mod", "ReduceMean", "Floor", "Ceil", "Min", "Max", "Abs", "Less", "LessOrEqual",
+        "Greater", "Not", "And", "Or",
     }
 )  # fmt: skip
+# Normalisations, as fvcore counts them: elements × (5 with an affine scale, else 4); BatchNorm × 2.
+NORMS = {"LayerNormalization": 1, "InstanceNormalization": 1, "GroupNormalization": 1}
 
 
 def _dims(value_info: Any) -> list[int] | None:
@@ -42,6 +48,22 @@ def _attr(node: Any, name: str, default: Any) -> Any:
         if a.name == name:
             return onnx.helper.get_attribute_value(a)
     return default
+
+
+def _probe_shapes(model: Any, input_shape: tuple[int, ...], names: list[str]) -> dict[str, list[int]]:
+    """Shapes of the tensors `names`, from one onnxruntime run on zeros with them exposed as outputs."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    for name in names:
+        probe.graph.output.append(onnx.ValueInfoProto(name=name))
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: np.zeros(input_shape, dtype=np.float32)}
+    values = session.run(names, feed)
+    return {n: list(np.shape(v)) for n, v in zip(names, values, strict=True)}
 
 
 def profile_counts(model_path: str | Path, input_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -60,8 +82,11 @@ def profile_counts(model_path: str | Path, input_shape: tuple[int, ...]) -> dict
     for d, v in zip(dims, input_shape, strict=True):
         d.ClearField("dim_param")
         d.dim_value = v
-    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     shapes = {v.name: _dims(v) for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    unknown = [o for n in model.graph.node for o in n.output if o and shapes.get(o) is None]
+    if unknown:  # shapes that static inference cannot give (computed reshapes): run the model once
+        shapes.update(_probe_shapes(model, input_shape, unknown))
     weights = {i.name: list(i.dims) for i in model.graph.initializer}
     shapes.update(weights)
     params = sum(
@@ -91,6 +116,13 @@ def profile_counts(model_path: str | Path, input_shape: tuple[int, ...]) -> dict
                 continue
             k = a[-2] if op == "Gemm" and _attr(node, "transA", 0) else a[-1]
             macs += math.prod(out) * k
+        elif op in NORMS or op == "BatchNormalization":
+            x = shapes.get(node.input[0])
+            if x is None:
+                uncounted[op] += 1
+                continue
+            affine = len(node.input) > NORMS.get(op, 1) and bool(node.input[NORMS.get(op, 1)])
+            macs += math.prod(x) * (2 if op == "BatchNormalization" else 5 if affine else 4)
         elif op in ZERO_COST:
             zero[op] += 1
         else:

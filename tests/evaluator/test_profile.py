@@ -50,8 +50,8 @@ def test_a_two_layer_conv_net_is_counted_as_by_hand(tmp_path):
 
 
 def test_an_operator_it_cannot_count_is_listed_not_silently_zero(tmp_path):
-    counts = profile_counts(_two_conv_net(tmp_path / "m.onnx", extra_op="Softmax"), (1, 3, 16, 16))
-    assert counts["uncounted_ops"] == {"Softmax": 1}
+    counts = profile_counts(_two_conv_net(tmp_path / "m.onnx", extra_op="Hardmax"), (1, 3, 16, 16))
+    assert counts["uncounted_ops"] == {"Hardmax": 1}
 
 
 def test_the_profile_command_prints_json_with_runtime(tmp_path, capsys):
@@ -67,3 +67,38 @@ def test_a_bad_input_shape_is_a_clear_error(tmp_path, capsys, bad):
     model = _two_conv_net(tmp_path / "m.onnx")
     assert main(["profile", str(model), "--input", bad]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def _sdpa_flops(inputs, outputs):
+    """fvcore has no handle for scaled_dot_product_attention: its two products, q·kᵀ and attn·v."""
+    from fvcore.nn.jit_handles import get_shape
+
+    q, k, v = (get_shape(t) for t in inputs[:3])
+    batch = 1
+    for d in q[:-2]:
+        batch *= d
+    return batch * q[-2] * k[-2] * q[-1] + batch * q[-2] * k[-2] * v[-1]
+
+
+# fvcore counts BatchNorm (2 per element); the ONNX export folds it into the convolutions, so SRResNet and
+# DnCNN come out 0.24 % and 0.46 % lower than fvcore: within the 1 % the issue allows.
+@pytest.mark.parametrize("arch", ["srcnn", "vdsr", "espcn", "srresnet", "dncnn", "ipt"])
+def test_flops_of_the_reference_models_agree_with_fvcore_within_one_percent(tmp_path, arch):
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    from reference_methods.deep.archs import create_arch
+    from reference_methods.deep.export import export_module
+
+    net = create_arch(arch).eval()
+    fixed = getattr(net, "size", None)  # IPT takes fixed-size inputs
+    side = fixed or 256
+    channels = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
+    analysis = FlopCountAnalysis(net, torch.rand(1, channels, side, side))
+    analysis.set_op_handle("aten::scaled_dot_product_attention", _sdpa_flops)
+    analysis.unsupported_ops_warnings(False)
+    reference = analysis.total()
+    path = export_module(net, tmp_path / f"{arch}.onnx", fixed_size=fixed, channels=channels)
+    counts = profile_counts(path, (1, channels, side, side))
+    assert counts["uncounted_ops"] == {}
+    assert abs(counts["flops"] - reference) / reference < 0.01
