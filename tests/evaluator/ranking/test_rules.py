@@ -71,7 +71,7 @@ def test_infinite_psnr_written_as_a_string_ranks_first():
         ("best", ["psnr"], "ranking_method"),
         ("metric", [], "non-empty"),
         ("metric", ["psnr", "psnr"], "listed twice"),
-        ("metric", ["niqe"], "direction of 'niqe' unknown"),
+        ("metric", ["clipiqa"], "direction of 'clipiqa' unknown"),
         ("metric", [{"metric": "psnr", "higher": True}], "unknown keys"),
         ("metric", "psnr", "non-empty list"),
     ],

@@ -39,8 +39,8 @@ def test_the_admin_track_form_refuses_a_bad_ranking_rule_and_fills_in_directions
         "task": track.task, "degradation_spec": "{}", "scoring_spec": "{}", "ranking_method": "metric",
         "compute": "cpu", "order": "0",
     }  # fmt: skip
-    bad = TrackAdminForm(data | {"ranking_metrics": '[{"metric": "niqe"}]'}, instance=track)
-    assert not bad.is_valid() and "direction of 'niqe' unknown" in bad.errors["ranking_metrics"][0]
+    bad = TrackAdminForm(data | {"ranking_metrics": '[{"metric": "clipiqa"}]'}, instance=track)
+    assert not bad.is_valid() and "direction of 'clipiqa' unknown" in bad.errors["ranking_metrics"][0]
     good = TrackAdminForm(data | {"ranking_metrics": '["lpips"]'}, instance=track)
     assert good.is_valid(), good.errors
     assert good.cleaned_data["ranking_metrics"] == [{"metric": "lpips", "higher_is_better": False}]
