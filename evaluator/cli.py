@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchdata.tasks import scoring_presets
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REJECTED = 3
@@ -35,7 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sc.add_argument("gt", help="folder of ground-truth images")
     sc.add_argument(
         "--task",
-        choices=["sr", "sr-ntire", "denoise", "deblur", "inpaint"],
+        choices=list(scoring_presets()),
         help="start from the task's conventional spec (see docs/metrics.md)",
     )
     sc.add_argument("--spec", type=Path, help="JSON file with a ScoringSpec dict (flags below override it)")

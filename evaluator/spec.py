@@ -2,7 +2,8 @@
 
 A spec is plain data: it round-trips through `to_dict()` / `from_dict()` (JSON), so tracks store it in
 the database and workers receive it in queue messages. `ScoringSpec.for_task()` gives the field's
-conventions per task; `docs/metrics.md` lists them with their sources.
+conventions per task, read from the task table (`benchdata.tasks`); `docs/metrics.md` lists them with
+their sources.
 
 Units: images are compared on a [0, 1] scale (8-bit files divided by 255, 16-bit files by 65535);
 `data_range` is the peak signal on that scale (1.0 = full scale, i.e. L = 255 for 8-bit data).
@@ -14,11 +15,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from benchdata.tasks import get_task, scoring_presets
 from evaluator.errors import SpecError
 
 COLOR_SPACES = ("rgb", "y")
 POLICIES = ("reject", "partial")
-TASKS = ("sr", "sr-ntire", "denoise", "deblur", "inpaint")
 
 
 @dataclass(frozen=True)
@@ -156,35 +157,26 @@ class ScoringSpec:
 
     @classmethod
     def for_task(cls, task: str, scale: int | None = None, **overrides: Any) -> ScoringSpec:
-        """The field's conventions for `task` (see docs/metrics.md for sources), with `overrides` applied.
+        """The field's conventions for `task` (the task table's scoring defaults, sources in
+        docs/metrics.md), with `overrides` applied.
 
-        sr: PSNR/SSIM on BT.601 Y, shave = scale (SRCNN/VDSR/EDSR tables); LPIPS on RGB. Needs `scale`.
-        sr-ntire: RGB, shave = 6 + scale (NTIRE 2017 DIV2K challenge). Needs `scale`.
-        denoise: RGB (or gray), no shave, PSNR + SSIM (DnCNN tables).
-        deblur: RGB, no shave, PSNR + SSIM + LPIPS.
-        inpaint: RGB, no shave, PSNR + SSIM + LPIPS, ranked by LPIPS.
+        `task` is a task name (`sr`, `denoise`, ...) or a named variant of one (`sr-ntire`: RGB,
+        shave = 6 + scale). Tasks whose output is `scale` times the input (`sr`, `burst_sr`) need
+        `scale` unless the task has a default one.
         """
-        if task in ("sr", "sr-ntire"):
+        presets = scoring_presets()
+        if task not in presets:
+            raise SpecError(f"unknown task {task!r}; valid tasks: {', '.join(presets)}")
+        name, defaults = presets[task]
+        info = get_task(name)
+        if info.scaled:
+            scale = scale if scale is not None else info.default_scale
             if scale is None:
                 raise SpecError(f"task {task!r} needs a scale (e.g. for_task('{task}', scale=4))")
             if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
                 raise SpecError(f"spec.scale must be a positive integer, got {scale!r}")
-            base: dict[str, Any] = {
-                "metrics": ("psnr", "ssim", "lpips"),
-                "color_space": "y" if task == "sr" else "rgb",
-                "shave": scale if task == "sr" else 6 + scale,
-                "scale": scale,
-                "ranking_metric": "psnr",
-            }
-        elif task == "denoise":
-            base = {"metrics": ("psnr", "ssim"), "ranking_metric": "psnr"}
-        elif task == "deblur":
-            base = {"metrics": ("psnr", "ssim", "lpips"), "ranking_metric": "psnr"}
-        elif task == "inpaint":
-            base = {"metrics": ("psnr", "ssim", "lpips"), "ranking_metric": "lpips"}
-        else:
-            raise SpecError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
-        if scale is not None and "scale" not in base:
+        base: dict[str, Any] = defaults.spec_fields(scale if info.scaled else None)
+        if scale is not None:
             base["scale"] = scale
         base.update(overrides)
         try:

@@ -57,3 +57,22 @@ def test_task_key_in_a_dict_starts_from_the_convention():
 def test_invalid_specs_name_the_field(data, message):
     with pytest.raises(SpecError, match=message):
         ScoringSpec.from_dict(data)
+
+
+def test_every_task_of_the_table_has_scoring_conventions_that_validate():
+    from benchdata.tasks import get_task, list_tasks
+
+    for info in list_tasks():
+        spec = ScoringSpec.for_task(info.name, scale=4 if info.scaled else None)
+        assert list(spec.metrics) == list(get_task(info.name).scoring.metrics)
+        assert spec.ranking_metric == info.scoring.ranking_metric
+
+
+def test_burst_sr_scores_at_its_default_scale_four():
+    spec = ScoringSpec.for_task("burst_sr")
+    assert (spec.scale, spec.shave, spec.color_space) == (4, 0, "rgb")
+
+
+def test_the_old_super_resolution_spelling_is_not_a_scoring_task():
+    with pytest.raises(SpecError, match="unknown task 'super_resolution'; valid tasks: denoise"):
+        ScoringSpec.for_task("super_resolution", scale=4)
