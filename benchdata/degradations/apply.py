@@ -2,8 +2,9 @@
 
 Input image x: float64 on [0, 1] (or uint8, read as v / 255), (H, W) gray or (H, W, 3) RGB.
 Output `Degraded`:
-- image: the degraded observation y, float64, (H, W[, 3]) -- (H / s, W / s[, 3]) for SR;
-  on [0, 1] when clip, on the 8-bit grid k / 255 when quantize;
+- image: the degraded observation y, float64, (H, W[, 3]) -- (H / s, W / s[, 3]) for SR, and the
+  stack of frames (N, H / s, W / s[, 3]) for burst SR; on [0, 1] when clip, on the 8-bit grid k / 255
+  when quantize;
 - kernel: the blur kernel used (deblur; SR blur_decimate), float64 (h, w), else None;
 - mask: bool (H, W), True = missing (inpaint), else None;
 - ground_truth: the clean image y is to be compared with -- x itself, or x modcropped to a multiple
@@ -16,6 +17,9 @@ Per task (σ on the 0-255 scale, n ~ N(0, 1) i.i.d. per pixel and channel):
             blur_decimate: y = (k * modcrop(x))[s//2 :: s, s//2 :: s] + noise (the kept pixel is the
             block centre, as MATLAB's imresize(..., 'nearest') picks)
 - inpaint:  y = x + (σ / 255) n on known pixels, `spec.fill` on missing ones
+- jpeg:     y = decode(encode_JPEG(x, quality)) (jpeg.py: baseline, 4:2:0, Pillow's libjpeg-turbo)
+- burst_sr: y_k = imresize(warp_k(modcrop(x)), 1 / s) + (σ / 255) n_k, k = 1..N (burst.py), the first
+            frame unmoved
 then clip to [0, 1] if `spec.clip` and round to k / 255 (half away from zero) if `spec.quantize`.
 
 Randomness: `numpy.random.SeedSequence(seed)` is split into three independent streams (kernel, mask,
@@ -31,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from benchdata.degradations.burst import make_burst
 from benchdata.degradations.convolution import convolve, convolve_separable
+from benchdata.degradations.jpeg import jpeg_compress
 from benchdata.degradations.kernels import gaussian_kernel_1d, motion_kernel
 from benchdata.degradations.masks import make_mask
 from benchdata.degradations.spec import DegradationSpec
@@ -110,6 +116,23 @@ def degrade(image: np.ndarray, spec: DegradationSpec | dict, seed: int) -> Degra
 
     if spec.task == "denoise":
         return Degraded(_finish(x, spec, noise_rng), None, None, x)
+
+    if spec.task == "jpeg":
+        return Degraded(jpeg_compress(x, spec.quality), None, None, x)
+
+    if spec.task == "burst_sr":
+        # The kernel stream draws the motion (the burst's "operator"), the noise stream the noise.
+        frames, hr, _ = make_burst(
+            x,
+            frames=spec.frames,
+            scale=spec.scale,
+            sigma=spec.sigma,
+            max_shift=spec.max_shift,
+            max_rotation=spec.max_rotation,
+            motion_rng=kernel_rng,
+            noise_rng=noise_rng,
+        )
+        return Degraded(frames, None, None, hr)
 
     if spec.task == "deblur":
         kernel = _kernel(spec, kernel_rng)

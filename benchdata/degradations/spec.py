@@ -6,7 +6,8 @@ canonical dict (every default filled in), which is what track manifests record.
 
 Fields (σ on the 0-255 scale; see docs/data.md for the full table):
 
-- task: "denoise" | "deblur" | "sr" | "inpaint".
+- task: a task of the table (`benchdata.tasks`) that has a synthetic degradation: "denoise" | "deblur" |
+  "sr" | "inpaint" | "jpeg" | "burst_sr". Which fields a task takes, and their defaults, are the table's.
 - sigma: AWGN standard deviation, >= 0 (> 0 for denoise). Default 0.
 - clip, quantize: clip the result to [0, 1]; round it to the 8-bit grid (k / 255; needs clip).
   Defaults: denoise and deblur False / False (the classic tables' unclipped float noise);
@@ -19,6 +20,10 @@ Fields (σ on the 0-255 scale; see docs/data.md for the full table):
 - scale (sr): 2, 3 or 4. model (sr): "bicubic" (MATLAB imresize, default) | "blur_decimate".
 - mask (inpaint): {"type": "boxes" | "brush" | "pixels", "coverage": [0, 1), ...options} |
   {"type": "file", "path": "mask.png"}. fill (inpaint): value of missing pixels, [0, 1], default 0.
+- quality (jpeg): JPEG quality 1-100 (baseline JPEG, 4:2:0 chroma; see degradations/jpeg.py).
+- frames, scale, sigma, max_shift, max_rotation (burst_sr): frames per burst (2-64, default 14),
+  downsampling factor (2, 3 or 4; default 4), noise, the largest shift in high-resolution pixels
+  (default 24) and rotation in degrees (default 1) of a frame (see degradations/burst.py).
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from benchdata.degradations.convolution import BOUNDARY_MODES
 from benchdata.degradations.kernels import load_kernel, validate_kernel
 from benchdata.degradations.masks import MASK_KINDS
 from benchdata.resize import SUPPORTED_SR_SCALES
+from benchdata.tasks import TaskError, get_task, list_tasks
 
-TASKS = ("denoise", "deblur", "sr", "inpaint")
+# The tasks whose data can be synthesised, as the task table lists them.
+TASKS = tuple(t.name for t in list_tasks() if t.synthetic)
 SR_MODELS = ("bicubic", "blur_decimate")
 KERNEL_TYPES = ("gaussian", "motion", "file", "array")
 MASK_TYPES = MASK_KINDS + ("file",)
@@ -45,12 +52,7 @@ MASK_TYPES = MASK_KINDS + ("file",)
 # "Residual Dense Network for Image Super-Resolution", CVPR 2018).
 DEFAULT_BD_KERNEL = {"type": "gaussian", "size": 7, "sigma": 1.6}
 
-_DEFAULT_CLIP_QUANTIZE = {
-    "denoise": (False, False),
-    "deblur": (False, False),
-    "sr": (True, True),
-    "inpaint": (True, True),
-}
+MAX_BURST_FRAMES = 64
 _MASK_OPTIONS = {
     "boxes": {"min_size": float, "max_size": float},
     "brush": {"max_vertices": int, "max_length": float, "max_width": float},
@@ -251,6 +253,10 @@ class DegradationSpec:
     model: str | None = None
     mask: MaskSpec | None = None
     fill: float | None = None
+    quality: int | None = None
+    frames: int | None = None
+    max_shift: float | None = None
+    max_rotation: float | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> DegradationSpec:
@@ -260,31 +266,34 @@ class DegradationSpec:
             example = "{'task': 'denoise', 'sigma': 25}"
             raise SpecError(f"a degradation spec must be a dict like {example}, got {data!r}")
         task = data.get("task")
-        if task not in TASKS:
-            raise SpecError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-        allowed = {"task", "sigma", "clip", "quantize"}
-        allowed |= {
-            "denoise": set(),
-            "deblur": {"kernel", "boundary"},
-            "sr": {"scale", "model", "kernel", "boundary"},
-            "inpaint": {"mask", "fill"},
-        }[task]
-        _reject_unknown(data, allowed, f"{task} spec")
+        try:
+            info = get_task(task)
+        except TaskError as error:
+            raise SpecError(str(error)) from None
+        if not info.synthetic:
+            raise SpecError(
+                f"task {task!r} has no synthetic degradation: its data are the organizer's pairs"
+            )
+        _reject_unknown(data, {"task", *info.degradation_keys}, f"{task} spec")
+        data = {**info.degradation_defaults, **data}
+        if task == "jpeg":
+            return cls._jpeg(data)
+        if task == "burst_sr":
+            return cls._burst(data)
 
         sigma = _number(data.get("sigma", 0.0), "sigma")
         if sigma < 0:
             raise SpecError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
         if task == "denoise" and sigma == 0:
             raise SpecError("sigma must be > 0 for a denoise track (0-255 scale, e.g. 15, 25, 50)")
-        default_clip, default_quantize = _DEFAULT_CLIP_QUANTIZE[task]
-        clip = _bool(data.get("clip", default_clip), "clip")
-        quantize = _bool(data.get("quantize", default_quantize), "quantize")
+        clip = _bool(data["clip"], "clip")
+        quantize = _bool(data["quantize"], "quantize")
         if quantize and not clip:
             raise SpecError("quantize=true needs clip=true (8-bit values cannot leave [0, 1])")
 
         fields: dict[str, Any] = {"task": task, "sigma": sigma, "clip": clip, "quantize": quantize}
         if task in ("deblur", "sr"):
-            boundary = data.get("boundary", "symmetric")
+            boundary = data["boundary"]
             if boundary not in BOUNDARY_MODES:
                 raise SpecError(f"boundary must be one of {', '.join(BOUNDARY_MODES)}, got {boundary!r}")
             fields["boundary"] = boundary
@@ -298,7 +307,7 @@ class DegradationSpec:
             scale = _number(data["scale"], "scale", integer=True)
             if scale not in SUPPORTED_SR_SCALES:
                 raise SpecError(f"scale must be one of {SUPPORTED_SR_SCALES}, got {scale}")
-            model = data.get("model", "bicubic")
+            model = data["model"]
             if model not in SR_MODELS:
                 raise SpecError(f"model must be one of {', '.join(SR_MODELS)}, got {model!r}")
             fields.update(scale=scale, model=model)
@@ -310,23 +319,60 @@ class DegradationSpec:
             if "mask" not in data:
                 raise SpecError("inpaint needs a mask, e.g. {'type': 'boxes', 'coverage': 0.25}")
             fields["mask"] = MaskSpec.from_dict(data["mask"])
-            fill = _number(data.get("fill", 0.0), "fill")
+            fill = _number(data["fill"], "fill")
             if not 0 <= fill <= 1:
                 raise SpecError(f"fill must be in [0, 1], got {fill}")
             fields["fill"] = fill
         return cls(**fields)
 
+    @classmethod
+    def _jpeg(cls, data: dict) -> DegradationSpec:
+        if "quality" not in data:
+            raise SpecError("jpeg needs a quality, an integer from 1 to 100 (e.g. 10, 20, 30, 40)")
+        quality = _number(data["quality"], "quality", integer=True)
+        if not 1 <= quality <= 100:
+            raise SpecError(f"quality must be an integer from 1 to 100, got {quality}")
+        # The decoded JPEG is an 8-bit image: clipped and on the 8-bit grid by construction.
+        return cls(task="jpeg", quality=quality, clip=True, quantize=True)
+
+    @classmethod
+    def _burst(cls, data: dict) -> DegradationSpec:
+        frames = _number(data["frames"], "frames", integer=True)
+        if not 2 <= frames <= MAX_BURST_FRAMES:
+            raise SpecError(f"frames must be an integer from 2 to {MAX_BURST_FRAMES}, got {frames}")
+        scale = _number(data["scale"], "scale", integer=True)
+        if scale not in SUPPORTED_SR_SCALES:
+            raise SpecError(f"scale must be one of {SUPPORTED_SR_SCALES}, got {scale}")
+        sigma = _number(data.get("sigma", 0.0), "sigma")
+        if sigma < 0:
+            raise SpecError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
+        max_shift = _number(data["max_shift"], "max_shift")
+        if not 0 <= max_shift <= 64:
+            raise SpecError(f"max_shift must be in [0, 64] high-resolution pixels, got {max_shift}")
+        max_rotation = _number(data["max_rotation"], "max_rotation")
+        if not 0 <= max_rotation <= 10:
+            raise SpecError(f"max_rotation must be in [0, 10] degrees, got {max_rotation}")
+        return cls(
+            task="burst_sr",
+            sigma=sigma,
+            clip=True,
+            quantize=True,
+            scale=scale,
+            frames=frames,
+            max_shift=max_shift,
+            max_rotation=max_rotation,
+        )
+
     def to_dict(self) -> dict:
-        """The complete canonical dict (defaults filled in); `from_dict(to_dict())` gives an equal spec."""
-        out: dict[str, Any] = {"task": self.task, "sigma": self.sigma}
-        out.update(clip=self.clip, quantize=self.quantize)
-        if self.task in ("deblur", "sr"):
-            out["boundary"] = self.boundary
-        if self.task == "sr":
-            out.update(scale=self.scale, model=self.model)
-        if self.kernel is not None:
-            out["kernel"] = self.kernel.to_dict()
-        if self.mask is not None:
-            out["mask"] = self.mask.to_dict()
-            out["fill"] = self.fill
+        """The complete canonical dict (defaults filled in); `from_dict(to_dict())` gives an equal spec.
+
+        Its fields are the task's degradation keys (`benchdata.tasks`), in the table's order.
+        """
+        out: dict[str, Any] = {"task": self.task}
+        for key in get_task(self.task).degradation_keys:
+            value = getattr(self, key)
+            if isinstance(value, KernelSpec | MaskSpec):
+                value = value.to_dict()
+            if value is not None:
+                out[key] = value
         return out

@@ -13,7 +13,7 @@ from benchdata.degradations import DegradationSpec, SpecError
         ({"task": "denoise"}, "sigma must be > 0 for a denoise"),
         ({"task": "denoise", "sigma": "25"}, "sigma must be a number"),
         ({"task": "denoise", "sigma": float("nan")}, "sigma must be finite"),
-        ({"task": "dehaze", "sigma": 5}, "task must be one of denoise, deblur, sr, inpaint"),
+        ({"task": "dehaze", "sigma": 5}, "unknown task .dehaze.; valid tasks: denoise, deblur, sr, inpaint"),
         ({"task": "denoise", "sigma": 5, "colour": True}, "unknown field.*colour"),
         ({"task": "denoise", "sigma": 5, "quantize": True}, "quantize=true needs clip=true"),
         ({"task": "denoise", "sigma": 5, "clip": 1}, "clip must be true or false"),
