@@ -91,7 +91,9 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=TASKS, help="degradation task")
     parser.add_argument("--spec", help="a complete degradation spec as JSON (instead of the options below)")
     parser.add_argument("--sigma", type=float, help="Gaussian noise std on the 0-255 scale")
-    parser.add_argument("--scale", type=int, help="SR scale: 2, 3 or 4")
+    parser.add_argument("--quality", type=int, help="jpeg: JPEG quality, 1-100")
+    parser.add_argument("--frames", type=int, help="burst_sr: frames per burst (default 14)")
+    parser.add_argument("--scale", type=int, help="SR / burst SR scale: 2, 3 or 4")
     parser.add_argument("--model", choices=SR_MODELS, help="SR model (default bicubic)")
     parser.add_argument(
         "--kernel", help="FILE.npy | FILE.png | gaussian:SIZE:SIGMA | motion:SIZE[:INTENSITY]"
@@ -114,9 +116,9 @@ def spec_from_options(options: dict[str, Any]) -> DegradationSpec:
             raise UsageError(f"--spec is not valid JSON ({error})") from error
         return DegradationSpec.from_dict(data)
     if not options.get("task"):
-        raise UsageError("give --task (denoise, deblur, sr, inpaint) or --spec JSON")
+        raise UsageError(f"give --task ({', '.join(TASKS)}) or --spec JSON")
     data: dict[str, Any] = {"task": options["task"]}
-    for key in ("sigma", "scale", "model", "boundary", "fill", "clip", "quantize"):
+    for key in ("sigma", "quality", "frames", "scale", "model", "boundary", "fill", "clip", "quantize"):
         if options.get(key) is not None:
             data[key] = options[key]
     if options.get("kernel"):

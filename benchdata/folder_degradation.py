@@ -1,7 +1,8 @@
 """Degrading every image of a folder (the `degrade` command's work), reproducibly.
 
 Each image `<stem>.<ext>` of SRC_DIR (top level, PNG/BMP/TIFF/JPEG) becomes `<stem>.png` in OUT_DIR
-(`<stem>.npy`, float32, when the spec does not quantise), with its kernel as `<stem>_kernel.npy` (+ a
+(`<stem>.npy`, float32, when the spec does not quantise; the folder `<stem>/` of frames `00.png`, ...
+for a multi-frame task such as burst_sr), with its kernel as `<stem>_kernel.npy` (+ a
 `.png` preview) and its mask as `<stem>_mask.png` (255 = missing) beside it. The image's seed is
 `image_seed(seed, stem)`, as in track data. `degradation.json` records the spec, the seed and the files.
 """
@@ -16,7 +17,7 @@ from benchdata.degradations.seeds import image_seed
 from benchdata.image_files import read_image
 from benchdata.importing import IMAGE_EXTENSIONS
 from benchdata.manifests import scan_folder
-from benchdata.observations import write_extras, write_observation
+from benchdata.observations import observation_files, write_extras, write_observation
 
 RECORD = "degradation.json"
 
@@ -46,6 +47,9 @@ def degrade_folder(src_dir: str | Path, out_dir: str | Path, spec: DegradationSp
             {
                 "source": path.name,
                 "output": written.name,
+                "frames": [p.relative_to(out).as_posix() for p in observation_files(written)]
+                if written.is_dir()
+                else None,
                 "kernel": kernels[0].name if kernels else None,
                 "mask": masks[0].name if masks else None,
                 "shape": list(result.image.shape),
@@ -53,7 +57,8 @@ def degrade_folder(src_dir: str | Path, out_dir: str | Path, spec: DegradationSp
         )
     record = {"spec": spec.to_dict(), "seed": seed, "items": items}
     written_files = scan_folder(out)
-    names = {i["output"] for i in items} | {i["kernel"] for i in items if i["kernel"]}
+    names = {i["output"] for i in items if not i["frames"]} | {f for i in items for f in i["frames"] or ()}
+    names |= {i["kernel"] for i in items if i["kernel"]}
     names |= {i["mask"] for i in items if i["mask"]}
     record["files"] = [written_files[n].to_dict() for n in sorted(names)]
     (out / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ image_seed(seed, id))`, and writes:
 
 public_dir/                       (what participants download)
     inputs/<id>.png | <id>.npy    degraded images (PNG when the spec quantises, else float32 .npy)
+    inputs/<id>/00.png, 01.png .. a multi-frame sample (burst_sr): one folder of frames per id
     kernels/<id>.npy, <id>.png    blur kernels, only when disclosed (non-blind deblurring; SR blur_decimate)
     masks/<id>.png                inpainting masks (255 = missing), only when disclosed
     manifest.json                 spec, items, every file's size and SHA-256 -- never the seed
@@ -42,7 +43,8 @@ from benchdata.degradations.seeds import image_seed
 from benchdata.image_files import decode_image, read_image, write_image
 from benchdata.importing import STORE_MANIFEST, store_manifest
 from benchdata.manifests import FileRecord, ManifestError, scan_folder
-from benchdata.observations import write_extras, write_observation
+from benchdata.observations import observation_files, read_frames, write_extras, write_observation
+from benchdata.tasks import get_task
 
 TRACK_MANIFEST = "manifest.json"
 TRACK_FORMAT = 1
@@ -55,6 +57,19 @@ class TrackDataError(ValueError):
 def _default_disclosure(spec: DegradationSpec) -> tuple[bool, bool]:
     # Kernels of non-blind tasks and masks are given by default; a blind track passes disclose_kernel=False.
     return spec.kernel is not None, spec.mask is not None
+
+
+def _input_format(spec: DegradationSpec) -> str:
+    if get_task(spec.task).multi_frame:
+        return "folder of png frames (8-bit) per sample, 00.png the reference frame"
+    return "png (8-bit)" if spec.quantize else "npy (float32, [0, 1] scale, unclipped)"
+
+
+def _frames_of(observed: Path, stage: Path) -> dict:
+    """The frame files of a multi-frame input (relative to the public folder); nothing for one file."""
+    if not observed.is_dir():
+        return {}
+    return {"frames": [p.relative_to(stage).as_posix() for p in observation_files(observed)]}
 
 
 def _read_verified(path: Path, record: FileRecord) -> tuple[bytes, np.ndarray]:
@@ -180,6 +195,7 @@ def generate_track_data(
             item = {
                 "id": image_id,
                 "input": observed.relative_to(public_stage).as_posix(),
+                **_frames_of(observed, public_stage),
                 "input_shape": list(result.image.shape),
                 "output_shape": list(result.ground_truth.shape),
                 "kernel": f"kernels/{image_id}.npy" if give_kernel and result.kernel is not None else None,
@@ -201,13 +217,17 @@ def generate_track_data(
                 progress(index + 1, len(names))
 
         generator = {"format": TRACK_FORMAT, "numpy": np.__version__, "pillow": PIL.__version__}
+        if spec.task == "jpeg":
+            from benchdata.degradations.jpeg import encoder_versions
+
+            generator.update(encoder_versions())
         public = {
             "track": track,
             "dataset": dataset.name,
             **selection,
             "spec": spec.to_dict(),
             "disclosed": {"kernel": give_kernel, "mask": give_mask},
-            "input_format": "png (8-bit)" if spec.quantize else "npy (float32, [0, 1] scale, unclipped)",
+            "input_format": _input_format(spec),
             "items": public_items,
             "generator": generator,
             "files": _files_manifest(public_stage),
@@ -255,8 +275,11 @@ def verify_track_folder(folder: str | Path) -> list[str]:
 
 
 def load_public_input(public_dir: str | Path, item: dict) -> np.ndarray:
-    """Read one participant input (PNG or float32 .npy) as float64, as a reference method would."""
+    """Read one participant input (PNG, float32 .npy, or a folder of frames) as float64, as a reference
+    method would: (H, W[, 3]), or (N, H, W[, 3]) for a multi-frame sample."""
     path = Path(public_dir) / item["input"]
+    if path.is_dir():
+        return read_frames(path)
     if path.suffix == ".npy":
         return np.load(io.BytesIO(path.read_bytes()), allow_pickle=False).astype(np.float64)
     return read_image(path)

@@ -38,6 +38,8 @@ def _tree(folder):
             "quantize": True,
         },
         {"task": "inpaint", "mask": {"type": "brush", "coverage": 0.2}},
+        {"task": "jpeg", "quality": 25},
+        {"task": "burst_sr", "frames": 3, "scale": 4, "sigma": 2},
     ],
     ids=lambda s: s["task"],
 )
@@ -145,3 +147,24 @@ def test_verify_track_folder_names_altered_missing_and_extra_files(starter, tmp_
     assert f"altered: inputs/{inputs[0].name}" in problems
     assert f"missing: inputs/{inputs[1].name}" in problems
     assert "extra: inputs/stray.png" in problems
+
+
+def test_a_burst_sample_is_a_folder_of_frames_read_back_as_a_stack(starter, tmp_path):
+    spec = {"task": "burst_sr", "frames": 4, "scale": 4, "sigma": 2}
+    hidden = generate_track_data(starter, spec, 5, tmp_path / "public", tmp_path / "hidden", split="val")
+    public = json.loads((tmp_path / "public" / "manifest.json").read_text())
+    item, secret = public["items"][0], hidden["items"][0]
+    assert item["frames"] == [f"inputs/{item['id']}/{k:02d}.png" for k in range(4)]
+    frames = load_public_input(tmp_path / "public", item)
+    store = store_manifest(starter)
+    clean = read_image(starter / secret["source"])
+    expected = degrade(clean, spec, image_seed(5, item["id"]))
+    assert frames.shape == expected.image.shape == tuple(item["input_shape"])
+    assert np.array_equal(frames, expected.image)
+    assert item["output_shape"] == [4 * frames.shape[1], 4 * frames.shape[2], *frames.shape[3:]]
+    assert store.files[secret["source"]].sha256 == secret["source_sha256"]
+
+
+def test_a_jpeg_track_records_its_encoder(starter, tmp_path):
+    hidden = generate_track_data(starter, {"task": "jpeg", "quality": 30}, 5, tmp_path / "p", tmp_path / "h")
+    assert {"pillow", "libjpeg", "libjpeg_turbo"} <= set(hidden["generator"])

@@ -65,6 +65,32 @@ def test_degrade_writes_outputs_with_masks_beside_them(tiny, tmp_path):
     assert json.loads((out_dir / "degradation.json").read_text())["spec"]["task"] == "inpaint"
 
 
+def test_degrade_compresses_with_jpeg_at_the_given_quality(tiny, tmp_path):
+    out_dir = tmp_path / "out"
+    call_command("degrade", "--task", "jpeg", "--quality", "20", "--seed", "3", str(tiny), str(out_dir),
+                 stdout=StringIO())  # fmt: skip
+    for index in range(3):
+        stem = f"im{index}"
+        expected = degrade(read_image(tiny / f"{stem}.png"), {"task": "jpeg", "quality": 20}, 0)
+        assert np.array_equal(read_image(out_dir / f"{stem}.png"), expected.image)
+    assert json.loads((out_dir / "degradation.json").read_text())["spec"] == {"task": "jpeg", "quality": 20}
+
+
+def test_degrade_writes_a_folder_of_frames_per_image_for_burst_sr(tiny, tmp_path):
+    out_dir = tmp_path / "out"
+    call_command("degrade", "--task", "burst_sr", "--frames", "3", "--scale", "2", "--sigma", "1",
+                 "--seed", "5", str(tiny), str(out_dir), stdout=StringIO())  # fmt: skip
+    spec = {"task": "burst_sr", "frames": 3, "scale": 2, "sigma": 1}
+    record = json.loads((out_dir / "degradation.json").read_text())
+    for index in range(3):
+        stem = f"im{index}"
+        expected = degrade(read_image(tiny / f"{stem}.png"), spec, image_seed(5, stem))
+        for k in range(3):
+            assert np.array_equal(read_image(out_dir / stem / f"{k:02d}.png"), expected.image[k])
+    assert record["items"][0]["frames"] == ["im0/00.png", "im0/01.png", "im0/02.png"]
+    assert {f["name"] for f in record["files"]} == {f"im{i}/{k:02d}.png" for i in range(3) for k in range(3)}
+
+
 def test_degrade_writes_kernels_beside_outputs_for_deblurring(tiny, tmp_path):
     call_command("degrade", "--task", "deblur", "--kernel", "gaussian:7:1.2", "--sigma", "2", "--seed", "1",
                  str(tiny), str(tmp_path / "out"), stdout=StringIO())  # fmt: skip

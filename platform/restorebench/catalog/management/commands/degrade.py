@@ -10,12 +10,12 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from benchdata.cli import UsageError, add_spec_arguments, spec_from_options
-from benchdata.degradations import SpecError
+from benchdata.degradations import TASKS, SpecError
 from benchdata.folder_degradation import degrade_folder
 
 
 class Command(BaseCommand):
-    help = "Apply a degradation (denoise, deblur, sr, inpaint) to every image of SRC_DIR, writing OUT_DIR."
+    help = f"Apply a degradation ({', '.join(TASKS)}) to every image of SRC_DIR, writing OUT_DIR."
 
     def add_arguments(self, parser):
         add_spec_arguments(parser)
