@@ -40,6 +40,8 @@ from tqdm import tqdm
 from benchdata.degradations.kernels import load_kernel
 from benchdata.image_files import read_image, read_mask, write_image
 from benchdata.importing import IMAGE_EXTENSIONS
+from benchdata.observations import read_frames
+from benchdata.tasks import get_task
 from reference_methods.registry import (
     TASKS,
     MethodError,
@@ -47,6 +49,7 @@ from reference_methods.registry import (
     get_method,
     list_methods,
     restore,
+    serves,
 )
 
 _SIDE_SUFFIXES = ("_kernel", "_mask")
@@ -95,6 +98,7 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, choices=TASKS)
     parser.add_argument("--sigma", type=float, default=None, help="noise std on the 0-255 scale")
     parser.add_argument("--scale", type=int, default=None, help="super-resolution factor")
+    parser.add_argument("--quality", type=int, default=None, help="JPEG quality of the inputs (jpeg)")
     parser.add_argument(
         "--kernel", default=None, help="blur kernel file (.npy/.png) or folder of per-image kernels"
     )
@@ -115,15 +119,22 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", help="folder for the restored PNGs")
 
 
-def list_inputs(in_dir: Path) -> list[Path]:
-    """The degraded images of `in_dir` (sorted), leaving out kernels and masks stored beside them."""
+def list_inputs(in_dir: Path, frames: bool = False) -> list[Path]:
+    """The degraded images of `in_dir` (sorted), leaving out kernels and masks stored beside them;
+    with `frames`, its sub-folders (one multi-frame sample each, as burst_sr inputs are stored)."""
     if not in_dir.is_dir():
         raise FileNotFoundError(f"{in_dir}: input folder not found")
     suffixes = IMAGE_EXTENSIONS | {".npy"}
     inputs = [
         p
         for p in sorted(in_dir.iterdir())
-        if p.is_file() and p.suffix.lower() in suffixes and not p.stem.endswith(_SIDE_SUFFIXES)
+        if (frames and p.is_dir() and not p.name.startswith("."))
+        or (
+            not frames
+            and p.is_file()
+            and p.suffix.lower() in suffixes
+            and not p.stem.endswith(_SIDE_SUFFIXES)
+        )
     ]
     stems = [p.stem for p in inputs]
     doubled = sorted({s for s in stems if stems.count(s) > 1})
@@ -135,7 +146,10 @@ def list_inputs(in_dir: Path) -> list[Path]:
 
 
 def read_input(path: Path) -> np.ndarray:
-    """A degraded image: an image file via `read_image`, or a `.npy` float (H, W[, 3]) array."""
+    """A degraded image: an image file via `read_image`, a `.npy` float (H, W[, 3]) array, or a folder
+    of PNG frames (N, H, W[, 3])."""
+    if path.is_dir():
+        return read_frames(path)
     if path.suffix.lower() != ".npy":
         return read_image(path)
     try:
@@ -194,6 +208,7 @@ def restore_folder(
     *,
     sigma: float | None = None,
     scale: int | None = None,
+    quality: int | None = None,
     kernel: str | None = None,
     mask_dir: str | None = None,
     params: dict[str, Any] | None = None,
@@ -208,18 +223,26 @@ def restore_folder(
     is read; a problem with one image is recorded in the report and the next image goes on.
     """
     info = get_method(method)
-    if task not in info.tasks:
-        raise MethodError(
-            f"method {method!r} does not serve task {task!r}; it serves: {', '.join(info.tasks)}"
-        )
-    if task == "denoise" and (sigma is None or sigma < 0):
-        raise MethodError("denoising needs the noise level: pass --sigma (0-255 scale, >= 0)")
-    if task == "sr" and (scale is None or scale < 2):
+    task_info = get_task(task)
+    given = {"sigma": sigma, "scale": scale, "quality": quality}
+    disclosed = {n for n, v in given.items() if v is not None} | {n for n in ("kernel", "mask")}
+    refusal = serves(info, task, disclosed)
+    if refusal:
+        raise MethodError(refusal)
+    missing = [n for n in task_info.requires if given.get(n) is None]
+    if missing:
+        raise MethodError(f"a {task} track discloses the {', '.join(missing)}: pass --{' --'.join(missing)}")
+    if sigma is not None and sigma < 0:
+        raise MethodError("the noise level --sigma must be >= 0 (0-255 scale)")
+    if task_info.scaled and scale < 2:
         raise MethodError(f"super-resolution needs --scale (an integer >= 2), got {scale!r}")
-    base = RestorationContext(task=task, sigma=sigma, scale=scale, params=dict(params or {}), seed=seed)
+    base = RestorationContext(
+        task=task, sigma=sigma, scale=scale, quality=quality, params=dict(params or {}), seed=seed
+    )
     info.parameters(base)  # unknown or ill-typed parameter overrides fail now, not once per image
+    needs = info.needs(task)
     src, dst = Path(in_dir), Path(out_dir)
-    inputs = list_inputs(src)
+    inputs = list_inputs(src, frames=task_info.multi_frame)
     if not inputs:
         raise FileNotFoundError(f"{src}: no input images ({', '.join(sorted(IMAGE_EXTENSIONS | {'.npy'}))})")
     if src.resolve() == dst.resolve():
@@ -231,9 +254,9 @@ def restore_folder(
         try:
             degraded = read_input(path)
             context = base
-            if task == "deblur":
+            if "kernel" in needs or (kernel is not None and "kernel" in task_info.disclosures):
                 context = context.replace(kernel=kernel_for(path, kernel))
-            if task == "inpaint":
+            if "mask" in needs or (mask_dir is not None and "mask" in task_info.disclosures):
                 context = context.replace(mask=mask_for(path, mask_dir))
             start = time.perf_counter()
             restored = restore(method, degraded, context)
@@ -277,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out_dir,
             sigma=args.sigma,
             scale=args.scale,
+            quality=args.quality,
             kernel=args.kernel,
             mask_dir=args.mask_dir,
             params=dict(args.param),

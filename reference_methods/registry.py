@@ -3,11 +3,15 @@
 Array convention for every method (input and output): numpy float64, shape (H, W) for gray or
 (H, W, 3) for RGB, intensities on the [0, 1] scale. Degraded inputs may lie slightly outside [0, 1]
 (unclipped Gaussian noise); outputs are clipped to [0, 1]. Super-resolution methods receive the
-low-resolution image and return one `scale` times larger in each dimension.
+low-resolution image and return one `scale` times larger in each dimension. Tasks whose sample is
+several frames (`burst_sr`) give the method the stack (N, H, W) or (N, H, W, 3), frame 0 the reference,
+and take one image back. Each task's geometry and disclosures are the task table's (`benchdata.tasks`).
 
 A method is a plain function `restore(degraded, context) -> image`, registered once with
 `@register_method(...)`. `context` carries what the track discloses (noise level, blur kernel,
-scale factor, inpainting mask) and any parameter overrides.
+scale factor, inpainting mask, JPEG quality) and any parameter overrides. A method says what it needs
+(`needs=("kernel",)`); by default it needs what the task table's `method_needs` says (non-blind
+deblurring: the kernel), and a track that does not disclose it (blind deblurring) refuses the method.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-TASKS = ("denoise", "deblur", "sr", "inpaint")
+from benchdata.tasks import TaskError, get_task, task_names
+
+TASKS = task_names()
 FAMILIES = (
     "interpolation",
     "filtering",
@@ -36,14 +42,22 @@ class MethodError(ValueError):
     """A method was asked for something it cannot do (unknown name, wrong task, bad parameter)."""
 
 
+def _task(name: str):
+    try:
+        return get_task(name)
+    except TaskError as error:
+        raise MethodError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class RestorationContext:
     """What a track discloses to a method, plus parameter overrides.
 
     sigma: noise standard deviation on the 0-255 scale (denoising, and noisy deblurring).
     kernel: the blur kernel, float64 (h, w) summing to 1 (non-blind deblurring).
-    scale: the super-resolution factor.
+    scale: the super-resolution factor (sr, burst_sr).
     mask: bool (H, W), True where a pixel is missing and must be filled (inpainting).
+    quality: the JPEG quality the input was compressed at (jpeg).
     params: overrides of the method's defaults, by parameter name.
     seed: for methods with randomness (dictionary initialisation, sampling).
     """
@@ -53,15 +67,61 @@ class RestorationContext:
     kernel: np.ndarray | None = None
     scale: int | None = None
     mask: np.ndarray | None = None
+    quality: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise MethodError(f"unknown task {self.task!r}; valid tasks: {', '.join(TASKS)}")
+        _task(self.task)
+
+    @property
+    def disclosed(self) -> tuple[str, ...]:
+        """The disclosures this context carries (sigma, kernel, scale, mask, quality)."""
+        return tuple(
+            name
+            for name in ("sigma", "kernel", "scale", "mask", "quality")
+            if getattr(self, name) is not None
+        )
 
     def replace(self, **changes: Any) -> RestorationContext:
         return dataclasses.replace(self, **changes)
+
+
+def _spec_values(info: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The disclosures a degradation spec holds, for the task `info` (what it may disclose only)."""
+    values = {
+        "sigma": float(spec.get("sigma", 0.0)),
+        "scale": spec.get("scale", info.default_scale),
+        "quality": spec.get("quality"),
+    }
+    return {k: v for k, v in values.items() if k in info.disclosures and v is not None}
+
+
+def context_from_spec(
+    task: str,
+    spec: Mapping[str, Any],
+    *,
+    kernel: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    **extra: Any,
+) -> RestorationContext:
+    """The context a track of `task` with degradation `spec` gives a method: the spec's values and
+    the image's kernel and mask, each only where the task table lets the task disclose it (pass None
+    for what the track keeps hidden). `extra`: params, seed."""
+    info = _task(task)
+    disclosed = _spec_values(info, spec)
+    for name, value in (("kernel", kernel), ("mask", mask)):
+        if value is not None and name in info.disclosures:
+            disclosed[name] = value
+    return RestorationContext(task=info.name, **disclosed, **extra)
+
+
+def track_disclosures(task: str, spec: Mapping[str, Any], *, kernel: bool, mask: bool) -> set[str]:
+    """What a track of `task` with degradation `spec` discloses, kernels and masks as it says."""
+    info = _task(task)
+    names = set(_spec_values(info, spec))
+    names |= {n for n, given in (("kernel", kernel), ("mask", mask)) if given and n in info.disclosures}
+    return names
 
 
 RestoreFn = Callable[[np.ndarray, RestorationContext], np.ndarray]
@@ -83,6 +143,15 @@ class MethodInfo:
     fn: RestoreFn
     defaults: DefaultsFn
     summary: str = ""
+    explicit_needs: tuple[str, ...] | None = None
+
+    def needs(self, task: str) -> tuple[str, ...]:
+        """The disclosures the method needs on `task`: its own declaration (those the task can
+        disclose), or the task table's `method_needs`."""
+        info = _task(task)
+        if self.explicit_needs is None:
+            return info.method_needs
+        return tuple(n for n in self.explicit_needs if n in info.disclosures)
 
     def parameters(self, context: RestorationContext) -> dict[str, Any]:
         """The effective parameters for `context`: defaults, overridden by `context.params`."""
@@ -137,8 +206,13 @@ def register_method(
     citation: str,
     defaults: DefaultsFn | None = None,
     summary: str = "",
+    needs: tuple[str, ...] | None = None,
 ) -> Callable[[RestoreFn], RestoreFn]:
-    """Register `fn(degraded, context) -> image` under `name`. Duplicate names are refused."""
+    """Register `fn(degraded, context) -> image` under `name`. Duplicate names are refused.
+
+    needs: the disclosures the method cannot work without (e.g. `("kernel",)`); None = the task
+    table's `method_needs` for each task it serves, `()` = nothing beyond what every track gives.
+    """
     if family not in FAMILIES:
         raise MethodError(f"method {name!r}: unknown family {family!r}; valid: {', '.join(FAMILIES)}")
     bad_tasks = [t for t in tasks if t not in TASKS]
@@ -156,6 +230,7 @@ def register_method(
             fn=fn,
             defaults=defaults or _no_parameters,
             summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
+            explicit_needs=None if needs is None else tuple(needs),
         )
         return fn
 
@@ -166,6 +241,8 @@ def register_method(
 # is entered and import order never changes what is registered.
 METHOD_MODULES = (
     "reference_methods.interpolation",
+    "reference_methods.multiframe",
+    "reference_methods.deblocking",
     "reference_methods.filtering",
     "reference_methods.transforms",
     "reference_methods.variational",
@@ -199,10 +276,23 @@ def list_methods(task: str | None = None) -> list[MethodInfo]:
     _load_all()
     infos = sorted(_REGISTRY.values(), key=lambda m: m.name)
     if task is not None:
-        if task not in TASKS:
-            raise MethodError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+        _task(task)
         infos = [m for m in infos if task in m.tasks]
     return infos
+
+
+def serves(info: MethodInfo, task: str, disclosed: tuple[str, ...] | set[str]) -> str | None:
+    """Why `info` cannot run on a track of `task` that discloses `disclosed`, or None when it can."""
+    if task not in info.tasks:
+        return f"method {info.name!r} does not serve task {task!r}; it serves: {', '.join(info.tasks)}"
+    missing = [n for n in info.needs(task) if n not in disclosed]
+    if missing:
+        blind = " (a blind track)" if "kernel" in missing else ""
+        return (
+            f"method {info.name!r} needs the {', '.join(missing)}, which this {task} track does not "
+            f"disclose{blind}; choose a method that does without it"
+        )
+    return None
 
 
 def get_method(name: str) -> MethodInfo:
@@ -219,16 +309,22 @@ def get_method(name: str) -> MethodInfo:
 def restore(name: str, degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     """Run method `name` on `degraded`, checking the task, the input and the output at the edge."""
     info = get_method(name)
-    if context.task not in info.tasks:
-        raise MethodError(
-            f"method {name!r} does not serve task {context.task!r}; it serves: {', '.join(info.tasks)}"
-        )
+    refusal = serves(info, context.task, context.disclosed)
+    if refusal:
+        raise MethodError(refusal)
     image = np.asarray(degraded)
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise MethodError(f"{name}: expected an (H, W) or (H, W, 3) image, got shape {image.shape}")
+    frames = _task(context.task).multi_frame
+    sample = image[0] if frames and image.ndim in (3, 4) else image
+    if (
+        (frames and image.ndim not in (3, 4))
+        or sample.ndim not in (2, 3)
+        or (sample.ndim == 3 and sample.shape[2] != 3)
+    ):
+        expected = "a stack of frames (N, H, W) or (N, H, W, 3)" if frames else "an (H, W) or (H, W, 3) image"
+        raise MethodError(f"{name}: expected {expected}, got shape {image.shape}")
     if not np.isfinite(image).all():
         raise MethodError(f"{name}: the degraded image contains NaN or infinite values")
-    _check_context(name, context, image)
+    _check_context(name, context, sample)
     info.parameters(context)  # unknown or ill-typed overrides fail here, even for methods without parameters
     result = info.fn(image.astype(np.float64, copy=False), context)
     expected = _expected_shape(image, context)
@@ -238,29 +334,31 @@ def restore(name: str, degraded: np.ndarray, context: RestorationContext) -> np.
 
 
 def _expected_shape(image: np.ndarray, context: RestorationContext) -> tuple[int, ...]:
-    if context.task == "sr":
-        h, w = image.shape[:2]
-        return (h * context.scale, w * context.scale, *image.shape[2:])
-    return image.shape
+    info = _task(context.task)
+    sample = image[0] if info.multi_frame else image
+    h, w = info.output_size(*sample.shape[:2], scale=context.scale)
+    return (h, w, *sample.shape[2:])
 
 
 def _check_context(name: str, context: RestorationContext, image: np.ndarray) -> None:
-    if context.task == "denoise" and (context.sigma is None or context.sigma < 0):
-        raise MethodError(f"{name}: denoising needs a non-negative noise level sigma (0-255 scale)")
-    if context.task == "deblur":
-        if context.kernel is None:
-            raise MethodError(f"{name}: deblurring needs the blur kernel (non-blind track)")
+    """Check what the context discloses: present where the task requires it, and well formed."""
+    info = _task(context.task)
+    missing = [n for n in info.requires if getattr(context, n) is None]
+    if missing:
+        raise MethodError(
+            f"{name}: every {context.task} track discloses the {', '.join(missing)}; it is missing"
+        )
+    if context.sigma is not None and context.sigma < 0:
+        raise MethodError(f"{name}: the noise level sigma must be non-negative (0-255 scale)")
+    if context.kernel is not None:
         k = np.asarray(context.kernel)
         if k.ndim != 2 or not np.isfinite(k).all() or abs(k.sum() - 1.0) > 1e-6:
             raise MethodError(f"{name}: the blur kernel must be a finite 2-D array summing to 1")
-    if context.task == "sr" and (
-        context.scale is None or int(context.scale) != context.scale or context.scale < 2
-    ):
+    if info.scaled and (int(context.scale) != context.scale or context.scale < 2):
         raise MethodError(f"{name}: super-resolution needs an integer scale >= 2, got {context.scale!r}")
-    if context.task == "inpaint":
-        if context.mask is None:
-            raise MethodError(f"{name}: inpainting needs the mask of missing pixels")
-        if context.mask.shape != image.shape[:2]:
-            raise MethodError(
-                f"{name}: mask shape {context.mask.shape} does not match image {image.shape[:2]}"
-            )
+    if context.mask is not None and context.mask.shape != image.shape[:2]:
+        raise MethodError(f"{name}: mask shape {context.mask.shape} does not match image {image.shape[:2]}")
+    if context.quality is not None and not (isinstance(context.quality, int) and 1 <= context.quality <= 100):
+        raise MethodError(
+            f"{name}: the JPEG quality must be an integer from 1 to 100, got {context.quality!r}"
+        )

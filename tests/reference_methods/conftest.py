@@ -13,17 +13,14 @@ import torch
 from skimage import data
 
 from benchdata.degradations import degrade
+from benchdata.tasks import list_tasks
 
 # The test machine is small and shared: intra-op threads only contend with other processes there.
 torch.set_num_threads(1)
 
-# Per task: the spec every contract test degrades with (noise on the 0-255 scale).
-TASK_SPECS = {
-    "denoise": {"task": "denoise", "sigma": 25},
-    "deblur": {"task": "deblur", "sigma": 2, "kernel": {"type": "gaussian", "size": 9, "sigma": 1.6}},
-    "sr": {"task": "sr", "scale": 2},
-    "inpaint": {"task": "inpaint", "mask": {"type": "pixels", "coverage": 0.5}},
-}
+# Per task with a synthetic degradation: the spec every contract test degrades with, the task
+# table's example (noise on the 0-255 scale).
+TASK_SPECS = {info.name: info.example_spec() for info in list_tasks() if info.synthetic}
 
 
 def gray_image(size: int = 48) -> np.ndarray:
