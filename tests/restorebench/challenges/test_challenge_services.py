@@ -28,7 +28,7 @@ def challenge(make_user):
 
 def _track(challenge, **overrides):
     fields = dict(
-        challenge=challenge, slug="sr4", title="SR x4", task="super_resolution", ranking_metrics=["psnr"]
+        challenge=challenge, slug="sr4", title="SR x4", task="sr", ranking_metrics=["psnr"]
     )
     return track_create(**(fields | overrides))
 
