@@ -6,8 +6,9 @@ A bundle is one YAML file (format 1):
     challenge: {slug, title, description?, public?, organizers?: [username, ...]}
     tracks:
       - slug, title, description?, compute?: cpu | gpu
-        task: denoise | deblur | super_resolution | inpaint
-        degradation: {...}     # benchdata.degradations spec without `task` (it follows the track's)
+        task: denoise | deblur | sr | inpaint | jpeg | burst_sr | enhance     # benchdata.tasks
+        degradation: {...}     # benchdata.degradations spec without `task` (it follows the track's);
+                               # none for a task without synthetic data (enhance)
         scoring: {...}         # evaluator.spec.ScoringSpec fields; default: the task's conventions
         ranking: {method?: metric | mean_rank, metrics?: [psnr, {metric: lpips, higher_is_better: false}]}
           # or several leaderboards (docs/ranking.md): {leaderboards: [{slug, title, score, order,
@@ -33,12 +34,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchdata.tasks import TaskError, get_task, task_names
 from restorebench.bundles.source import FieldPath, Located, format_path
 
 FORMAT = 1
-TASKS = ("denoise", "deblur", "super_resolution", "inpaint")
-# The same tasks as benchdata, the evaluator and reference_methods spell them.
-DATA_TASK = {"denoise": "denoise", "deblur": "deblur", "super_resolution": "sr", "inpaint": "inpaint"}
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
@@ -254,20 +253,23 @@ def _degradation(check: _Checker, track: dict, path: FieldPath, task: str) -> di
 
     raw = track.get("degradation")
     where = (*path, "degradation")
+    info = get_task(task)
+    if not info.synthetic:
+        if raw is not None:
+            check.problem(where, f"a {task} track has no synthetic degradation: its data are organizer pairs")
+        return {}
     if raw is None:
-        check.problem(where, "is required (e.g. {sigma: 25} for denoising)")
+        example = ", ".join(f"{k}: {v}" for k, v in (info.example or {}).items())
+        check.problem(where, f"is required (e.g. {{{example}}} for a {task} track)")
         return {}
     if not isinstance(raw, dict):
         check.problem(where, f"must be a mapping of degradation fields, got {_kind(raw)}")
         return {}
-    data_task = DATA_TASK.get(task)
-    if data_task is None:
-        return {}
-    if "task" in raw and raw["task"] != data_task:
-        check.problem((*where, "task"), f"must be {data_task!r} for a {task} track (or be left out)")
+    if "task" in raw and raw["task"] != task:
+        check.problem((*where, "task"), f"must be {task!r} for a {task} track (or be left out)")
         return {}
     try:
-        spec = DegradationSpec.from_dict({**raw, "task": data_task})
+        spec = DegradationSpec.from_dict({**raw, "task": task})
     except (SpecError, ValueError, OSError) as error:
         check.problem(_spec_error_path(where, str(error), check.located), str(error))
         return {}
@@ -279,16 +281,15 @@ def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradati
     from evaluator.spec import ScoringSpec
 
     where = (*path, "scoring")
-    data_task = DATA_TASK.get(task)
     raw = track.get("scoring")
     if raw is None:
-        raw = {"task": data_task}
+        raw = {"task": task}
     elif not isinstance(raw, dict):
         check.problem(where, f"must be a mapping of scoring options, got {_kind(raw)}")
         return {}
     raw = dict(raw)
     scale = degradation.get("scale")
-    if raw.get("task") in ("sr", "sr-ntire") and "scale" not in raw and scale is not None:
+    if get_task(task).scaled and "scale" not in raw and scale is not None:
         raw["scale"] = scale
     try:
         spec = ScoringSpec.from_dict(raw)
@@ -300,7 +301,7 @@ def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradati
             target = (*where, field_match.group(1))
         check.problem(target, message)
         return {}
-    if task == "super_resolution" and scale is not None and spec.scale not in (None, scale):
+    if get_task(task).scaled and scale is not None and spec.scale not in (None, scale):
         check.problem((*where, "scale"), f"is {spec.scale}, but the degradation's scale is {scale}")
     return spec.to_dict()
 
@@ -409,7 +410,8 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
             "data",
             "phases",
         },
-        {"slug", "title", "task", "degradation", "data", "phases"},
+        # `degradation` is required by the task (see _degradation): enhance has none.
+        {"slug", "title", "task", "data", "phases"},
     )
     if not track:
         return None
@@ -417,13 +419,17 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
     title = check.text(track, "title", path, required=True)
     description = check.text(track, "description", path, max_length=20_000)
     task = track.get("task")
-    if "task" in track and task not in TASKS:
-        check.problem((*path, "task"), f"{task!r} is not one of {', '.join(TASKS)}")
+    known = isinstance(task, str) and task in task_names()
+    if "task" in track and not known:
+        try:
+            get_task(task)
+        except TaskError as error:  # names the valid tasks, or the new spelling of an old one
+            check.problem((*path, "task"), str(error))
     compute = track.get("compute", "cpu")
     if compute not in ("cpu", "gpu"):
         check.problem((*path, "compute"), f"{compute!r} is not one of cpu, gpu")
-    degradation = _degradation(check, track, path, task) if task in TASKS else {}
-    scoring = _scoring(check, track, path, task, degradation) if task in TASKS else {}
+    degradation = _degradation(check, track, path, task) if known else {}
+    scoring = _scoring(check, track, path, task, degradation) if known else {}
     method, metrics, leaderboards = _ranking(check, track, path, scoring)
 
     data_path = (*path, "data")
@@ -473,7 +479,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         slug=slug,
         title=title,
         description=description,
-        task=task if task in TASKS else "",
+        task=task if known else "",
         compute=compute,
         degradation_spec=degradation,
         scoring_spec=scoring,

@@ -36,7 +36,7 @@ def test_the_demo_bundle_creates_four_tracks_with_generated_data(bundle_dirs, se
     assert [(t.slug, t.task) for t in tracks] == [
         ("denoise-sigma25", "denoise"),
         ("deblur-gaussian", "deblur"),
-        ("sr-x4", "super_resolution"),
+        ("sr-x4", "sr"),
         ("inpaint-boxes", "inpaint"),
     ]
     sr = tracks[2]
@@ -164,7 +164,7 @@ def test_the_command_loads_a_bundle_and_reports_errors_with_lines(bundle_dirs, w
     )
     with pytest.raises(CommandError) as caught:
         call_command("load_challenge", str(bad))
-    assert f"{bad}:8: tracks[0].task: 'dehaze' is not one of" in str(caught.value)
+    assert f"{bad}:8: tracks[0].task: unknown task 'dehaze'; valid tasks: denoise" in str(caught.value)
     assert not Challenge.objects.filter(slug="cmd-bad").exists()
 
 

@@ -96,7 +96,7 @@ def test_unknown_fields_tasks_datasets_and_splits_are_each_reported():
     assert "unknown field" in problems["challenge.colour"][1]
     assert problems["tracks[0].task"] == (line_of(text, "task: colourise"), problems["tracks[0].task"][1])
     assert (
-        "'colourise' is not one of denoise, deblur, super_resolution, inpaint"
+        "unknown task 'colourise'; valid tasks: denoise, deblur, sr, inpaint, jpeg, burst_sr, enhance"
         in problems["tracks[0].task"][1]
     )
     assert problems["tracks[0].data.dataset"][0] == line_of(text, "dataset: nowhere")
@@ -202,3 +202,40 @@ def test_a_final_phase_spells_its_reveal_and_requirements_and_each_is_checked():
         5,
     )
     assert phase.requires_factsheet and phase.requires_code
+
+
+def test_the_old_super_resolution_spelling_is_refused_naming_the_new_one():
+    text = tiny(**{"task: denoise": "task: super_resolution", "{sigma: 25}": "{scale: 4}"})
+    line, message = problems_of(text)["tracks[0].task"]
+    assert line == line_of(text, "task: super_resolution")
+    assert message == "task 'super_resolution' is now spelled 'sr'"
+
+
+def test_a_jpeg_track_takes_a_quality_and_scores_by_the_tasks_conventions():
+    text = tiny(**{"task: denoise": "task: jpeg", "{sigma: 25}": "{quality: 20}"})
+    text = text.replace("    scoring: {metrics: [psnr, ssim], ranking_metric: psnr}\n", "")
+    track = bundle_parse(load_located(text), "b.yaml").tracks[0]
+    assert track.degradation_spec == {"task": "jpeg", "quality": 20}
+    assert track.scoring_spec["metrics"] == ["psnr", "ssim", "lpips"]
+    bad = tiny(**{"task: denoise": "task: jpeg", "{sigma: 25}": "{sigma: 5}"})
+    assert "unknown field(s) sigma" in problems_of(bad)["tracks[0].degradation"][1]
+
+
+def test_a_burst_track_scores_at_its_degradations_scale():
+    text = tiny(**{"task: denoise": "task: burst_sr", "{sigma: 25}": "{frames: 8, scale: 3}"})
+    text = text.replace("    scoring: {metrics: [psnr, ssim], ranking_metric: psnr}\n", "")
+    track = bundle_parse(load_located(text), "b.yaml").tracks[0]
+    assert (track.scoring_spec["scale"], track.degradation_spec["frames"]) == (3, 8)
+
+
+def test_an_enhance_track_refuses_a_synthetic_degradation():
+    text = tiny(**{"task: denoise": "task: enhance"})
+    line, message = problems_of(text)["tracks[0].degradation"]
+    assert line == line_of(text, "degradation:")
+    assert "has no synthetic degradation" in message
+
+
+def test_a_synthetic_task_without_degradation_gets_the_tasks_example():
+    text = tiny(**{"task: denoise": "task: jpeg", "    degradation: {sigma: 25}\n": ""})
+    message = problems_of(text)["tracks[0].degradation"][1]
+    assert "is required (e.g. {quality: 10} for a jpeg track)" in message
