@@ -35,19 +35,19 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from restorebench import storage
-from restorebench.bundles.schema import DATA_TASK
 from restorebench.challenges.models import Phase
 from restorebench.submissions.archives import file_sha256
 from restorebench.submissions.models import Submission, SubmissionKind, SubmissionStatus
 from restorebench.submissions.services import submission_create_baseline, submission_create_model_baseline
 
-# Methods fast enough to score by default, per task: each restores a 192 x 192 RGB starter image in
-# about a second or less on the 2-core development machine without a GPU (measured 2026-11; the deep
-# ones once their network is loaded). The slow ones (nlm, ksvd, richardson_lucy, TV deblurring, ...)
-# need `--methods all` or their name. A deep method whose weights are not on disk fails with a message
-# saying so, and the others go on.
-FAST_METHODS: dict[str, tuple[str, ...]] = {
-    "denoise": (
+# Methods fast enough to score by default: each restores a 192 x 192 RGB starter image (a 14-frame
+# burst of 48 x 48 frames for burst SR) in about a second or less on the 2-core development machine
+# without a GPU (measured 2026-11; the deep ones once their network is loaded). A method serves the
+# tasks its registration says (the task table's names); this is only the speed selection. The slow ones
+# (nlm, ksvd, richardson_lucy, TV deblurring, ...) need `--methods all` or their name. A deep method
+# whose weights are not on disk fails with a message saying so, and the others go on.
+FAST_METHODS: frozenset[str] = frozenset(
+    {
         "identity",
         "gaussian",
         "bilateral",
@@ -59,11 +59,19 @@ FAST_METHODS: dict[str, tuple[str, ...]] = {
         "edge_enhancing_diffusion",
         "tv",
         "dncnn",
-    ),
-    "deblur": ("identity", "wiener", "hyper_laplacian"),
-    "sr": ("bicubic", "srcnn", "espcn", "vdsr"),
-    "inpaint": ("harmonic_inpaint", "biharmonic_inpaint"),
-}
+        "wiener",
+        "hyper_laplacian",
+        "bicubic",
+        "srcnn",
+        "espcn",
+        "vdsr",
+        "harmonic_inpaint",
+        "biharmonic_inpaint",
+        "tv_deblock",
+        "burst_bicubic",
+        "shift_and_add",
+    }
+)
 CODE_VERSION_PREFIX = "Code version: "
 
 Progress = Callable[[str], None]
@@ -80,16 +88,34 @@ def _registry():
 
 
 def phase_data_task(phase: Phase) -> str:
-    return DATA_TASK[phase.track.task]
+    return phase.track.task
+
+
+def phase_disclosures(phase: Phase) -> set[str]:
+    """What the phase's data disclose to methods (its spec's sigma / scale / quality; kernels and masks
+    when its public manifest says they are given)."""
+    manifest = _public_manifest(phase)
+    given = manifest.get("disclosed") or {}
+    spec = manifest.get("spec") or phase.track.degradation_spec or {}
+    return _registry().track_disclosures(
+        phase.track.task, spec, kernel=bool(given.get("kernel")), mask=bool(given.get("mask"))
+    )
+
+
+def _public_manifest(phase: Phase) -> dict:
+    try:
+        return json.loads((_public_dir(phase) / "manifest.json").read_text(encoding="utf-8"))
+    except (BaselineError, OSError, ValueError):
+        return {}
 
 
 def methods_for_task(task: str, selection: str | Sequence[str]) -> list[str]:
-    """The method names `selection` means for `task`: "fast" (the table above, as registered),
-    "all" (every registered method serving the task), or explicit names (those serving the task)."""
+    """The method names `selection` means for `task`: "fast" (FAST_METHODS serving the task), "all"
+    (every registered method serving the task), or explicit names (those serving the task)."""
     registry = _registry()
     serving = [m.name for m in registry.list_methods(task)]
     if selection == "fast":
-        return [name for name in FAST_METHODS.get(task, ()) if name in serving]
+        return [name for name in serving if name in FAST_METHODS]
     if selection == "all":
         return serving
     return [name for name in selection if name in serving]
@@ -140,13 +166,18 @@ def baseline_plan(
     if not isinstance(selection, str):
         methods_check(selection)
     plan = []
+    registry = _registry()
     for phase in phases:
         task = phase_data_task(phase)
+        disclosed = phase_disclosures(phase)
         for method in methods_for_task(task, selection):
             version = method_code_version(method)
             item = PlanItem(phase=phase, method=method, version=version)
-            existing = None if force else _entered(phase, method, version)
-            if existing is not None:
+            refusal = registry.serves(registry.get_method(method), task, disclosed)
+            existing = None if force or refusal else _entered(phase, method, version)
+            if refusal:
+                item.skip_reason = refusal
+            elif existing is not None:
                 item.skip_reason = f"already entered at code version {version} (submission #{existing.pk})"
             plan.append(item)
     if not isinstance(selection, str):
@@ -177,11 +208,11 @@ def baseline_outputs_make(public_dir: str, method: str, task: str, out_zip: str)
 
     from benchdata.image_files import read_mask, write_image
     from benchdata.track_data import load_public_input
-    from reference_methods.registry import RestorationContext, restore
+    from reference_methods.registry import context_from_spec, restore
 
     public = Path(public_dir)
     manifest = json.loads((public / "manifest.json").read_text(encoding="utf-8"))
-    spec = manifest["spec"]
+    spec = manifest.get("spec") or {}
     _registry().list_methods()  # import every method module now, not inside the first timing
     per_mp: list[float] = []
     out = Path(out_zip)
@@ -190,17 +221,11 @@ def baseline_outputs_make(public_dir: str, method: str, task: str, out_zip: str)
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
             for item in manifest["items"]:
                 degraded = load_public_input(public, item)
-                context = {"task": task}
-                if task in ("denoise", "deblur"):
-                    context["sigma"] = float(spec.get("sigma", 0.0))
-                if task == "deblur" and item.get("kernel"):
-                    context["kernel"] = np.load(public / item["kernel"], allow_pickle=False)
-                if task == "sr":
-                    context["scale"] = int(spec["scale"])
-                if task == "inpaint" and item.get("mask"):
-                    context["mask"] = read_mask(public / item["mask"])
+                kernel = np.load(public / item["kernel"], allow_pickle=False) if item.get("kernel") else None
+                mask = read_mask(public / item["mask"]) if item.get("mask") else None
+                context = context_from_spec(task, spec, kernel=kernel, mask=mask)
                 start = time.perf_counter()
-                restored = restore(method, degraded, RestorationContext(**context))
+                restored = restore(method, degraded, context)
                 per_mp.append((time.perf_counter() - start) / (restored.shape[0] * restored.shape[1] / 1e6))
                 name = f"{item['id']}.png"
                 write_image(staging / name, restored)
@@ -337,12 +362,14 @@ def baselines_run(
 def deep_model_entries(phase: Phase) -> list[str]:
     """The exportable deep entries (`reference_methods.deep.export.SUBMISSIONS`) that restore this
     phase's task, at its scale for super-resolution."""
+    from benchdata.tasks import get_task
     from reference_methods.deep.export import SUBMISSIONS
 
     task = phase_data_task(phase)
     scale = (phase.track.degradation_spec or {}).get("scale")
+    scaled = get_task(task).scaled
     return [
-        name for name, sub in SUBMISSIONS.items() if sub.task == task and (task != "sr" or sub.scale == scale)
+        name for name, sub in SUBMISSIONS.items() if sub.task == task and (not scaled or sub.scale == scale)
     ]
 
 

@@ -121,13 +121,14 @@ def model_inspect(
     max_bytes: int,
     inputs_dir: Path | None = None,
 ) -> ModelContents:
-    """Validate `manifest` and the model file at `path` for a track restoring `task` (the evaluator's
-    task name: denoise, deblur, sr, inpaint) at `scale`; raise ModelUploadError naming the problem.
+    """Validate `manifest` and the model file at `path` for a track restoring `task` (a name of the task
+    table, benchdata.tasks) at `scale`; raise ModelUploadError naming the problem.
 
     inputs_dir: the phase's folder of inputs (as the model job gets it); when given, a manifest's
     `mask_input` / `kernel_input` is refused unless every input has its `masks/<id>.png` /
     `kernels/<id>.npy` there or beside it (the model runner's lookup, side_inputs.py).
     """
+    from benchdata.tasks import get_task
     from evaluator.model_runner import ManifestError, ModelFormatError, parse_manifest
     from evaluator.model_runner.formats import inspect_model
 
@@ -138,7 +139,7 @@ def model_inspect(
     problems = []
     if task is not None and parsed.task != task:
         problems.append(f"the manifest's task is {parsed.task!r} but this track restores {task!r}")
-    if task == "sr" and scale is not None and parsed.scale != scale:
+    if task is not None and get_task(task).scaled and scale is not None and parsed.scale != scale:
         problems.append(f"the manifest's scale is {parsed.scale} but this track's scale is {scale}")
     if inputs_dir is not None and (parsed.mask_input or parsed.kernel_input):
         problems += _side_input_problems(parsed.mask_input, parsed.kernel_input, inputs_dir)

@@ -33,6 +33,41 @@ def test_methods_filters_by_task():
     assert names == {m.name for m in list_methods("inpaint")}
 
 
+@pytest.mark.parametrize(
+    ("task", "methods"),
+    [("jpeg", {"identity", "tv_deblock"}), ("burst_sr", {"burst_bicubic", "shift_and_add"})],
+)
+def test_methods_lists_the_new_tasks_baselines(task, methods):
+    out = StringIO()
+    call_command("methods", "--task", task, stdout=out)
+    names = {line.split()[0] for line in out.getvalue().splitlines()[1:]}
+    assert methods <= names
+    assert names == {m.name for m in list_methods(task)}
+
+
+def test_restore_runs_a_burst_method_on_a_folder_of_frame_folders(tmp_path):
+    from benchdata.degradations import DegradationSpec, degrade
+    from benchdata.observations import write_observation
+
+    spec = DegradationSpec.from_dict({"task": "burst_sr", "frames": 3, "scale": 2, "sigma": 1})
+    rng = np.random.default_rng(1)
+    burst = degrade(rng.random((16, 20)), spec, 0).image
+    write_observation(tmp_path / "in" / "b1", burst, spec)
+    call_command("restore", "--method", "burst_bicubic", "--task", "burst_sr", "--scale", "2",
+                 "--no-progress", str(tmp_path / "in"), str(tmp_path / "out"), stdout=StringIO())  # fmt: skip
+    expected = restore("burst_bicubic", burst, RestorationContext(task="burst_sr", scale=2))
+    assert np.array_equal(read_image(tmp_path / "out" / "b1.png"), np.floor(expected * 255 + 0.5) / 255)
+
+
+def test_restore_refuses_a_kernel_method_without_a_kernel_only_when_it_needs_one(noisy_folder, tmp_path):
+    call_command("restore", "--method", "identity", "--task", "deblur", "--sigma", "2", "--no-progress",
+                 str(noisy_folder), str(tmp_path / "out"), stdout=StringIO())  # fmt: skip
+    assert np.array_equal(read_image(tmp_path / "out" / "a.png"), read_image(noisy_folder / "a.png"))
+    with pytest.raises(CommandError, match=r"FAILED a.png: no kernel \(use --kernel\) for 'a'"):
+        call_command("restore", "--method", "wiener", "--task", "deblur", "--sigma", "2", "--no-progress",
+                     str(noisy_folder), str(tmp_path / "out2"), stdout=StringIO())  # fmt: skip
+
+
 def test_restore_writes_the_methods_output(noisy_folder, tmp_path):
     out = StringIO()
     call_command(

@@ -142,11 +142,9 @@ def model_max_bytes(phase: Phase) -> int:
 
 
 def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
-    from restorebench.bundles.schema import DATA_TASK
-
     spec = phase.track.degradation_spec or {}
     scale = spec.get("scale")
-    return DATA_TASK.get(phase.track.task), scale if isinstance(scale, int) else None
+    return phase.track.task or None, scale if isinstance(scale, int) else None
 
 
 def check_model_inputs(phase: Phase) -> None:

@@ -2,15 +2,17 @@
 
 from django.core.management.base import BaseCommand
 
+from benchdata.tasks import task_names
 from reference_methods.cli import methods_table
-from reference_methods.registry import TASKS
 
 
 class Command(BaseCommand):
     help = "List the registered reference methods: name, family, tasks, citation."
 
     def add_arguments(self, parser):
-        parser.add_argument("--task", choices=TASKS, default=None, help="only methods serving this task")
+        parser.add_argument(
+            "--task", choices=task_names(), default=None, help="only methods serving this task"
+        )
 
     def handle(self, *args, **options):
         self.stdout.write(methods_table(options["task"]))

@@ -22,6 +22,7 @@ class Command(BaseCommand):
                 options["out_dir"],
                 sigma=options["sigma"],
                 scale=options["scale"],
+                quality=options["quality"],
                 kernel=options["kernel"],
                 mask_dir=options["mask_dir"],
                 params=dict(options["param"]),
