@@ -3,8 +3,8 @@
 A manifest is a small JSON object, validated here before anything touches the model file:
 
     {
-      "task": "sr",                      # denoise | deblur | sr | inpaint
-      "scale": 4,                        # sr only: integer >= 2 (other tasks: 1 or absent)
+      "task": "sr",                      # a task of benchdata.tasks that models can run on
+      "scale": 4,                        # sr only: integer 2-8 (other tasks: 1 or absent)
       "color": "y",                      # rgb | gray | y   (what the network's channels are, below)
       "input_range": [0, 1],             # the intensity range the network expects
       "output_range": [0, 1],            # the intensity range the network produces
@@ -39,7 +39,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TASKS = ("denoise", "deblur", "sr", "inpaint")
+from benchdata.tasks import list_tasks
+
+# Tasks a submitted model can restore: every task of the table whose sample is one image. A multi-frame
+# task (burst_sr) takes uploaded results only: the runner feeds a network one image at a time.
+TASKS = tuple(t.name for t in list_tasks() if not t.multi_frame)
+_SCALED = tuple(t.name for t in list_tasks() if t.scaled)
+# Side inputs a model may take: those its task's methods need (the task table's `method_needs`).
+_MASKED = tuple(t.name for t in list_tasks() if t.name in TASKS and "mask" in t.method_needs)
+_KERNELED = tuple(t.name for t in list_tasks() if t.name in TASKS and "kernel" in t.method_needs)
 COLORS = ("rgb", "gray", "y")
 FORMATS = ("onnx", "safetensors")
 _KNOWN_KEYS = {
@@ -135,9 +143,9 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
     if not isinstance(scale, int) or isinstance(scale, bool):
         problems.append(f"scale must be an integer, got {scale!r}")
         scale = 1
-    elif task == "sr" and not 2 <= scale <= 8:
-        problems.append(f"scale must be an integer from 2 to 8 for task 'sr', got {scale}")
-    elif task != "sr" and scale != 1:
+    elif task in _SCALED and not 2 <= scale <= 8:
+        problems.append(f"scale must be an integer from 2 to 8 for task {task!r}, got {scale}")
+    elif task not in _SCALED and scale != 1:
         problems.append(f"scale must be 1 (or absent) for task {task!r}, got {scale}")
 
     color = data.get("color", "rgb")
@@ -183,15 +191,15 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
     if not isinstance(mask_input, bool):
         problems.append(f"mask_input must be true or false, got {mask_input!r}")
         mask_input = False
-    elif mask_input and task != "inpaint":
-        problems.append(f"mask_input applies to task 'inpaint' only, not {task!r}")
+    elif mask_input and task not in _MASKED:
+        problems.append(f"mask_input applies to task(s) {', '.join(_MASKED)} only, not {task!r}")
     elif mask_input and safetensors:
         problems.append("mask_input needs an ONNX model: no registered architecture takes a mask channel")
     if not isinstance(kernel_input, bool):
         problems.append(f"kernel_input must be true or false, got {kernel_input!r}")
         kernel_input = False
-    elif kernel_input and task != "deblur":
-        problems.append(f"kernel_input applies to task 'deblur' only, not {task!r}")
+    elif kernel_input and task not in _KERNELED:
+        problems.append(f"kernel_input applies to task(s) {', '.join(_KERNELED)} only, not {task!r}")
     elif kernel_input and safetensors:
         problems.append(
             "kernel_input needs an ONNX model with a second input named 'kernel'; safetensors "

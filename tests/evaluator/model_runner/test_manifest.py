@@ -66,3 +66,19 @@ def test_invalid_field_is_named(data, fragment):
 def test_non_object_manifest_is_refused():
     with pytest.raises(ManifestError, match="JSON object"):
         parse_manifest(["task", "denoise"])
+
+
+def test_the_tasks_a_model_can_restore_are_the_single_image_tasks_of_the_table():
+    from benchdata.tasks import list_tasks
+
+    for info in list_tasks():
+        data = {"task": info.name, "scale": 4} if info.scaled else {"task": info.name}
+        if info.multi_frame:
+            with pytest.raises(ManifestError, match=f"task must be one of .*got '{info.name}'"):
+                parse_manifest(data)
+        else:
+            assert parse_manifest(data).task == info.name
+    with pytest.raises(ManifestError, match="scale must be an integer from 2 to 8 for task 'sr'"):
+        parse_manifest({"task": "sr"})
+    with pytest.raises(ManifestError, match="scale must be 1 .* for task 'jpeg'"):
+        parse_manifest({"task": "jpeg", "scale": 2})

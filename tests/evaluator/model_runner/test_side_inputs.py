@@ -231,9 +231,9 @@ def test_kernel_of_another_size_than_the_models_fixed_one_is_named(tmp_path, mod
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        ({"task": "denoise", "mask_input": True}, "mask_input applies to task 'inpaint' only"),
+        ({"task": "denoise", "mask_input": True}, "mask_input applies to task(s) inpaint only"),
         ({"task": "inpaint", "mask_input": 1}, "mask_input must be true or false"),
-        ({"task": "sr", "scale": 2, "kernel_input": True}, "kernel_input applies to task 'deblur' only"),
+        ({"task": "sr", "scale": 2, "kernel_input": True}, "kernel_input applies to task(s) deblur only"),
         ({"task": "deblur", "kernel_input": "yes"}, "kernel_input must be true or false"),
         ({**DEBLUR, "format": "safetensors", "architecture": "dncnn"}, "kernel_input needs an ONNX model"),
         ({**DEBLUR, "architecture": "dncnn"}, "kernel_input needs an ONNX model"),
