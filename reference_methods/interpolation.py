@@ -6,7 +6,7 @@ intensities on [0, 1]. Masks are bool (H, W), True = missing.
 Registered methods:
 - ``bicubic`` (sr): MATLAB-compatible bicubic upscaling, `benchdata.resize.imresize` (cubic a = -0.5,
   MATLAB's boundary handling), the SR papers' baseline row.
-- ``identity`` (denoise, deblur, jpeg): the degraded input unchanged — the score of doing nothing; it
+- ``identity`` (denoise, deblur, jpeg, enhance): the degraded input unchanged — the score of doing nothing; it
   needs nothing disclosed, so it enters blind deblurring tracks too.
 - ``harmonic_inpaint`` (inpaint): diffusion fill, the missing pixels solve Laplace's equation
   Δu = 0 with the known pixels as Dirichlet data (Neumann at the image border).
@@ -43,7 +43,7 @@ def bicubic(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
 @register_method(
     "identity",
     family="interpolation",
-    tasks=("denoise", "deblur", "jpeg"),
+    tasks=("denoise", "deblur", "jpeg", "enhance"),
     citation="(baseline) the degraded input returned unchanged",
     needs=(),
 )

@@ -141,3 +141,35 @@ def test_baselines_are_scored_by_the_worker_and_shown_unranked(phase, cpu_worker
     assert submission.scores["psnr"] == pytest.approx(expected, abs=1e-9)
     [row] = leaderboard_compute(phase=phase).rows
     assert (row.is_reference, row.rank, row.method_name) == (True, None, "identity")
+
+
+BLIND = """\
+format: 1
+challenge: {slug: baselines-test, title: Baselines test}
+tracks:
+  - slug: blind
+    title: Blind deblurring
+    task: deblur
+    degradation: {sigma: 2, kernel: {type: gaussian, size: 9, sigma: 1.6}}
+    data: {dataset: starter, seed: 11, disclose_kernel: false}
+    phases:
+      - {slug: dev, title: Development, split: val,
+         starts_at: 2020-01-01T00:00:00Z, ends_at: 2099-01-01T00:00:00Z}
+"""
+
+
+@pytest.mark.django_db
+def test_a_blind_deblurring_track_refuses_kernel_methods_and_enters_identity(load_bundle):
+    phase = load_bundle(BLIND)
+    from django.conf import settings
+
+    assert not (Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir / "kernels").exists()
+    plan = {item.method: item for item in baselines.baseline_plan(phases=[phase], selection="fast")}
+    assert plan["identity"].skip_reason == ""
+    assert plan["wiener"].skip_reason == (
+        "method 'wiener' needs the kernel, which this deblur track does not disclose (a blind track); "
+        "choose a method that does without it"
+    )
+    report = baselines.baselines_run(plan=[plan["identity"], plan["wiener"]])
+    assert [s.method_name for s in report.entered] == ["identity"]
+    assert any("wiener" in line and "blind" in line for line in report.skipped)
