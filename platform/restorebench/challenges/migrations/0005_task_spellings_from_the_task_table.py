@@ -23,7 +23,7 @@ def rename_backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenges", "0002_audit_log_append_only"),
+        ("challenges", "0004_remove_phase_free_form_paths"),
     ]
 
     operations = [
