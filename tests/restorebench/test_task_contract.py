@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.utils import timezone
+from restorebench import storage
 from restorebench.baselines.services import FAST_METHODS, baseline_outputs_make, phase_disclosures
 from restorebench.bundles.schema import BundleError, bundle_parse
 from restorebench.bundles.services import bundle_load
@@ -54,10 +54,10 @@ def _synthetic_phase(info: TaskInfo, tmp_path: Path) -> Phase:
 
 def _pairs_phase(info: TaskInfo, tmp_path: Path, starter: Path) -> Phase:
     """Organizer pairs: a darkened, slightly noisy copy of each starter val image (a low-light pair)."""
+    from restorebench.challenges.phase_data import phase_data_install
     from restorebench.challenges.services import challenge_create, phase_create, track_create
 
-    public = Path(settings.RESTOREBENCH_STORAGE_DIR) / "contract" / info.name
-    hidden = Path(settings.RESTOREBENCH_HIDDEN_DIR) / "contract" / info.name / "gt"
+    public, hidden = tmp_path / "pairs" / "public", tmp_path / "pairs" / "gt"
     rng = np.random.default_rng(3)
     manifest = json.loads((starter / "manifest.json").read_text())
     names = [f["name"] for f in manifest["files"]][:3]
@@ -76,12 +76,10 @@ def _pairs_phase(info: TaskInfo, tmp_path: Path, starter: Path) -> Phase:
         ranking_metrics=[{"metric": m} for m in info.scoring.metrics],
     )  # fmt: skip
     now = timezone.now()
-    return phase_create(
-        track=track, slug="dev", title="Development", starts_at=now, ends_at=now + timezone.timedelta(days=1),
-        inputs_dir=public.relative_to(settings.RESTOREBENCH_STORAGE_DIR).as_posix(),
-        ground_truth_dir=hidden.relative_to(settings.RESTOREBENCH_HIDDEN_DIR).as_posix(),
-        expected_images=sorted(f"{Path(n).stem}.png" for n in names),
-    )  # fmt: skip
+    phase = phase_create(
+        track=track, slug="dev", title="Development", starts_at=now, ends_at=now + timezone.timedelta(days=1)
+    )
+    return phase_data_install(phase=phase, inputs_src=public, ground_truth_src=hidden, actor=None)
 
 
 def _method(info: TaskInfo, phase: Phase) -> str:
@@ -113,8 +111,8 @@ def test_every_task_runs_from_data_to_a_scored_leaderboard_row(info, platform_di
     assert phase.track.task == info.name
 
     method = _method(info, phase)
-    public = Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir
-    gt_dir = Path(settings.RESTOREBENCH_HIDDEN_DIR) / phase.ground_truth_dir
+    public = storage.phase_inputs_for_reading(phase)
+    gt_dir = storage.phase_ground_truth_for_reading(phase)
     outputs = baseline_outputs_make(str(public), method, info.name, str(tmp_path / "out.zip"))
     assert outputs.images == len(phase.expected_images) > 0
     with zipfile.ZipFile(outputs.zip_path) as archive:

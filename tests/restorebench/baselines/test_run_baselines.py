@@ -161,9 +161,9 @@ tracks:
 @pytest.mark.django_db
 def test_a_blind_deblurring_track_refuses_kernel_methods_and_enters_identity(load_bundle):
     phase = load_bundle(BLIND)
-    from django.conf import settings
+    from restorebench import storage
 
-    assert not (Path(settings.RESTOREBENCH_STORAGE_DIR) / phase.inputs_dir / "kernels").exists()
+    assert not (storage.phase_inputs_dir(phase) / "kernels").exists()
     plan = {item.method: item for item in baselines.baseline_plan(phases=[phase], selection="fast")}
     assert plan["identity"].skip_reason == ""
     assert plan["wiener"].skip_reason == (
