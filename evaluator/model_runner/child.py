@@ -149,6 +149,8 @@ def _read_image(path: Path):  # noqa: ANN202 - numpy array
     import numpy as np
     from PIL import Image
 
+    if path.is_dir():  # a multi-frame sample: its PNG frames in burst order, (N, H, W[, 3])
+        return np.stack([_read_image(p) for p in sorted(path.iterdir()) if p.suffix.lower() == ".png"])
     if path.suffix.lower() == ".npy":
         arr = np.load(path, allow_pickle=False)
         return arr.astype(np.float64) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
@@ -324,7 +326,11 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
     fixed = tuple(job["fixed_hw"]) if job.get("fixed_hw") else None
     for index, name in enumerate(job["inputs"]):
         image = _read_image(scratch / "in" / name)
-        x = network_input(image, manifest["color"], lo, hi)
+        if manifest.get("frames", 1) > 1:
+            # Frames concatenated along the channel axis, frame-major (manifest.py).
+            x = np.concatenate([network_input(f, manifest["color"], lo, hi) for f in image], axis=1)
+        else:
+            x = network_input(image, manifest["color"], lo, hi)
         if manifest.get("mask_input"):
             # <id>.png beside an <id>.png or <id>.npy input; tiled with the image.
             mask_name = name if name.lower().endswith(".png") else f"{Path(name).stem}.png"

@@ -184,7 +184,7 @@ def _tensors_of(graph):  # noqa: ANN001, ANN202
 
 
 def inspect_onnx(
-    path: Path, channels: int, *, mask_input: bool = False, kernel_input: bool = False
+    path: Path, channels: int, *, mask_input: bool = False, kernel_input: bool = False, frames: int = 1
 ) -> ModelInfo:
     """Parse and check an ONNX model; raise ModelFormatError naming the problem.
 
@@ -270,7 +270,7 @@ def inspect_onnx(
             f"it has {len(inputs)} input(s) and {len(outputs)} output(s){hint}",
         )
     image_input = image_inputs[0] if kernel_input else inputs[0]
-    in_channels = channels + (1 if mask_input else 0)
+    in_channels = channels * frames + (1 if mask_input else 0)
     for role, vi, want in (("input", image_input, in_channels), ("output", outputs[0], channels)):
         elem = vi.type.tensor_type.elem_type
         if elem != TensorProto.FLOAT:
@@ -289,6 +289,8 @@ def inspect_onnx(
             what = (
                 f"{channels} colour channel(s) plus the mask channel (mask_input)"
                 if role == "input" and mask_input
+                else f"{channels} colour channel(s) × {frames} frames"
+                if role == "input" and frames > 1
                 else f"{want}"
             )
             raise ModelFormatError(
@@ -408,7 +410,11 @@ def inspect_model(path: Path, manifest: Manifest) -> ModelInfo:
                 "manifest", "'architecture' applies to safetensors weights; this is an ONNX model"
             )
         return inspect_onnx(
-            path, manifest.channels, mask_input=manifest.mask_input, kernel_input=manifest.kernel_input
+            path,
+            manifest.channels,
+            mask_input=manifest.mask_input,
+            kernel_input=manifest.kernel_input,
+            frames=manifest.frames,
         )
     for flag in ("mask_input", "kernel_input"):
         if getattr(manifest, flag):

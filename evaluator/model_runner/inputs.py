@@ -12,6 +12,9 @@ dtype float32, float64 or uint8 (divided by 255), at most `max_pixels` pixels an
 file size the header implies, finite, and float values inside NPY_VALUE_LIMITS (a wider value is a
 file on the 0–255 scale, or garbage). A problem raises InputFileError naming the file: inputs belong to
 the phase, not to the participant, so it is the caller's mistake, not the model's.
+
+A multi-frame sample (burst_sr) is a folder `<id>/` of PNG frames (`00.png`, `01.png`, ... in burst
+order); every frame is checked like a PNG input, and all must share one size and colour kind.
 """
 
 from __future__ import annotations
@@ -53,19 +56,46 @@ class InputImage:
 
 
 def png_name(path: Path | str) -> str:
-    """The PNG that goes with an input file: a PNG's own name, `<stem>.png` for `<stem>.npy`."""
+    """The PNG that goes with an input: a PNG's own name, `<stem>.png` for `<stem>.npy`, `<id>.png`
+    for a folder of frames `<id>/`."""
     path = Path(path)
-    return path.name if path.suffix.lower() == ".png" else f"{path.stem}.png"
+    if path.suffix.lower() == ".png":
+        return path.name
+    return f"{path.name}.png" if path.is_dir() else f"{path.stem}.png"
 
 
-def list_inputs(images_dir: Path) -> list[Path]:
-    """The input files (PNG and .npy) of a folder, sorted by name; raise if there are none, or if two
-    would give the same output name (`a.png` and `a.npy`)."""
+def frame_files(folder: Path) -> list[Path]:
+    """The PNG frames of a multi-frame sample, in burst (name) order."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+
+
+def check_frames(folder: Path, max_pixels: int, count: int) -> InputImage:
+    """Check a multi-frame sample: `count` PNG frames of one size and colour kind; raise
+    InputFileError naming the sample."""
+    files = frame_files(folder)
+    if len(files) != count:
+        raise InputFileError(
+            f"input {folder.name}: holds {len(files)} PNG frame(s); the model takes {count}", folder.name
+        )
+    frames = [check_input(p, max_pixels) for p in files]
+    if len({(f.size, f.is_rgb) for f in frames}) != 1:
+        raise InputFileError(f"input {folder.name}: its frames differ in size or colour", folder.name)
+    return InputImage(folder, frames[0].size, frames[0].is_rgb)
+
+
+def list_inputs(images_dir: Path, frames: bool = False) -> list[Path]:
+    """The input files (PNG and .npy) of a folder, sorted by name — or with `frames` its sub-folders,
+    one multi-frame sample each; raise if there are none, or if two would give the same output name
+    (`a.png` and `a.npy`)."""
     if not images_dir.is_dir():
         raise FileNotFoundError(f"inputs folder {images_dir} does not exist")
-    files = sorted(p for p in images_dir.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+    if frames:
+        files = sorted(p for p in images_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    else:
+        files = sorted(p for p in images_dir.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
     if not files:
-        raise ValueError(f"inputs folder {images_dir} holds no PNG or .npy inputs")
+        what = "folders of frames" if frames else "PNG or .npy inputs"
+        raise ValueError(f"inputs folder {images_dir} holds no {what}")
     seen: dict[str, str] = {}
     for path in files:
         other = seen.setdefault(png_name(path), path.name)
@@ -161,7 +191,10 @@ def check_input(path: Path, max_pixels: int) -> InputImage:
 
 
 def read_input(path: Path) -> np.ndarray:
-    """An input as float64 (H, W) or (H, W, 3) on the [0, 1] scale (a `.npy` unclipped)."""
+    """An input as float64 (H, W) or (H, W, 3) on the [0, 1] scale (a `.npy` unclipped); a folder of
+    frames as (N, H, W[, 3])."""
+    if path.is_dir():
+        return np.stack([read_input(p) for p in frame_files(path)])
     if path.suffix.lower() == ".npy":
         return load_npy(path)
     with Image.open(path) as im:

@@ -13,7 +13,8 @@ A manifest is a small JSON object, validated here before anything touches the mo
       "architecture": "srcnn",           # safetensors only: a registered reference architecture
       "architecture_params": {"scale": 4},
       "mask_input": false,               # inpaint only: the mask as one more input channel
-      "kernel_input": false              # deblur, ONNX only: the blur kernel as a second input "kernel"
+      "kernel_input": false,             # deblur, ONNX only: the blur kernel as a second input "kernel"
+      "frames": 14                       # burst_sr only (required there), ONNX only: frames per sample
     }
 
 `color` fixes the network's channel layout, NCHW float32:
@@ -21,6 +22,12 @@ A manifest is a small JSON object, validated here before anything touches the mo
 - "gray": 1 channel; an RGB input is run as a batch of its three channels separately.
 - "y": 1 channel, the ITU-R BT.601 luma Y (MATLAB `rgb2ycbcr`); chroma is carried over from the
   input (bicubic-upscaled for SR), as in the SRCNN/VDSR protocol.
+
+A multi-frame task (`burst_sr`: a sample is a folder of frames, one output image) feeds the network
+the frames concatenated along the channel axis, frame-major: "rgb" (1, 3·frames, h, w) — frame 0's
+R, G, B, then frame 1's, ...; "gray" (1, frames, h, w), or (3, frames, h, w) for RGB frames (each colour
+channel a batch item). The output is one image, (1, 3, s·h, s·w) or (N, 1, s·h, s·w), aligned with
+frame 0. The "y" mode is refused for it (its chroma would come from one frame).
 
 Ranges map the platform's [0, 1] intensities linearly: x_model = lo + (hi - lo) * x.
 
@@ -41,9 +48,9 @@ from typing import Any
 
 from benchdata.tasks import list_tasks
 
-# Tasks a submitted model can restore: every task of the table whose sample is one image. A multi-frame
-# task (burst_sr) takes uploaded results only: the runner feeds a network one image at a time.
-TASKS = tuple(t.name for t in list_tasks() if not t.multi_frame)
+TASKS = tuple(t.name for t in list_tasks())
+_MULTI_FRAME = tuple(t.name for t in list_tasks() if t.multi_frame)
+MAX_FRAMES = 64
 _SCALED = tuple(t.name for t in list_tasks() if t.scaled)
 # Side inputs a model may take: those its task's methods need (the task table's `method_needs`).
 _MASKED = tuple(t.name for t in list_tasks() if t.name in TASKS and "mask" in t.method_needs)
@@ -63,6 +70,7 @@ _KNOWN_KEYS = {
     "architecture_params",
     "mask_input",
     "kernel_input",
+    "frames",
 }
 MAX_TILE = 4096
 
@@ -87,6 +95,7 @@ class Manifest:
     architecture_params: Mapping[str, Any] = field(default_factory=dict)
     mask_input: bool = False
     kernel_input: bool = False
+    frames: int = 1
 
     @property
     def channels(self) -> int:
@@ -95,8 +104,9 @@ class Manifest:
 
     @property
     def input_channels(self) -> int:
-        """Channels of the network's image input: the colour channels, plus the mask when asked."""
-        return self.channels + (1 if self.mask_input else 0)
+        """Channels of the network's image input: the colour channels (of every frame), plus the mask
+        when asked."""
+        return self.channels * self.frames + (1 if self.mask_input else 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -206,6 +216,7 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
             "architectures take the image only"
         )
 
+    frames = _frames(data, task, color, safetensors, problems)
     if problems:
         raise ManifestError("invalid model manifest: " + "; ".join(problems))
     return Manifest(
@@ -221,4 +232,26 @@ def parse_manifest(data: Mapping[str, Any] | Manifest) -> Manifest:
         architecture_params=dict(arch_params),
         mask_input=mask_input,
         kernel_input=kernel_input,
+        frames=frames,
     )
+
+
+def _frames(data: Mapping[str, Any], task: Any, color: Any, safetensors: bool, problems: list[str]) -> int:
+    """The `frames` field: required (2 to MAX_FRAMES) for a multi-frame task, 1 or absent otherwise."""
+    frames = data.get("frames", 1)
+    if not isinstance(frames, int) or isinstance(frames, bool):
+        problems.append(f"frames must be an integer, got {frames!r}")
+        return 1
+    if task not in _MULTI_FRAME:
+        if frames != 1:
+            problems.append(f"frames applies to task(s) {', '.join(_MULTI_FRAME)} only, not {task!r}")
+        return 1
+    if "frames" not in data or not 2 <= frames <= MAX_FRAMES:
+        problems.append(
+            f"task {task!r} needs frames, the frames per sample the network takes (2 to {MAX_FRAMES})"
+        )
+    if color == "y":
+        problems.append(f"color 'y' is not available for task {task!r}: use rgb or gray")
+    if safetensors:
+        problems.append(f"task {task!r} needs an ONNX model: no registered architecture takes a burst")
+    return frames

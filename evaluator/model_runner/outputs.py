@@ -55,8 +55,11 @@ def _upscale_bicubic(plane: np.ndarray, scale: int) -> np.ndarray:
 def assemble_output(raw: np.ndarray, source: np.ndarray, manifest: Manifest) -> np.ndarray:
     """Validated raw NCHW output (already mapped to [0, 1]) -> platform image (H, W) or (H, W, 3).
 
-    `source` is the input image, needed for the "y" colour mode's chroma and to return gray for gray.
+    `source` is the input image, needed for the "y" colour mode's chroma and to return gray for gray;
+    for a multi-frame sample the stack of frames, of which frame 0 (the reference) counts.
     """
+    if manifest.frames > 1:
+        source = source[0]
     if manifest.color == "rgb":
         out = raw[0].transpose(1, 2, 0)
         return out.mean(axis=2) if source.ndim == 2 else out

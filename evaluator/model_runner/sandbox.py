@@ -37,7 +37,15 @@ from typing import Any
 from PIL import Image
 
 from evaluator.model_runner.formats import ModelFormatError, ModelInfo, inspect_model
-from evaluator.model_runner.inputs import InputFileError, InputImage, check_input, list_inputs, read_input
+from evaluator.model_runner.inputs import (
+    InputFileError,
+    InputImage,
+    check_frames,
+    check_input,
+    frame_files,
+    list_inputs,
+    read_input,
+)
 from evaluator.model_runner.limits import (
     ImageRun,
     ModelRunError,
@@ -100,6 +108,18 @@ def _fixed_hw(info: ModelInfo, manifest: Manifest) -> tuple[int, int] | None:
     return (int(shape[2]), int(shape[3]))
 
 
+def _multi_frame(manifest: Mapping[str, Any] | Manifest) -> bool:
+    """Whether the manifest's task takes a folder of frames per sample (read before it is validated:
+    an invalid manifest is reported as the model's fault below)."""
+    from benchdata.tasks import TaskError, get_task
+
+    task = manifest.task if isinstance(manifest, Manifest) else dict(manifest or {}).get("task")
+    try:
+        return get_task(task).multi_frame
+    except TaskError:
+        return False
+
+
 def run_model_submission(
     model_path: str | Path,
     manifest: Mapping[str, Any] | Manifest,
@@ -129,7 +149,7 @@ def run_model_submission(
     model_path, inputs_dir, out_dir = Path(model_path), Path(inputs_dir), Path(out_dir)
     # A track's public folder keeps its images in inputs/ (masks/ and kernels/ beside it).
     images_dir = inputs_dir / "inputs" if (inputs_dir / "inputs").is_dir() else inputs_dir
-    inputs = list_inputs(images_dir)
+    inputs = list_inputs(images_dir, frames=_multi_frame(manifest))
     out_dir.mkdir(parents=True, exist_ok=True)
     report = RunReport(ok=False)
     try:
@@ -144,7 +164,12 @@ def run_model_submission(
         return report
     report.format, report.parameters, report.model_bytes = info.format, info.parameters, info.size_bytes
 
-    checked: list[InputImage] = [check_input(path, limits.max_input_pixels) for path in inputs]
+    checked: list[InputImage] = [
+        check_frames(path, limits.max_input_pixels, manifest.frames)
+        if path.is_dir()
+        else check_input(path, limits.max_input_pixels)
+        for path in inputs
+    ]
     expected = [expected_output_shape(c.size, c.is_rgb, manifest) for c in checked]
     largest = max(math.prod(e) for e in expected) * 4 + 4096
     file_bytes = limits.file_bytes or largest + (1 << 20)
@@ -185,7 +210,12 @@ def _stage(
     model_name = "model.onnx" if info.format == "onnx" else "model.safetensors"
     shutil.copyfile(model_path, scratch / model_name)
     for path in inputs:
-        shutil.copyfile(path, scratch / "in" / path.name)
+        if path.is_dir():  # a multi-frame sample: its PNG frames
+            (scratch / "in" / path.name).mkdir()
+            for frame in frame_files(path):
+                shutil.copyfile(frame, scratch / "in" / path.name / frame.name)
+        else:
+            shutil.copyfile(path, scratch / "in" / path.name)
     if not (limits.drop_privileges and os.getuid() == 0):
         return model_name, None
     # The child becomes `nobody`: it can read the copies and write only its scratch folders.
@@ -193,7 +223,7 @@ def _stage(
     for p in (scratch, scratch / "out"):
         os.chown(p, *drop_to)
     side_dirs = [scratch / d for d in (MASK_DIR, KERNEL_DIR) if (scratch / d).is_dir()]
-    for p in [scratch / "in", *(scratch / "in").iterdir(), scratch / model_name, *side_dirs, *side_files]:
+    for p in [scratch / "in", *(scratch / "in").rglob("*"), scratch / model_name, *side_dirs, *side_files]:
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
     return model_name, drop_to
 

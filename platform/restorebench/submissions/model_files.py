@@ -60,13 +60,14 @@ def model_fingerprint(sha256: str, manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"model:{sha256}:{canonical}".encode()).hexdigest()
 
 
-def model_inputs_check(folder: Path) -> list[Path]:
+def model_inputs_check(folder: Path, frames: bool = False) -> list[Path]:
     """The phase's inputs a model runs on (`folder` is the phase's folder of inputs, as the job gets
-    it): PNGs or float .npy arrays. Raise ModelUploadError (kind "phase") when there are none."""
+    it): PNGs or float .npy arrays, or with `frames` (a multi-frame task) folders of PNG frames. Raise
+    ModelUploadError (kind "phase") when there are none."""
     from evaluator.model_runner.inputs import INPUT_SUFFIXES, list_inputs
 
     try:
-        return list_inputs(folder)
+        return list_inputs(folder, frames=frames)
     except FileNotFoundError:
         raise ModelUploadError(
             "this phase cannot run models: its inputs folder is missing; submit restored images instead",

@@ -197,6 +197,26 @@ class Models:
         return _save(helper.make_graph(nodes, "kpeak", [x, k], [y], inits), self.folder / "kpeak.onnx")
 
 
+def burst_mean_upscale(folder: Path, frames: int, channels: int, scale: int) -> Path:
+    """Burst net: the mean of the `frames` frames (stacked frame-major on the channel axis), upscaled
+    by nearest neighbour: input (N, frames·channels, H, W), output (N, channels, s·H, s·W)."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", frames * channels, "H", "W"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", channels, "H2", "W2"])
+    nodes, inits = [], [_const("axis", np.array([1], np.int64))]
+    for f in range(frames):
+        inits += [_const(f"s{f}", np.array([f * channels], np.int64))]
+        inits += [_const(f"e{f}", np.array([(f + 1) * channels], np.int64))]
+        nodes.append(helper.make_node("Slice", ["input", f"s{f}", f"e{f}", "axis"], [f"frame{f}"]))
+    nodes.append(helper.make_node("Sum", [f"frame{f}" for f in range(frames)], ["total"]))
+    nodes.append(helper.make_node("Mul", ["total", "inv"], ["mean"]))
+    nodes.append(helper.make_node("Resize", ["mean", "", "scales"], ["output"], mode="nearest"))
+    inits += [
+        _const("inv", np.float32(1.0 / frames)),
+        _const("scales", np.array([1, 1, scale, scale], dtype=np.float32)),
+    ]
+    return _save(helper.make_graph(nodes, "burst", [x], [y], inits), folder / f"burst{frames}.onnx")
+
+
 @pytest.fixture
 def models(tmp_path: Path) -> Models:
     folder = tmp_path / "models"

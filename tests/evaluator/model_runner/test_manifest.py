@@ -68,17 +68,25 @@ def test_non_object_manifest_is_refused():
         parse_manifest(["task", "denoise"])
 
 
-def test_the_tasks_a_model_can_restore_are_the_single_image_tasks_of_the_table():
+def test_a_model_can_restore_every_task_of_the_table():
     from benchdata.tasks import list_tasks
 
     for info in list_tasks():
         data = {"task": info.name, "scale": 4} if info.scaled else {"task": info.name}
         if info.multi_frame:
-            with pytest.raises(ManifestError, match=f"task must be one of .*got '{info.name}'"):
-                parse_manifest(data)
-        else:
-            assert parse_manifest(data).task == info.name
+            data["frames"] = 8
+        assert parse_manifest(data).task == info.name
     with pytest.raises(ManifestError, match="scale must be an integer from 2 to 8 for task 'sr'"):
         parse_manifest({"task": "sr"})
     with pytest.raises(ManifestError, match="scale must be 1 .* for task 'jpeg'"):
         parse_manifest({"task": "jpeg", "scale": 2})
+
+
+def test_a_burst_manifest_needs_its_frames_and_refuses_y():
+    parsed = parse_manifest({"task": "burst_sr", "scale": 4, "frames": 14})
+    assert (parsed.frames, parsed.input_channels) == (14, 42)
+    with pytest.raises(ManifestError) as error:
+        parse_manifest({"task": "burst_sr", "scale": 4, "color": "y"})
+    assert "needs frames" in str(error.value) and "color 'y' is not available" in str(error.value)
+    with pytest.raises(ManifestError, match="frames applies to task"):
+        parse_manifest({"task": "denoise", "frames": 3})

@@ -238,3 +238,52 @@ def test_missing_inputs_folder_is_the_callers_error(tmp_path, models):
 def test_unknown_limit_is_named():
     with pytest.raises(ValueError, match="unknown run limit.*gpu_count"):
         RunLimits.from_dict({"gpu_count": 2})
+
+
+def _bursts(folder: Path, frames: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Two multi-frame samples `<id>/00.png ..` as burst_sr track data stores them."""
+    rng = np.random.default_rng(5)
+    stacks = {}
+    for sample in ("s1", "s2"):
+        (folder / sample).mkdir(parents=True)
+        stacks[sample] = rng.integers(0, 256, (frames, *shape), dtype=np.uint8)
+        for k, frame in enumerate(stacks[sample]):
+            Image.fromarray(frame).save(folder / sample / f"{k:02d}.png")
+    return stacks
+
+
+@pytest.mark.parametrize(("color", "shape"), [("rgb", (6, 7, 3)), ("gray", (6, 7, 3)), ("gray", (6, 7))])
+def test_a_burst_model_gets_the_frames_on_the_channel_axis_and_gives_one_image(tmp_path, color, shape):
+    from .conftest import burst_mean_upscale
+
+    stacks = _bursts(tmp_path / "inputs", 3, shape)
+    channels = 3 if color == "rgb" else 1
+    model = burst_mean_upscale(tmp_path, 3, channels, 4)
+    manifest = {"task": "burst_sr", "scale": 4, "frames": 3, "color": color}
+    report = run_model_submission(model, manifest, tmp_path / "inputs", tmp_path / "o")
+    assert report.ok, report.error
+    for sample, stack in stacks.items():
+        expected = _uint8((stack.astype(np.float64) / 255).mean(axis=0)).repeat(4, 0).repeat(4, 1)
+        got = _png(tmp_path / "o" / f"{sample}.png").astype(int)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected.astype(int)).max() <= 1  # float32 mean vs float64
+
+
+def test_a_burst_sample_with_the_wrong_number_of_frames_is_named(tmp_path):
+    from evaluator.model_runner.inputs import InputFileError
+
+    from .conftest import burst_mean_upscale
+
+    _bursts(tmp_path / "inputs", 2, (6, 7))
+    model = burst_mean_upscale(tmp_path, 3, 1, 4)
+    manifest = {"task": "burst_sr", "scale": 4, "frames": 3, "color": "gray"}
+    with pytest.raises(InputFileError, match="input s1: holds 2 PNG frame"):
+        run_model_submission(model, manifest, tmp_path / "inputs", tmp_path / "o")
+
+
+def test_a_burst_model_whose_input_is_not_frames_times_channels_is_refused(tmp_path, models):
+    _bursts(tmp_path / "inputs", 3, (6, 7, 3))
+    manifest = {"task": "burst_sr", "scale": 4, "frames": 3, "color": "rgb"}
+    report = run_model_submission(models.nearest_upscale(4), manifest, tmp_path / "inputs", tmp_path / "o")
+    assert not report.ok and report.error_kind == "interface"
+    assert "3 colour channel(s) × 3 frames" in report.error

@@ -9,6 +9,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
+from benchdata.tasks import get_task
 from restorebench import storage
 from restorebench.challenges.models import Phase
 from restorebench.challenges.services import audit_log_record
@@ -148,15 +149,15 @@ def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
 
 
 def check_model_inputs(phase: Phase) -> None:
-    """A model needs inputs to run on: the phase's PNGs or float .npy arrays (what the evaluator's model
-    runner reads); a phase with none refuses models."""
+    """A model needs inputs to run on: the phase's PNGs or float .npy arrays, or folders of frames for a
+    multi-frame task (what the evaluator's model runner reads); a phase with none refuses models."""
     try:
         folder = storage.model_inputs_for_reading(phase)
     except storage.DataUnavailable as error:  # its message names no server path
         raise ModelUploadError(f"this phase cannot run models: {error}", "phase") from error
     except FileNotFoundError:  # removed while being checked; this message would name the folder
         raise ModelUploadError("this phase cannot run models: its inputs are missing", "phase") from None
-    model_inputs_check(folder)
+    model_inputs_check(folder, frames=get_task(phase.track.task).multi_frame)
 
 
 def model_contents(path: Path, manifest: dict, phase: Phase, sha256: str) -> ModelContents:
