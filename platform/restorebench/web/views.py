@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from benchdata.tasks import list_tasks
 from restorebench.accounts import services as accounts
 from restorebench.accounts.selectors import team_for_user, team_members
 from restorebench.accounts.throttling import sign_in_wait, sign_up_wait
@@ -64,7 +65,8 @@ def _or_404(value):
 
 def home(request: HttpRequest) -> HttpResponse:
     challenges = challenge_list(user=request.user).prefetch_related("tracks")
-    return render(request, "web/home.html", {"challenges": challenges})
+    tasks = [t.label for t in list_tasks()]
+    return render(request, "web/home.html", {"challenges": challenges, "tasks": tasks})
 
 
 def _too_many(request: HttpRequest, wait: int, what: str) -> HttpResponse:

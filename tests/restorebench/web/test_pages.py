@@ -28,6 +28,14 @@ def test_home_lists_public_challenges_only(client, make_arena, make_user):
     assert client.get("/challenges/secret/").status_code == 404
 
 
+def test_home_names_every_task_of_the_table(client):
+    from benchdata.tasks import list_tasks
+
+    page = client.get("/").content.decode()
+    for info in list_tasks():
+        assert info.label in page, info.name
+
+
 def test_challenge_page_states_phase_times_in_utc(client, make_arena):
     opens = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
     arena = make_arena(starts_at=opens, ends_at=opens + dt.timedelta(days=4000), max_submissions_per_day=5)
