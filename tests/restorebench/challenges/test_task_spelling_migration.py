@@ -1,4 +1,4 @@
-"""Migration 0005 gives stored tracks the task table's one spelling: `super_resolution` becomes `sr`,
+"""Migration 0006 gives stored tracks the task table's one spelling: `super_resolution` becomes `sr`,
 and the database's check constraint then admits exactly the table's tasks."""
 
 import pytest
@@ -7,8 +7,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from benchdata.tasks import task_names
 
-BEFORE = [("challenges", "0004_remove_phase_free_form_paths")]
-AFTER = [("challenges", "0005_task_spellings_from_the_task_table")]
+BEFORE = [("challenges", "0005_track_leaderboards_phase_final")]
+AFTER = [("challenges", "0006_task_spellings_from_the_task_table")]
 
 
 def _migrate(targets):

@@ -23,7 +23,7 @@ def rename_backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("challenges", "0004_remove_phase_free_form_paths"),
+        ("challenges", "0005_track_leaderboards_phase_final"),
     ]
 
     operations = [
