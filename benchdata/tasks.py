@@ -232,7 +232,6 @@ register_task(
         label="Deblurring",
         summary="blur kernel plus noise; the kernel is disclosed (non-blind) or not (blind)",
         disclosures=("sigma", "kernel"),
-        requires=("sigma",),
         method_needs=("kernel",),
         geometry="same",
         degradation_keys=(*_NOISE_KEYS, "kernel", "boundary"),
