@@ -210,6 +210,16 @@ def _metric_directions(ranking: dict) -> dict[str, bool]:
     return {m["metric"]: m["higher_is_better"] for m in ranking.get("metrics", [])}
 
 
+LEADERBOARD_PAGE_ROWS = 100
+
+
+def _int_or(value: str | None, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
     try:
@@ -219,6 +229,10 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     directions = _metric_directions(board.ranking)
     confidence = board_confidence_if_cheap(phase=phase, board=board)
     my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
+    # A page of rows at a time: rendering 500 table rows is most of a big board's cost.
+    pages = max(1, -(-len(board.rows) // LEADERBOARD_PAGE_ROWS))
+    page = min(max(1, _int_or(request.GET.get("page"), 1)), pages)
+    shown = board.rows[(page - 1) * LEADERBOARD_PAGE_ROWS : page * LEADERBOARD_PAGE_ROWS]
     rows = [
         {
             "row": row,
@@ -227,9 +241,17 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
             "linked": row.is_reference or (my_team is not None and row.team_id == my_team.pk),
             "confidence": confidence.get(row.submission_id),
         }
-        for row in board.rows
+        for row in shown
     ]
+    elsewhere = None
+    if my_team is not None and not any(item["mine"] for item in rows):
+        index = next((i for i, r in enumerate(board.rows) if r.team_id == my_team.pk), None)
+        if index is not None:
+            elsewhere = {"rank": board.rows[index].rank, "page": index // LEADERBOARD_PAGE_ROWS + 1}
     context = {
+        "page": page,
+        "pages": range(1, pages + 1) if pages > 1 else None,
+        "my_row_elsewhere": elsewhere,
         "phase": phase,
         "track": phase.track,
         "challenge": phase.track.challenge,

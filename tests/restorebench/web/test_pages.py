@@ -320,3 +320,24 @@ def test_track_and_team_pages_show_the_getting_started_commands(client, make_are
     assert f"restorebench submit {arena.phase.pk} results.zip" in track_page
     team_page = client.get(f"/challenges/{arena.challenge.slug}/team/").content.decode()
     assert f"restorebench submit {arena.phase.pk} results.zip" in team_page
+
+
+def test_a_big_leaderboard_is_shown_a_page_at_a_time_and_points_to_your_row(
+    client, make_arena, make_participant
+):
+    arena = make_arena(images=1)
+    users = []
+    for i in range(130):
+        user, team = make_participant(arena)
+        scored_submission(arena.phase, team, {"psnr": 40.0 - i / 10, "ssim": 0.5})
+        users.append(user)
+    client.force_login(users[120])  # ranked 121: on page 2
+    first = client.get(f"/phases/{arena.phase.pk}/leaderboard/").content.decode()
+    ranks = [r["cells"][0] for r in table_rows(first, "leaderboard")[1:]]
+    assert ranks[0] == "1" and ranks[-1] == "100" and len(ranks) == 100
+    assert "Your team is ranked 121" in first and "page=2" in first
+    second = client.get(f"/phases/{arena.phase.pk}/leaderboard/?page=2").content.decode()
+    ranks = [r["cells"][0] for r in table_rows(second, "leaderboard")[1:]]
+    assert ranks[0] == "101" and ranks[-1] == "130"
+    assert "Your team is ranked" not in second
+    assert client.get(f"/phases/{arena.phase.pk}/leaderboard/?page=x").status_code == 200
