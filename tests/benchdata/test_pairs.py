@@ -89,8 +89,9 @@ def test_burst_inputs_are_folders_of_equal_frames(tmp_path):
     write_image(inputs / "lonely.png", _image(4, 5))
     write_image(gt / "lonely.png", _image(8, 10))
     problems = _problems(inputs, gt, task="burst_sr", scale=2)
-    assert problems[0].startswith("input/s1: frames of different sizes")
-    assert "input/lonely.png: for burst_sr an input is a folder of frames" in problems
+    assert problems[0] == "input/lonely.png: for burst_sr an input is a folder of frames"
+    assert problems[1].startswith("input/s1: frames of different sizes (00.png 5x4,")
+    assert len(problems) == 2
 
 
 def test_a_plain_task_refuses_folders_and_symlinks(tmp_path):
