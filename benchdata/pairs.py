@@ -263,7 +263,7 @@ def _burst_frames(
         shapes[name] = reader.shape(path, f"{label}/{name}", INPUT_SUFFIXES, files, f"{prefix}/{name}")
     known = {tuple(s) for s in shapes.values() if s is not None}
     if len(known) > 1:
-        sizes = ", ".join(f"{n} {'x'.join(map(str, s))}" for n, s in shapes.items() if s is not None)
+        sizes = ", ".join(f"{n} {s[1]}x{s[0]}" for n, s in shapes.items() if s is not None)
         reader.problems.append(f"{label}: frames of different sizes ({sizes})")
         return list(frames), None
     if None in shapes.values():
