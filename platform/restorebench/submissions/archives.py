@@ -179,34 +179,49 @@ def _check_sizes(
             )
 
 
-def _check_entry(info: zipfile.ZipInfo, seen: dict[str, str]) -> None:
+def _check_entry(
+    info: zipfile.ZipInfo,
+    seen: dict[str, str],
+    max_depth: int = 1,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+) -> bool:
+    """Refuse an entry that breaks the rules (ArchiveError); False for a folder entry to skip (allowed
+    only above `max_depth`), True for a file."""
     name = info.filename
     _check_name(name)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise ArchiveError(f"symbolic link in the zip: {name!r}; zip the image files themselves")
-    if info.is_dir() or "/" in name.rstrip("/") or "\\" in name:
+    depth = len(PurePosixPath(name).parts)
+    if max_depth > 1 and info.is_dir() and depth < max_depth and "\\" not in name:
+        return False
+    if info.is_dir() or depth > max_depth or "\\" in name:
         raise ArchiveError(
             f"folder in the zip: {name!r}; put the images at the top level of the zip, not inside a folder"
+            if max_depth == 1
+            else f"unexpected folder in the zip: {name!r} (at most {max_depth - 1} folder levels)"
         )
     if info.flag_bits & 0x1:
         raise ArchiveError(f"encrypted file in the zip: {name!r}")
-    if not name.lower().endswith(IMAGE_SUFFIXES):
+    if not name.lower().endswith(suffixes):
         raise ArchiveError(
-            f"not an image file: {name!r}; the zip may contain only {', '.join(IMAGE_SUFFIXES)} files"
+            f"not an image file: {name!r}; the zip may contain only {', '.join(suffixes)} files"
         )
     if name.lower() in seen:
         raise ArchiveError(f"duplicate file names in the zip: {seen[name.lower()]!r} and {name!r}")
     # The evaluator pairs files with the ground truth by name without extension: "rocket.png" and
     # "rocket.tif" would both claim "rocket".
-    stem = PurePosixPath(name).stem.lower()
-    other = next((earlier for key, earlier in seen.items() if PurePosixPath(key).stem == stem), None)
+    stem = str(PurePosixPath(name.lower()).with_suffix(""))  # within its folder
+    other = next(
+        (earlier for key, earlier in seen.items() if str(PurePosixPath(key).with_suffix("")) == stem), None
+    )
     if other is not None:
         raise ArchiveError(
             f"file names that differ only by extension or case: {other!r} and {name!r}; "
             "images are matched to the ground truth by name without extension, keep one"
         )
     seen[name.lower()] = name
+    return True
 
 
 def archive_inspect(
@@ -217,9 +232,14 @@ def archive_inspect(
     max_uncompressed_bytes: int,
     max_ratio: float,
     expected_sizes: Mapping[str, tuple[int, int]] | None = None,
+    max_depth: int = 1,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
 ) -> ArchiveContents:
     """Check a stored zip from its central directory, and with `expected_sizes` ({stem: (height,
-    width)}) each matching image's size from its first bytes; raises ArchiveError naming the problem."""
+    width)}) each matching image's size from its first bytes; raises ArchiveError naming the problem.
+
+    max_depth: path components a file may have (1: top level only, as a submission; an organizer's
+    data zip has `inputs/...` and `ground_truth/...`); folder entries are then skipped."""
     archive = _zip_open(path)
     with archive:
         infos = archive.infolist()
@@ -229,8 +249,11 @@ def archive_inspect(
             raise ArchiveError(f"too many files in the zip: {len(infos):,} (at most {max_members:,})")
         seen: dict[str, str] = {}
         total = 0
+        files = []
         for info in infos:
-            _check_entry(info, seen)
+            if not _check_entry(info, seen, max_depth, suffixes):
+                continue
+            files.append(info)
             name = info.filename
             total += info.file_size
             if total > max_uncompressed_bytes:
@@ -243,7 +266,9 @@ def archive_inspect(
                     f"suspicious compression ratio for {name!r}: {info.file_size:,} bytes from "
                     f"{info.compress_size:,} (more than {max_ratio:g}x; possible zip bomb)"
                 )
-        names = [info.filename for info in infos]
+        names = [info.filename for info in files]
+        if not names:
+            raise ArchiveError("empty zip: it contains no files")
         archive_bytes = max(path.stat().st_size, 1)
         if total > READ_BLOCK and total > max_ratio * archive_bytes:
             raise ArchiveError(
@@ -255,12 +280,34 @@ def archive_inspect(
                 f"wrong number of images: the zip has {len(names)}, the phase expects {expected_count}"
             )
         if expected_sizes:
-            _check_sizes(archive, infos, expected_sizes)
+            _check_sizes(archive, files, expected_sizes)
         digest = hashlib.sha256()
-        for info in sorted(infos, key=lambda i: i.filename):
+        for info in sorted(files, key=lambda i: i.filename):
             digest.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\n".encode())
         return ArchiveContents(tuple(names), total, digest.hexdigest())
 
 
 def expected_count_of(expected_images: Sequence[str]) -> int | None:
     return len(expected_images) if expected_images else None
+
+
+def archive_extract(path: Path, contents: ArchiveContents, *, target: Path) -> None:
+    """Write the inspected members of a zip under `target` (which must not exist yet). A member whose
+    data is longer than its declared size, or does not inflate, is refused (ArchiveError); the caller
+    removes `target` on any error."""
+    target.mkdir(parents=True)
+    with _zip_open(path) as archive:
+        for name in contents.names:
+            info = archive.getinfo(name)
+            out = target / PurePosixPath(name)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(info) as member, open(out, "xb") as handle:
+                    written = 0
+                    while block := member.read(READ_BLOCK):
+                        written += len(block)
+                        if written > info.file_size:
+                            raise ArchiveError(f"{name!r} inflates past its declared size (a forged zip?)")
+                        handle.write(block)
+            except _ZIP_ERRORS as error:  # never the error's text: an OSError's names a server file
+                raise ArchiveError(f"{name!r} cannot be unpacked ({type(error).__name__})") from None
