@@ -14,8 +14,11 @@ A bundle is one YAML file (format 1):
           # or several leaderboards (docs/ranking.md): {leaderboards: [{slug, title, score, order,
           #   gate?, per_image?} | {slug, title, metrics, method?, gate?} | {slug, title, combine}]}
         data: {dataset: starter, split?: test, seed?: int, disclose_kernel?: bool, disclose_mask?: bool}
+          # or organizer pairs, for every phase without its own `data`:
+          #   {inputs: dev/input, ground_truth: dev/gt}
         phases:
           - slug, title, description?, split?, seed?
+            data?: {inputs: dev/input, ground_truth: dev/gt}   # folders, relative to the bundle file
             starts_at: 2026-01-01T00:00:00Z      # an explicit time zone is required
             ends_at: 2026-03-01T00:00:00+01:00
             limits: {per_day?: int, total?: int, upload_bytes?: int}      # absent = no limit
@@ -27,11 +30,17 @@ Everything is checked here, before the database or the disk is touched, and ever
 reported (not only the first) with its field path and line. The seed is what makes the noise and
 masks; whoever knows it can regenerate the hidden test data, so a real challenge leaves it out (a
 random one is drawn and kept only in the hidden manifest) or keeps its bundle private.
+
+Organizer pairs (`data: {inputs, ground_truth}`) replace the dataset and degradation of a phase: the
+folders are relative to the bundle file and must stay inside its folder. A track whose every phase
+brings pairs needs no `degradation` (an `enhance` track never has one). The files themselves are
+checked by the loader (`benchdata.pairs.check_pairs`), all of them before anything is stored.
 """
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchdata.tasks import TaskError, get_task, task_names
@@ -68,6 +77,16 @@ class BundleError(ValueError):
         super().__init__("\n".join(lines))
 
 
+@dataclass(frozen=True)
+class PairsDef:
+    """Organizer pairs: two folders (resolved, inside the bundle's folder) and how the bundle wrote them."""
+
+    path: FieldPath  # the `data` field that named them
+    inputs: Path
+    ground_truth: Path
+    labels: tuple[str, str]
+
+
 @dataclass
 class PhaseDef:
     path: FieldPath
@@ -89,6 +108,7 @@ class PhaseDef:
     requires_factsheet: bool = False
     requires_code: bool = False
     max_team_size: int | None = None
+    pairs: PairsDef | None = None
 
 
 @dataclass
@@ -123,8 +143,9 @@ class ChallengeDef:
 class _Checker:
     """Reads values out of the located data, recording a problem (and returning a default) on error."""
 
-    def __init__(self, located: Located) -> None:
+    def __init__(self, located: Located, base_dir: Path | None = None) -> None:
         self.located = located
+        self.base_dir = base_dir  # the bundle file's folder: organizer data must stay inside it
         self.problems: list[Problem] = []
 
     def problem(self, path: FieldPath, message: str) -> None:
@@ -326,8 +347,60 @@ def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tu
     return rules.ranking_method, rules.ranking_metrics, rules.leaderboards
 
 
+PAIRS_FIELDS = {"inputs", "ground_truth"}
+
+
+def _data_folder(check: _Checker, data: dict, key: str, path: FieldPath) -> tuple[Path | None, str]:
+    """A folder named relative to the bundle file, resolved, and confined to the bundle's folder."""
+    raw = data.get(key)
+    where = (*path, key)
+    if not isinstance(raw, str) or not raw.strip():
+        check.problem(where, f"must be a folder relative to the bundle file, got {_kind(raw)}")
+        return None, ""
+    text = raw.strip()
+    relative = PurePosixPath(text.replace("\\", "/"))
+    if relative.is_absolute() or re.match(r"^[A-Za-z]:", text) or ".." in relative.parts:
+        check.problem(where, f"{text!r} must be a folder inside the bundle's folder (relative, no '..')")
+        return None, text
+    if check.base_dir is None:
+        return None, text  # parsed from text alone: the loader reads the files
+    base = check.base_dir.resolve()
+    folder = (base / relative).resolve()
+    if not folder.is_relative_to(base):
+        check.problem(where, f"{text!r} leads outside the bundle's folder (a symbolic link?)")
+        return None, text
+    if not folder.is_dir():
+        check.problem(where, f"{text!r}: no such folder beside the bundle file")
+        return None, text
+    return folder, relative.as_posix()
+
+
+def _is_pairs_form(data: Any) -> bool:
+    return isinstance(data, dict) and bool(PAIRS_FIELDS & set(data))
+
+
+def _pairs(check: _Checker, raw: Any, path: FieldPath) -> PairsDef | None:
+    """The organizer-pairs form of `data`, or None (a problem is recorded when it is malformed)."""
+    data = check.mapping(raw, path, PAIRS_FIELDS, PAIRS_FIELDS)
+    if set(data) != PAIRS_FIELDS:
+        return None
+    inputs, inputs_label = _data_folder(check, data, "inputs", path)
+    truth, truth_label = _data_folder(check, data, "ground_truth", path)
+    if inputs is not None and truth is not None and inputs == truth:
+        check.problem((*path, "ground_truth"), "must be another folder than inputs")
+        return None
+    if inputs is None or truth is None:
+        return None
+    return PairsDef(path, inputs, truth, (inputs_label, truth_label))
+
+
 def _phase(
-    check: _Checker, raw: Any, path: FieldPath, data: dict, splits: set[str] | None
+    check: _Checker,
+    raw: Any,
+    path: FieldPath,
+    data: dict,
+    splits: set[str] | None,
+    track_pairs: PairsDef | None,
 ) -> PhaseDef | None:
     phase = check.mapping(
         raw,
@@ -343,6 +416,7 @@ def _phase(
             "limits",
             "visibility",
             "final",
+            "data",
         },
         {"slug", "title", "starts_at", "ends_at"},
     )
@@ -354,10 +428,17 @@ def _phase(
     starts, ends = check.when(phase, "starts_at", path), check.when(phase, "ends_at", path)
     if starts and ends and ends <= starts:
         check.problem((*path, "ends_at"), f"must be after starts_at ({starts.isoformat()})")
+    pairs = _pairs(check, phase["data"], (*path, "data")) if "data" in phase else track_pairs
     split = phase.get("split", data.get("split", "test"))
     split_path = (*path, "split") if "split" in phase else (path[0], path[1], "data", "split")
     if not isinstance(split, str):
         check.problem(split_path, f"must be a split name, got {_kind(split)}")
+    elif "data" in phase or _is_pairs_form(data):
+        pass  # organizer pairs: no dataset split
+    elif "dataset" not in data:
+        check.problem(
+            path, "has no data: give the track a dataset, or the phase data: {inputs: ..., ground_truth: ...}"
+        )
     elif splits is not None and split not in splits:
         check.problem(split_path, f"dataset has no split {split!r}; its splits: {', '.join(sorted(splits))}")
     seed = check.integer(phase, "seed", path, data.get("seed") if isinstance(data.get("seed"), int) else None)
@@ -391,6 +472,7 @@ def _phase(
         requires_factsheet=bool(check.flag(final, "factsheet", final_path, False)),
         requires_code=bool(check.flag(final, "code", final_path, False)),
         max_team_size=check.integer(final, "max_team_size", final_path, None, minimum=1),
+        pairs=pairs,
     )
 
 
@@ -410,8 +492,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
             "data",
             "phases",
         },
-        # `degradation` is required by the task (see _degradation): enhance has none.
-        {"slug", "title", "task", "data", "phases"},
+        {"slug", "title", "task", "phases"},
     )
     if not track:
         return None
@@ -428,17 +509,32 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
     compute = track.get("compute", "cpu")
     if compute not in ("cpu", "gpu"):
         check.problem((*path, "compute"), f"{compute!r} is not one of cpu, gpu")
-    degradation = _degradation(check, track, path, task) if known else {}
-    scoring = _scoring(check, track, path, task, degradation) if known else {}
-    method, metrics, leaderboards = _ranking(check, track, path, scoring)
 
     data_path = (*path, "data")
-    data = check.mapping(
-        track.get("data", {}),
-        data_path,
-        {"dataset", "split", "seed", "disclose_kernel", "disclose_mask"},
-        {"dataset"} if "data" in track else set(),
+    track_pairs = None
+    if _is_pairs_form(track.get("data")):
+        track_pairs = _pairs(check, track["data"], data_path)
+        data: dict = track["data"]  # tells the phases the track's data is pairs, even when malformed
+    else:
+        data = check.mapping(
+            track.get("data", {}),
+            data_path,
+            {"dataset", "split", "seed", "disclose_kernel", "disclose_mask"},
+            {"dataset"} if "data" in track else set(),
+        )
+    # A dataset phase needs the degradation that makes its inputs; organizer pairs come degraded.
+    phases_raw = track.get("phases")
+    all_pairs = _is_pairs_form(track.get("data")) or (
+        isinstance(phases_raw, list)
+        and bool(phases_raw)
+        and all(isinstance(p, dict) and "data" in p for p in phases_raw)
     )
+    if known and (not all_pairs or "degradation" in track):
+        degradation = _degradation(check, track, path, task)
+    else:
+        degradation = {}
+    scoring = _scoring(check, track, path, task, degradation) if known else {}
+    method, metrics, leaderboards = _ranking(check, track, path, scoring)
     splits = None
     dataset = data.get("dataset", "")
     if "dataset" in data:
@@ -457,14 +553,13 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
                 )
     check.integer(data, "seed", data_path, None)
 
-    phases_raw = track.get("phases")
     phases: list[PhaseDef] = []
     if "phases" in track and (not isinstance(phases_raw, list) or not phases_raw):
         check.problem((*path, "phases"), "must be a non-empty list of phases")
     elif isinstance(phases_raw, list):
         seen: dict[str, int] = {}
         for i, item in enumerate(phases_raw):
-            phase = _phase(check, item, (*path, "phases", i), data, splits)
+            phase = _phase(check, item, (*path, "phases", i), data, splits, track_pairs)
             if phase is None:
                 continue
             if phase.slug in seen:
@@ -493,9 +588,11 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
     )
 
 
-def bundle_parse(located: Located, filename: str = "<bundle>") -> ChallengeDef:
-    """Validate a located bundle; raise `BundleError` listing every problem with its line."""
-    check = _Checker(located)
+def bundle_parse(located: Located, filename: str = "<bundle>", base_dir: Path | None = None) -> ChallengeDef:
+    """Validate a located bundle; raise `BundleError` listing every problem with its line. `base_dir`
+    (the bundle file's folder) is where organizer data folders are looked up; without it they are only
+    checked to be relative."""
+    check = _Checker(located, base_dir)
     top = check.mapping(located.data, (), {"format", "challenge", "tracks"}, {"challenge", "tracks"})
     if "format" in top and top["format"] != FORMAT:
         check.problem(("format",), f"this loader reads format {FORMAT}, the file says {top['format']!r}")

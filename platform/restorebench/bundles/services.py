@@ -3,9 +3,11 @@
 Order of work, so that a bad bundle leaves no trace:
 1. parse and validate the whole file (`schema.bundle_parse`): every problem, with field and line;
 2. check what only the database knows (slug free, organizers exist), still touching nothing;
-3. generate each phase's participant inputs and hidden ground truth with
-   `benchdata.track_data.generate_track_data` into staging folders (the scratch folders of the storage
-   and hidden roots);
+3. check every phase's organizer pairs (`benchdata.pairs.check_pairs`), all of them, still storing
+   nothing; then generate each dataset phase's participant inputs and hidden ground truth with
+   `benchdata.track_data.generate_track_data`, or copy the phase's checked pairs with their manifests
+   (`benchdata.pairs.install_pairs`), into staging folders (the scratch folders of the storage and
+   hidden roots);
 4. in one transaction, create the challenge, its tracks and phases through the challenges services and
    install each phase's data into its own area with `phase_data.phase_data_install` (the platform
    places it: restorebench.storage).
@@ -25,11 +27,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from benchdata.pairs import PairDataError, PairSet, check_pairs, install_pairs
 from restorebench import storage
 from restorebench.bundles.schema import BundleError, ChallengeDef, PhaseDef, Problem, TrackDef, bundle_parse
 from restorebench.bundles.source import BundleSyntaxError, FieldPath, Located, load_located
 from restorebench.challenges.models import Challenge, Phase
-from restorebench.challenges.phase_data import phase_data_install
+from restorebench.challenges.phase_data import pairs_task_and_scale, phase_data_install
 from restorebench.challenges.services import (
     challenge_create,
     challenge_organizer_add,
@@ -67,7 +70,7 @@ def bundle_read(path: str | Path) -> tuple[Located, ChallengeDef]:
         located = load_located(text, path.name)
     except BundleSyntaxError as error:
         raise BundleError(str(path), [Problem((), error.line, str(error))]) from error
-    return located, bundle_parse(located, str(path))
+    return located, bundle_parse(located, str(path), base_dir=path.parent)
 
 
 def _staging_roots(token: str, track: str, phase: str) -> tuple[Path, Path]:
@@ -96,6 +99,40 @@ def _check_database(located: Located, bundle: ChallengeDef) -> list[AbstractBase
     if problems:
         raise BundleError("bundle", problems)
     return organizers
+
+
+def _check_pairs(located: Located, filename: str, bundle: ChallengeDef) -> dict[tuple[str, str], PairSet]:
+    """Check every phase's organizer pairs before anything is stored; one BundleError lists every
+    problem of every phase, each at the `data` field that named the folders."""
+    checked, problems = {}, []
+    for track in bundle.tracks:
+        for phase in track.phases:
+            if phase.pairs is None:
+                continue
+            task, scale = pairs_task_and_scale(track)
+            try:
+                checked[track.slug, phase.slug] = check_pairs(
+                    phase.pairs.inputs,
+                    phase.pairs.ground_truth,
+                    task=task,
+                    scale=scale,
+                    labels=phase.pairs.labels,
+                )
+            except PairDataError as error:
+                problems += [_problem(located, phase.pairs.path, message) for message in error.problems]
+    if problems:
+        raise BundleError(filename, problems)
+    return checked
+
+
+def _stage_pairs(
+    bundle: ChallengeDef, track: TrackDef, phase: PhaseDef, pairs: PairSet, token: str
+) -> PhaseData:
+    public_root, hidden_root = _staging_roots(token, track.slug, phase.slug)
+    install_pairs(pairs, public_root, hidden_root, track=f"{bundle.slug}/{track.slug}/{phase.slug}")
+    return PhaseData(
+        expected_images=pairs.ground_truth_names, public_root=public_root, hidden_root=hidden_root
+    )
 
 
 def _generate_phase(
@@ -196,6 +233,7 @@ def bundle_load(
         organizers = _check_database(located, bundle)
     except BundleError as error:
         raise BundleError(filename, error.problems) from None
+    pairs = _check_pairs(located, filename, bundle)
 
     token = secrets.token_hex(8)
     staging = [root / f"bundle-{token}" for root in (storage.scratch_dir(), storage.scratch_dir(hidden=True))]
@@ -204,6 +242,14 @@ def bundle_load(
         data: dict[tuple[str, str], PhaseData] = {}
         datasets: dict[str, Path] = {}
         for track in bundle.tracks:
+            for phase in track.phases:
+                if (track.slug, phase.slug) in pairs:
+                    report(f"copying {track.slug}/{phase.slug} from the organizer's pairs")
+                    data[track.slug, phase.slug] = _stage_pairs(
+                        bundle, track, phase, pairs[track.slug, phase.slug], token
+                    )
+            if all(phase.pairs is not None for phase in track.phases):
+                continue
             if track.dataset not in datasets:
                 try:
                     datasets[track.dataset] = ensure_dataset(
@@ -214,6 +260,8 @@ def bundle_load(
                         filename, [_problem(located, (*track.path, "data", "dataset"), str(error))]
                     ) from error
             for phase in track.phases:
+                if phase.pairs is not None:
+                    continue
                 report(f"generating {track.slug}/{phase.slug} from {track.dataset} ({phase.split})")
                 try:
                     data[track.slug, phase.slug] = _generate_phase(

@@ -1,21 +1,34 @@
 """A phase's data: installing its participant inputs and hidden ground truth into the phase's own area,
-and the inputs download built from them.
+the organizers' upload of pairs, and the downloads built from them (inputs; ground truth where public).
 
 The platform chooses where data lives (`restorebench.storage`); bundle loading and the organizers'
 data upload both install through `phase_data_install`, which copies a checked source folder next to
 the live one and swaps it in, so readers see the old data or the new, never a mix.
+
+- `phase_data_upload` takes a zip with `inputs/` and `ground_truth/` (for `burst_sr`, `inputs/<sample>/`
+  folders of frames): received and checked from its directory (`submissions.archives`), unpacked into a
+  scratch folder, checked whole (`benchdata.pairs.check_pairs`: every problem, each naming its file),
+  staged with its manifests (`benchdata.pairs.install_pairs`) and installed. Any refusal leaves no file
+  behind and the phase as it was.
+- `phase_ground_truth_archive` zips a phase's ground truth only when the phase says it is public;
+  hidden ground truth is never read for a download.
 """
 
 import os
 import shutil
+import uuid
 import zipfile
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from benchdata.pairs import INPUT_SUFFIXES, PairDataError, PairSet, check_pairs, install_pairs, task_geometry
 from restorebench import storage
 from restorebench.challenges.models import Phase
 from restorebench.challenges.services import audit_log_record
@@ -78,6 +91,7 @@ def phase_data_install(
             target.parent.mkdir(parents=True, exist_ok=True)
             slot = storage.phase_install_slot(phase, "ground_truth", hidden=True)
             _swap_in(Path(ground_truth_src), target, slot)
+            storage.phase_ground_truth_zip(phase).unlink(missing_ok=True)  # rebuilt when published
             phase.expected_images = sorted(p.name for p in target.iterdir() if p.is_file())
             phase.ground_truth_installed_at = now
         phase.save(update_fields=["inputs_installed_at", "ground_truth_installed_at", "expected_images"])
@@ -109,3 +123,118 @@ def phase_inputs_archive(*, phase: Phase) -> Path:
         finally:
             partial.unlink(missing_ok=True)
     return storage.phase_inputs_zip(phase)
+
+
+DATA_FOLDERS = ("inputs", "ground_truth")
+
+
+class PhaseDataRefused(ValidationError):
+    """An organizer's data was not accepted; the messages name every file at fault. Nothing was stored."""
+
+
+def pairs_task_and_scale(track: Any) -> tuple[str, int | None]:
+    """The task and scale that organizer pairs of `track` are checked with (a Track row or a bundle's
+    TrackDef: both have `task` and `scoring_spec`)."""
+    scale = (track.scoring_spec or {}).get("scale")
+    return track.task, scale if isinstance(scale, int) else None
+
+
+def phase_ground_truth_archive(*, phase: Phase) -> Path:
+    """The phase's public ground truth as one zip (the images at its top level: the `GT` folder of
+    `python -m evaluator score`), built in the hidden area (no URL serves it) and rebuilt when the
+    ground truth is reinstalled. Raises `storage.DataUnavailable` (a FileNotFoundError) for hidden
+    ground truth, or when there is none."""
+    if phase.hidden_ground_truth:
+        raise storage.DataUnavailable(f"phase {phase.slug!r} keeps its ground truth hidden")
+    folder = storage.phase_ground_truth_for_reading(phase)
+    target = storage.phase_ground_truth_zip(phase)
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+    newest = max((p.stat().st_mtime for p in files), default=0)
+    if not target.is_file() or target.stat().st_mtime < newest:
+        partial = storage.phase_install_slot(phase, "ground-truth-zip", hidden=True)
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+                for path in files:
+                    archive.write(path, path.relative_to(folder).as_posix())
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return storage.phase_ground_truth_zip(phase)
+
+
+def _refused(messages: list[str] | str) -> PhaseDataRefused:
+    return PhaseDataRefused(messages if isinstance(messages, list) else [messages])
+
+
+def _unpack_and_check(received: Path, work: Path, phase: Phase) -> PairSet:
+    from restorebench.submissions.archives import ArchiveError, archive_extract, archive_inspect
+
+    task, scale = pairs_task_and_scale(phase.track)
+    try:
+        _, bursts = task_geometry(task, scale)
+        contents = archive_inspect(
+            received,
+            expected_count=None,
+            max_members=settings.RESTOREBENCH_MAX_ZIP_MEMBERS,
+            max_uncompressed_bytes=settings.RESTOREBENCH_MAX_UNCOMPRESSED_BYTES,
+            max_ratio=settings.RESTOREBENCH_MAX_COMPRESSION_RATIO,
+            max_depth=3 if bursts else 2,
+            suffixes=INPUT_SUFFIXES,
+        )
+        stray = sorted(n for n in contents.names if PurePosixPath(n).parts[0] not in DATA_FOLDERS)
+        if stray:
+            raise _refused(
+                [f"{n}: outside inputs/ and ground_truth/ (the zip holds those two folders)" for n in stray]
+            )
+        archive_extract(received, contents, target=work)
+        inputs, truth = (work / name for name in DATA_FOLDERS)
+        return check_pairs(inputs, truth, task=task, scale=scale, labels=DATA_FOLDERS)
+    except ArchiveError as error:
+        raise _refused(str(error)) from error
+    except PairDataError as error:
+        raise _refused(error.problems) from error
+
+
+def phase_data_upload(
+    *, phase: Phase, archive: IO[bytes] | Iterable[bytes], actor: AbstractBaseUser | None
+) -> Phase:
+    """Replace the phase's data with the organizer pairs in `archive` (a zip with `inputs/` and
+    `ground_truth/`). Raises PhaseDataRefused naming every problem; nothing is stored then."""
+    from restorebench.submissions.archives import ArchiveError, archive_receive
+
+    scratch = storage.scratch_dir()
+    try:
+        received = archive_receive(
+            archive, directory=scratch, max_bytes=settings.RESTOREBENCH_MAX_UNCOMPRESSED_BYTES
+        )
+    except ArchiveError as error:
+        raise _refused(str(error)) from error
+    token = uuid.uuid4().hex
+    work, public_stage = scratch / f"phase-data-{token}", scratch / f"phase-data-{token}-public"
+    hidden_stage = storage.scratch_dir(hidden=True) / f"phase-data-{token}"
+    try:
+        pairs = _unpack_and_check(received.path, work, phase)
+        track = phase.track
+        install_pairs(
+            pairs, public_stage, hidden_stage, track=f"{track.challenge.slug}/{track.slug}/{phase.slug}"
+        )
+        phase = phase_data_install(
+            phase=phase, inputs_src=public_stage, ground_truth_src=hidden_stage / "gt", actor=actor
+        )
+        shutil.copyfile(hidden_stage / "manifest.json", storage.phase_hidden_manifest(phase))
+        audit_log_record(
+            challenge=track.challenge,
+            actor=actor,
+            action="phase.data_upload",
+            target=f"phase:{phase.pk}",
+            details={"sha256": received.sha256, "bytes": received.size, "pairs": len(pairs.items)},
+        )
+    finally:
+        received.path.unlink(missing_ok=True)
+        for folder in (work, public_stage, hidden_stage):
+            shutil.rmtree(folder, ignore_errors=True)
+    return phase
