@@ -49,6 +49,19 @@ urlpatterns = [
         challenges.PhaseInputsDownloadApi.as_view(),
         name="api-phase-inputs",
     ),
+    path(
+        "phases/<int:phase_id>/ground-truth.zip",
+        challenges.PhaseGroundTruthDownloadApi.as_view(),
+        name="api-phase-ground-truth",
+    ),
+    path(
+        "phases/<int:phase_id>/scoring-spec.json",
+        challenges.PhaseScoringSpecApi.as_view(),
+        name="api-phase-scoring-spec",
+    ),
+    path(
+        "phases/<int:phase_id>/data/", challenges.PhaseDataUploadApi.as_view(), name="api-phase-data-upload"
+    ),
     # submissions
     path(
         "phases/<int:phase_id>/submissions/create/",

@@ -1,4 +1,5 @@
-"""REST views for challenges, tracks, phases, organizers, the audit log and phase inputs.
+"""REST views for challenges, tracks, phases, organizers, the audit log and a phase's data: inputs,
+public ground truth and scoring spec to download, organizer pairs to upload.
 
 Reading is open to anyone who can see the challenge; creating a challenge needs a staff account;
 changing one needs to be one of its organizers (403). Objects the viewer cannot see are 404.
@@ -11,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -317,3 +319,77 @@ class PhaseInputsDownloadApi(APIView):
         return FileResponse(
             open(path, "rb"), as_attachment=True, filename=name, content_type="application/zip"
         )
+
+
+def _phase_or_404(request, phase_id: int) -> Phase:
+    phase = selectors.phase_get(user=request.user, phase_id=phase_id)
+    if phase is None:
+        raise Http404
+    return phase
+
+
+def _download_name(phase: Phase, what: str) -> str:
+    return f"{phase.track.challenge.slug}-{phase.track.slug}-{phase.slug}-{what}"
+
+
+class PhaseGroundTruthDownloadApi(APIView):
+    """The phase's ground truth as a zip, only when the phase's ground truth is public (a development
+    phase); hidden ground truth is a 404 for everyone."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        try:
+            path = phase_data.phase_ground_truth_archive(phase=phase)
+        except FileNotFoundError as error:
+            raise Http404(str(error)) from error
+        return FileResponse(
+            open(path, "rb"),
+            as_attachment=True,
+            filename=_download_name(phase, "ground-truth.zip"),
+            content_type="application/zip",
+        )
+
+
+class PhaseScoringSpecApi(APIView):
+    """The exact scoring spec the workers use for this phase, for `python -m evaluator score PRED GT
+    --spec SPEC.json` (docs/local_scoring.md)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        name = _download_name(phase, "scoring-spec.json")
+        response = Response(selectors.phase_scoring_spec(phase=phase))
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class PhaseDataUploadApi(APIView):
+    """Replace a phase's data with organizer pairs: multipart `file`, a zip holding `inputs/` and
+    `ground_truth/` (docs/platform.md). Organizers of the phase's challenge only. Every problem is
+    named in one 400 and nothing is stored then."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=PhaseOutputSerializer)
+    def post(self, request, phase_id: int):
+        phase = _phase_or_404(request, phase_id)
+        _require_organizer(request, phase.track.challenge_id)  # before the body is read
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            phase = phase_data.phase_data_upload(
+                phase=phase, archive=upload.chunks(1024 * 1024), actor=request.user
+            )
+        finally:
+            upload.close()
+        return Response(PhaseOutputSerializer(phase).data)

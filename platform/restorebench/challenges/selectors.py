@@ -61,5 +61,12 @@ def phase_is_open(*, phase: Phase, now: dt.datetime | None = None) -> bool:
     return phase.starts_at <= now < phase.ends_at
 
 
+def phase_scoring_spec(*, phase: Phase) -> dict:
+    """The exact scoring spec the workers pass to the evaluator for this phase (the job claim reads it
+    here), published so that `python -m evaluator score PRED GT --spec SPEC.json` gives a participant
+    the server's numbers (docs/local_scoring.md)."""
+    return dict(phase.track.scoring_spec)
+
+
 def audit_log_list(*, challenge: Challenge) -> QuerySet[AuditLogEntry]:
     return challenge.audit_log.select_related("actor").all()

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from restorebench import storage
+from restorebench.challenges.selectors import phase_scoring_spec
 from restorebench.submissions.job_heartbeat import (
     JobAbandoned,
     JobHeartbeat,
@@ -164,7 +165,7 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
             job.attempts,
             storage.phase_key(phase),
             submission.archive_path,
-            dict(phase.track.scoring_spec),
+            phase_scoring_spec(phase=phase),
             kind=submission.kind,
             manifest=submission.model_manifest,
             queue=job.queue,

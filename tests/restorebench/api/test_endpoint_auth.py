@@ -37,6 +37,9 @@ MATRIX = [
     ("get", "/api/phases/{phase}/", 200, 200),
     ("patch", "/api/phases/{phase}/update/", 401, 403),
     ("get", "/api/phases/{phase}/inputs.zip", 401, 200),
+    ("get", "/api/phases/{phase}/ground-truth.zip", 401, 200),  # a development phase: public
+    ("get", "/api/phases/{phase}/scoring-spec.json", 200, 200),
+    ("post", "/api/phases/{phase}/data/", 401, 403),
     ("post", "/api/phases/{phase}/submissions/create/", 401, 400),
     ("post", "/api/phases/{phase}/submissions/model/", 401, 400),
     ("get", "/api/phases/{phase}/submissions/", 401, 403),

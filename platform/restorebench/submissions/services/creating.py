@@ -143,8 +143,8 @@ def model_max_bytes(phase: Phase) -> int:
 
 
 def _track_task_and_scale(phase: Phase) -> tuple[str | None, int | None]:
-    spec = phase.track.degradation_spec or {}
-    scale = spec.get("scale")
+    # A track of organizer pairs has no degradation: its scale is the scoring spec's.
+    scale = (phase.track.degradation_spec or {}).get("scale", (phase.track.scoring_spec or {}).get("scale"))
     return phase.track.task or None, scale if isinstance(scale, int) else None
 
 
