@@ -160,8 +160,12 @@ def worker_env(django_db_setup, django_db_blocker, var_dir) -> dict[str, str]:
     from django.conf import settings
     from django.db import connection
 
+    from evaluator.weights import weights_dir
+
     db = connection.settings_dict
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
+    # The workers' var folder is this run's; the LPIPS/DISTS weights stay where this process finds them.
+    env.setdefault("RESTOREBENCH_WEIGHTS_DIR", str(weights_dir()))
     env.update(
         RESTOREBENCH_DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         RESTOREBENCH_BROKER_URL=settings.CELERY_BROKER_URL,
