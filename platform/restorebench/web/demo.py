@@ -23,10 +23,14 @@ from django.db.models import Count, Q
 from restorebench.accounts.models import Team
 from restorebench.accounts.selectors import team_for_user
 from restorebench.accounts.services import team_create, track_enter, user_create
+from restorebench.bundles.example_data import ENHANCE_BUNDLE, example_bundle_prepare
+from restorebench.bundles.services import LoadResult, Report, bundle_load
 from restorebench.challenges.models import Challenge, Phase
 from restorebench.challenges.services import challenge_organizer_add
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "bundles" / "examples" / "demo.yaml"
+# Example bundles the demo loads beside its own (`--examples`), by name.
+EXAMPLE_BUNDLES = {"enhance-lowlight": ENHANCE_BUNDLE}
 ORGANIZER = ("organizer", "restorebench-organizer")
 PARTICIPANT = ("participant", "restorebench-participant")
 DEMO_TEAM = "Demo team"
@@ -70,6 +74,17 @@ def demo_participant_ready(*, challenge: Challenge, participant: AbstractBaseUse
     for track in challenge.tracks.all():
         track_enter(team=team, track=track)
     return team
+
+
+def demo_example_load(*, name: str, actor: AbstractBaseUser, report: Report | None = None) -> LoadResult:
+    """Load the example bundle `name` (its organizer pairs made under var/bundles/<name>/); an
+    existing challenge is left as it is. Raises BundleError."""
+    if name not in EXAMPLE_BUNDLES:
+        raise DemoError(f"no example bundle {name!r}; examples: {', '.join(EXAMPLE_BUNDLES)}")
+    path = example_bundle_prepare(
+        bundle=EXAMPLE_BUNDLES[name], work_dir=Path(settings.VAR_DIR) / "bundles" / name
+    )
+    return bundle_load(path=path, actor=actor, skip_existing=True, report=report)
 
 
 def demo_organizer_ready(*, challenge: Challenge, organizer: AbstractBaseUser) -> None:

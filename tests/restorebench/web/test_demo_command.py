@@ -63,6 +63,8 @@ def test_demo_fills_the_leaderboard_and_reruns_without_duplicating(platform_dirs
         "--no-serve",
         "--bundle",
         str(bundle),
+        "--examples",
+        "none",
         "--methods",
         "identity,gaussian",
         "--deep-models",

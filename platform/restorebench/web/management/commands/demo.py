@@ -1,6 +1,7 @@
 """`manage.py demo`: everything the README's `make demo` promises, in one command.
 
-migrate → build the starter data → load the demo bundle → demo accounts and team → start an embedded
+migrate → build the starter data → load the demo bundle and the example bundles (`--examples`: the
+`enhance` track from organizer pairs) → demo accounts and team → start an embedded
 evaluation worker → serve the site on 127.0.0.1:8000 at once, while a background thread restores and
 enters the reference baselines (a banner on every page says how many are left; the leaderboards fill
 as the worker scores them). With --no-serve it fills the leaderboards first, then exits. The worker
@@ -40,6 +41,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--bundle", default=str(demo.DEMO_BUNDLE), help="challenge bundle to load")
+        parser.add_argument(
+            "--examples",
+            default=",".join(demo.EXAMPLE_BUNDLES),
+            help="example bundles loaded beside it, comma-separated, or 'none' "
+            f"(default: {', '.join(demo.EXAMPLE_BUNDLES)})",
+        )
         parser.add_argument(
             "--methods", default="fast", help="baselines: 'fast' (default), 'all', or comma-separated names"
         )
@@ -88,11 +95,16 @@ class Command(BaseCommand):
         except BundleError as error:
             raise CommandError(str(error)) from None
         self.say(f"    {result.message}")
-        challenge = result.challenge
-        demo.demo_organizer_ready(challenge=challenge, organizer=accounts.organizer)
-        team = demo.demo_participant_ready(challenge=challenge, participant=accounts.participant)
+        challenges = [result.challenge, *self.load_examples(options["examples"], accounts.organizer)]
+        for challenge in challenges:
+            demo.demo_organizer_ready(challenge=challenge, organizer=accounts.organizer)
+        teams = [
+            demo.demo_participant_ready(challenge=challenge, participant=accounts.participant)
+            for challenge in challenges
+        ]
+        team = teams[0]
         try:
-            if demo.lpips_needed(challenge):
+            if any(demo.lpips_needed(challenge) for challenge in challenges):
                 demo.lpips_ensure()
         except demo.DemoError as error:
             raise CommandError(str(error)) from None
@@ -109,13 +121,14 @@ class Command(BaseCommand):
                 except demo.DemoError as error:
                     raise CommandError(str(error)) from None
                 self.say(f"    log: {worker.log_path}")
-            phases = demo.demo_phases(challenge=challenge)
+            phases = [p for challenge in challenges for p in demo.demo_phases(challenge=challenge)]
             if options["no_serve"]:
                 try:
                     self.fill_leaderboards(phases, accounts.organizer, options)
                 finally:
                     demo.baseline_progress_clear()
-                self.report(demo.demo_phases(challenge=challenge), accounts, team, options)
+                phases = [p for challenge in challenges for p in demo.demo_phases(challenge=challenge)]
+                self.report(phases, accounts, team, options)
                 return
             # Serve at once; the baselines fill the leaderboards in the background (banner on every page).
             demo.baseline_progress_write(restored=0, total=None)  # the banner shows from the first page
@@ -131,6 +144,21 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 worker.stop()
+
+    def load_examples(self, selection: str, organizer) -> list:
+        names = [] if selection == "none" else [n.strip() for n in selection.split(",") if n.strip()]
+        loaded = []
+        for name in names:
+            self.say(f"==> example challenge {name} (organizer pairs, made from package-shipped photos)")
+            try:
+                result = demo.demo_example_load(
+                    name=name, actor=organizer, report=lambda line: self.say(f"    {line}")
+                )
+            except (BundleError, demo.DemoError) as error:
+                raise CommandError(str(error)) from None
+            self.say(f"    {result.message}")
+            loaded.append(result.challenge)
+        return loaded
 
     def fill_in_background(self, phases, organizer, options) -> None:
         from django.db import connections
