@@ -90,11 +90,20 @@ def test_an_organizer_replaces_a_phases_data_with_checked_pairs(make_arena, plat
             ["ground_truth/c.png: no input named c in inputs"],
         ),
         (
-            _data_zip(extra={"inputs/c.png": png_bytes(_image(6, 8, 9)), "inputs/b.npy": b"\x93NUMPYjunk"}),
+            _data_zip(
+                extra={
+                    "inputs/c.png": png_bytes(_image(6, 8, 9)),
+                    "ground_truth/a.png": png_bytes(_image(7, 8, 9)),
+                }
+            ),
             [
-                "inputs/b.npy, inputs/b.png: names differ only in case or extension; keep exactly one",
                 "inputs/c.png: no ground truth named c.png in ground_truth",
+                "inputs/a.png is 8x6 but ground_truth/a.png is 8x7; this task keeps the size",
             ],
+        ),
+        (
+            _data_zip(extra={"inputs/b.npy": b"\x93NUMPYjunk"}),
+            ["file names that differ only by extension or case: 'inputs/b.png' and 'inputs/b.npy'"],
         ),
         (
             _data_zip(extra={"ground_truth/b.png": png_bytes(_image(7, 8, 9))}),

@@ -43,9 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--bundle", default=str(demo.DEMO_BUNDLE), help="challenge bundle to load")
         parser.add_argument(
             "--examples",
-            default=",".join(demo.EXAMPLE_BUNDLES),
-            help="example bundles loaded beside it, comma-separated, or 'none' "
-            f"(default: {', '.join(demo.EXAMPLE_BUNDLES)})",
+            default=",".join(demo.DEMO_EXAMPLES) or "none",
+            help=f"example bundles loaded beside it ({', '.join(demo.EXAMPLE_BUNDLES)}), comma-separated, "
+            f"or 'none' (default: {', '.join(demo.DEMO_EXAMPLES) or 'none'})",
         )
         parser.add_argument(
             "--methods", default="fast", help="baselines: 'fast' (default), 'all', or comma-separated names"
