@@ -45,6 +45,7 @@ from PIL import Image
 
 from benchdata.image_files import decode_image
 from benchdata.manifests import scan_folder
+from benchdata.tasks import TaskError, get_task
 
 PAIRS_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -109,16 +110,18 @@ class PairSet:
 
 
 def task_geometry(task: str, scale: int | None) -> tuple[int, bool]:
-    """(output size factor, whether an input is a folder of frames) for `task`.
-
-    The one place this module asks about a task's geometry."""
-    if task in ("sr", "burst_sr"):
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-            raise PairDataError([f"task {task!r} needs a positive integer scale, got {scale!r}"])
-        return scale, task == "burst_sr"
-    if task in ("denoise", "deblur", "inpaint", "jpeg", "enhance"):
-        return 1, False
-    raise PairDataError([f"unknown task {task!r} for organizer data"])
+    """(output size factor, whether an input is a folder of frames) for `task`, from the task table
+    (a scaled task without a scale takes its default scale, if it has one)."""
+    try:
+        info = get_task(task)
+    except TaskError as error:
+        raise PairDataError([str(error)]) from None
+    if not info.scaled:
+        return 1, info.multi_frame
+    scale = info.default_scale if scale is None else scale
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise PairDataError([f"task {task!r} needs a positive integer scale, got {scale!r}"])
+    return scale, info.multi_frame
 
 
 def _ignored(name: str) -> bool:

@@ -11,6 +11,7 @@ import pytest
 
 from benchdata.image_files import read_image, write_image
 from benchdata.pairs import PairDataError, PairLimits, check_pairs, install_pairs
+from benchdata.tasks import list_tasks
 
 
 def _image(h, w, seed=0):
@@ -159,3 +160,26 @@ def test_the_checker_imports_without_django_or_torch():
     code = "import sys, benchdata.pairs; print('django' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("info", list_tasks(), ids=lambda info: info.name)
+def test_every_task_accepts_pairs_of_its_geometry_and_refuses_others(tmp_path, info):
+    inputs, gt = tmp_path / "input", tmp_path / "gt"
+    scale = 2 if info.scaled else None
+    out_h, out_w = info.output_size(6, 5, scale)
+    if info.multi_frame:
+        for k in range(2):
+            write_image(inputs / "s" / f"{k}.png", _image(6, 5, seed=k))
+    else:
+        write_image(inputs / "s.png", _image(6, 5))
+    write_image(gt / "s.png", _image(out_h, out_w))
+    pairs = check_pairs(inputs, gt, task=info.name, scale=scale)
+    assert pairs.items[0].output_shape[:2] == [out_h, out_w]
+    write_image(gt / "s.png", _image(out_h + (scale or 1), out_w))
+    assert len(_problems(inputs, gt, task=info.name, scale=scale)) == 1
+
+
+def test_a_task_is_named_as_the_task_table_spells_it(tmp_path):
+    inputs, gt = _pairs(tmp_path, names=("a",), size=(4, 4), scale=4)
+    assert _problems(inputs, gt, task="super_resolution") == ["task 'super_resolution' is now spelled 'sr'"]
+    assert "unknown task 'dehaze'" in _problems(inputs, gt, task="dehaze")[0]
