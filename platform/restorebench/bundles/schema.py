@@ -569,6 +569,14 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
                 )
             seen.setdefault(phase.slug, i)
             phases.append(phase)
+    if known and not get_task(task).synthetic and "dataset" in data:
+        for phase in phases:
+            if phase.pairs is None:
+                check.problem(
+                    phase.path,
+                    f"an {task} track has no synthetic data: give the phase organizer pairs, "
+                    "data: {inputs: ..., ground_truth: ...}",
+                )
     return TrackDef(
         path=path,
         slug=slug,

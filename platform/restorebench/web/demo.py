@@ -31,8 +31,8 @@ from restorebench.challenges.services import challenge_organizer_add
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "bundles" / "examples" / "demo.yaml"
 # Example bundles the demo loads beside its own (`--examples`), by name.
 EXAMPLE_BUNDLES = {"enhance-lowlight": ENHANCE_BUNDLE}
-# Those the demo loads by default. Empty until the task table (which brings the `enhance` task) is in.
-DEMO_EXAMPLES: tuple[str, ...] = ()
+# Those the demo loads by default.
+DEMO_EXAMPLES: tuple[str, ...] = ("enhance-lowlight",)
 ORGANIZER = ("organizer", "restorebench-organizer")
 PARTICIPANT = ("participant", "restorebench-participant")
 DEMO_TEAM = "Demo team"

@@ -158,9 +158,30 @@ def test_a_dataset_phase_without_a_degradation_or_a_phase_without_data_is_refuse
     with pytest.raises(BundleError) as caught:
         bundle_load(path=path)
     assert [(p.path, p.message) for p in caught.value.problems] == [
-        (("tracks", 0, "degradation"), "is required (e.g. {sigma: 25} for denoising)"),
+        (("tracks", 0, "degradation"), "is required (e.g. {sigma: 25} for a denoise track)"),
         (
             ("tracks", 0, "phases", 1),
             "has no data: give the track a dataset, or the phase data: {inputs: ..., ground_truth: ...}",
         ),
+    ]
+
+
+def test_an_enhance_phase_must_bring_pairs(bundle_dirs, tmp_path):
+    _pairs(tmp_path / "dev", ["a"])
+    text = PAIRS_BUNDLE.format(
+        slug="enhance-half",
+        track_data="    data: {dataset: starter}\n",
+        dev_data="        data: {inputs: dev/input, ground_truth: dev/gt}\n",
+        test_data="",
+    ).replace("task: denoise", "task: enhance")
+    path = tmp_path / "bundle.yaml"
+    path.write_text(text)
+    with pytest.raises(BundleError) as caught:
+        bundle_load(path=path)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        (
+            ("tracks", 0, "phases", 1),
+            "an enhance track has no synthetic data: give the phase organizer pairs, "
+            "data: {inputs: ..., ground_truth: ...}",
+        )
     ]

@@ -223,7 +223,7 @@ def test_a_model_for_a_pairs_sr_phase_must_match_the_scale_its_scoring_states(
         challenge=challenge,
         slug="sr",
         title="SR",
-        task="super_resolution",
+        task="sr",
         scoring_spec={"task": "sr", "scale": 4},
         ranking_metrics=[{"metric": "psnr"}],
         actor=organizer,

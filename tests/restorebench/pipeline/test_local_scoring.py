@@ -20,11 +20,10 @@ from django.utils import timezone
 from rb_test_helpers import ROOT, Arena, make_zip, png_bytes, wait_for_submission
 from rest_framework.test import APIClient
 from restorebench.accounts.services import token_get_or_create
-from restorebench.bundles.schema import DATA_TASK
-from restorebench.challenges.models import Task
 from restorebench.challenges.services import challenge_create, phase_create, track_create
 from restorebench.submissions.models import ImageScore
 
+from benchdata.tasks import list_tasks
 from evaluator.spec import ScoringSpec
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
@@ -38,11 +37,11 @@ def _client(user) -> APIClient:
     return client
 
 
-def _track(task: str, organizer):
-    data_task = DATA_TASK[task]
-    scale = SCALE if data_task == "sr" else None
+def _track(info, organizer):
+    task = info.name
+    scale = SCALE if info.scaled else None
     challenge = challenge_create(slug=f"local-{task}".replace("_", "-"), title=task, created_by=organizer)
-    spec = ScoringSpec.for_task(data_task, scale=scale).to_dict()
+    spec = ScoringSpec.for_task(task, scale=scale).to_dict()
     track = track_create(
         challenge=challenge,
         slug=task.replace("_", "-"),
@@ -65,18 +64,22 @@ def _track(task: str, organizer):
     return challenge, track, phase, scale or 1
 
 
-@pytest.mark.parametrize("task", Task.values)
+@pytest.mark.parametrize("info", list_tasks(), ids=lambda info: info.name)
 def test_local_scoring_of_the_downloaded_development_data_equals_the_servers_rows(
-    task, make_user, make_participant, platform_dirs, cpu_worker, tmp_path
+    info, make_user, make_participant, platform_dirs, cpu_worker, tmp_path
 ):
-    organizer = make_user(f"organizer-{task}")
-    challenge, track, phase, factor = _track(task, organizer)
+    organizer = make_user(f"organizer-{info.name}")
+    challenge, track, phase, factor = _track(info, organizer)
     rng = np.random.default_rng(7)
     gt = {f"{i:03d}.png": rng.integers(0, 256, (40, 48, 3), dtype=np.uint8) for i in range(3)}
     members = {}
     for name, image in gt.items():
         members[f"ground_truth/{name}"] = png_bytes(image)
-        members[f"inputs/{name}"] = png_bytes(image[::factor, ::factor])
+        if info.multi_frame:  # a sample is a folder of frames
+            for k in range(2):
+                members[f"inputs/{name[:-4]}/{k:02d}.png"] = png_bytes(image[k::factor, k::factor][:10, :12])
+        else:
+            members[f"inputs/{name}"] = png_bytes(image[::factor, ::factor])
     response = _client(organizer).post(
         f"/api/phases/{phase.pk}/data/",
         {"file": SimpleUploadedFile("data.zip", make_zip(members))},
