@@ -65,3 +65,44 @@ def test_the_console_pages_fit_a_phone(page, sign_in_browser, make_arena, make_p
         driver = page(path, PHONE)
         assert horizontal_overflow(driver) <= 0, name
         screenshot(driver, f"{name}-390")
+
+
+def test_an_organizer_uploads_phase_data_with_progress_and_sees_bad_files_named(
+    page, sign_in_browser, make_arena, tmp_path
+):
+    import numpy as np
+    from rb_test_helpers import make_zip, png_bytes
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    arena = make_arena(images=1)
+    rng = np.random.default_rng(3)
+    images = {f"pair{i}.png": rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for i in range(3)}
+    good = tmp_path / "pairs.zip"
+    good.write_bytes(make_zip({
+        **{f"inputs/{n}": png_bytes(a // 2) for n, a in images.items()},
+        **{f"ground_truth/{n}": png_bytes(a) for n, a in images.items()},
+    }))  # fmt: skip
+    bad = tmp_path / "bad-pairs.zip"
+    bad.write_bytes(make_zip({
+        "inputs/pair0.png": png_bytes(images["pair0.png"]),
+        "inputs/orphan.png": png_bytes(images["pair1.png"]),
+        "ground_truth/pair0.png": png_bytes(images["pair0.png"]),
+    }))  # fmt: skip
+    sign_in_browser(arena.organizer)
+    driver = page(f"/challenges/{arena.challenge.slug}/organize/", DESKTOP)
+    form = driver.find_element(By.CSS_SELECTOR, "form.phase-data-form")
+    form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(bad))
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    errors = form.find_element(By.CSS_SELECTOR, ".errors")
+    WebDriverWait(driver, 30).until(lambda d: errors.is_displayed() and errors.text)
+    assert "orphan" in errors.text
+    form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(good))
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    label = form.find_element(By.CSS_SELECTOR, ".bar-label span")
+    WebDriverWait(driver, 30).until(lambda d: "installed" in label.text)
+    bar = form.find_element(By.CSS_SELECTOR, "progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
+    arena.phase.refresh_from_db()
+    assert sorted(arena.phase.expected_images) == sorted(images)
+    screenshot(driver, "console-phase-data-1280")
