@@ -121,3 +121,67 @@ def test_status_of_a_failed_submission_exits_one_with_its_reason(
     assert _login(live_server, monkeypatch, "eve", "pw-eve") == cli.DONE
     assert cli.main(["--server", live_server.url, "status", str(failed.pk)]) == cli.FAILED
     assert "0000.png: wrong size" in capsys.readouterr().err
+
+
+def test_download_then_score_locally_gives_the_phases_numbers(
+    live_server, client_home, make_arena, make_participant, monkeypatch, tmp_path, capsys
+):
+    import numpy as np
+    from rb_test_helpers import install_phase_data, png_bytes, psnr_uint8
+
+    arena = make_arena(images=2)
+    arena.phase = install_phase_data(
+        arena.phase, inputs={n: png_bytes(g // 2) for n, g in arena.ground_truth.items()}
+    )
+    make_participant(arena, username="fay")
+    assert _login(live_server, monkeypatch, "fay", "pw-fay") == cli.DONE
+    target = tmp_path / "dev"
+    assert (
+        cli.main(["--server", live_server.url, "download", str(arena.phase.pk), "--to", str(target)])
+        == cli.DONE
+    )
+    assert sorted(p.name for p in (target / "inputs").rglob("*.png")) == sorted(arena.ground_truth)
+    assert sorted(p.name for p in (target / "ground_truth").rglob("*.png")) == sorted(arena.ground_truth)
+    spec = json.loads((target / "scoring-spec.json").read_text())
+    assert spec["metrics"][:1] == ["psnr"]
+    restored = arena.restored(noise=4, seed=2)
+    results = tmp_path / "results.zip"
+    results.write_bytes(arena.zip_of(restored))
+    capsys.readouterr()
+    assert cli.main(["score", str(results), "--phase-dir", str(target), "--json"]) == cli.DONE
+    scored = json.loads(capsys.readouterr().out)
+    expected = np.mean([psnr_uint8(restored[n], g) for n, g in arena.ground_truth.items()])
+    assert scored["aggregates"]["psnr"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_hidden_phase_downloads_no_ground_truth_and_cannot_be_scored_locally(
+    live_server, client_home, make_arena, make_participant, monkeypatch, tmp_path, capsys
+):
+    from rb_test_helpers import install_phase_data, png_bytes
+
+    arena = make_arena(images=1, hidden_ground_truth=True)
+    arena.phase = install_phase_data(
+        arena.phase, inputs={n: png_bytes(g) for n, g in arena.ground_truth.items()}
+    )
+    make_participant(arena, username="gus")
+    assert _login(live_server, monkeypatch, "gus", "pw-gus") == cli.DONE
+    target = tmp_path / "test"
+    assert (
+        cli.main(["--server", live_server.url, "download", str(arena.phase.pk), "--to", str(target)])
+        == cli.DONE
+    )
+    assert "ground truth: hidden" in capsys.readouterr().err
+    assert not (target / "ground_truth").exists()
+    assert cli.main(["score", str(tmp_path), "--phase-dir", str(target)]) == cli.USAGE
+
+
+def test_the_restorebench_command_is_installed_with_the_project():
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = shutil.which("restorebench", path=str(Path(sys.executable).parent))
+    assert command is not None
+    shown = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "download" in shown.stdout and "submit" in shown.stdout
