@@ -32,7 +32,9 @@ tracks:
 def test_an_organizer_uploading_a_bundle_with_an_error_sees_the_line(
     page, sign_in_browser, make_user, tmp_path
 ):
+    from selenium.common.exceptions import NoSuchElementException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     staff = make_user("staffer", is_staff=True)
     sign_in_browser(staff)
@@ -41,7 +43,10 @@ def test_an_organizer_uploading_a_bundle_with_an_error_sees_the_line(
     driver = page("/organize/bundle/", DESKTOP)
     driver.find_element(By.ID, "bundle-file").send_keys(str(bundle))
     driver.find_element(By.CSS_SELECTOR, "button[value=validate]").click()
-    problems = driver.find_element(By.ID, "bundle-problems")
+    # The click posts the form: wait for the answer page, not the form page still on screen.
+    problems = WebDriverWait(driver, 30, ignored_exceptions=[NoSuchElementException]).until(
+        lambda d: d.find_element(By.ID, "bundle-problems")
+    )
     line = BAD_BUNDLE.splitlines().index("    task: levitate") + 1
     assert f"line {line}" in problems.text and "levitate" in problems.text
     flagged = driver.find_element(By.ID, f"line-{line}")

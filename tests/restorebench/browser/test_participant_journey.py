@@ -29,6 +29,7 @@ def _click(driver, css: str) -> None:
 def test_a_new_participant_signs_up_submits_through_the_file_input_and_sees_the_score(
     make_arena, cpu_worker, page, tmp_path
 ):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -61,7 +62,10 @@ def test_a_new_participant_signs_up_submits_through_the_file_input_and_sees_the_
 
     driver = page(f"/phases/{arena.phase.pk}/submit/", DESKTOP)
     _click(driver, "form.note button")  # "Enter this track"
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "submit-button"))
+    # The old page has the button too, disabled until the team has entered: wait for the new one.
+    WebDriverWait(
+        driver, 30, ignored_exceptions=[StaleElementReferenceException, NoSuchElementException]
+    ).until(lambda d: d.find_element(By.ID, "submit-button").is_enabled())
     driver.find_element(By.CSS_SELECTOR, "#submit-form input[type=file]").send_keys(str(upload))
     _fill(driver, {"method_name": "browser net"})
     screenshot(driver, "submit-filled-1280")
@@ -79,7 +83,9 @@ def test_a_new_participant_signs_up_submits_through_the_file_input_and_sees_the_
         why="the worker to score the browser's submission",
     )
     # status.js reloads the page by itself once the submission is scored
-    WebDriverWait(driver, 60).until(lambda d: "Scored" in d.find_element(By.ID, "status-badge").text)
+    WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: "Scored" in d.find_element(By.ID, "status-badge").text
+    )
     shown = driver.find_element(By.CSS_SELECTOR, "table.scores td.num").get_attribute("title")
     assert float(shown) == pytest.approx(expected_psnr, abs=1e-9)
     screenshot(driver, "submission-scored-1280")
