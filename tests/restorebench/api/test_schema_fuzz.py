@@ -38,7 +38,8 @@ def fuzz_world(make_arena, make_participant):
     participant, team = make_participant(arena)
     submission = scored_submission(arena.phase, team, {"psnr": 30.0, "ssim": 0.9})
     upload = upload_session_create(
-        phase=arena.phase, user=participant, filename="a.zip", total_bytes=10, sha256="0" * 64
+        # Not the scored row's checksum ("0" * 64): a byte-identical upload would be refused.
+        phase=arena.phase, user=participant, filename="a.zip", total_bytes=10, sha256="1" * 64
     )
     rescore = Rescore.objects.create(phase=arena.phase, requested_by=arena.organizer)
     ids = {
