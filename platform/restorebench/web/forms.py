@@ -34,6 +34,12 @@ class SubmissionForm(forms.Form):
     file = forms.FileField(label="Zip of restored images")
     method_name = forms.CharField(max_length=200, required=False, label="Method name")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    runtime = forms.FloatField(
+        required=False,
+        min_value=0,
+        label="Runtime per image (seconds, optional)",
+        help_text="Your method's time per image on your machine; the leaderboard shows it as reported.",
+    )
 
 
 class ModelSubmissionForm(forms.Form):

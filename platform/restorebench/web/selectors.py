@@ -137,3 +137,29 @@ def getting_started(*, track: Track, now: dt.datetime | None = None) -> GettingS
         if isinstance(spec.get(key), int | float) and not isinstance(spec.get(key), bool):
             options.append(f"--{key} {spec[key]:g}")
     return GettingStarted(phase, " ".join(options), not phase.hidden_ground_truth)
+
+
+def phase_megapixels_per_image(*, phase: Phase) -> float | None:
+    """Mean megapixels of the phase's expected outputs (from the ground truth's headers), which turns a
+    team's reported seconds per megapixel into the site's one runtime unit, seconds per image."""
+    from django.core.cache import cache
+
+    from restorebench.submissions.services.storing import expected_sizes
+
+    installed = phase.ground_truth_installed_at
+    key = f"restorebench:phase-mp:{phase.pk}:{installed.timestamp() if installed else 0}"
+    value = cache.get(key)
+    if value is None:
+        sizes = list(expected_sizes(phase).values())
+        value = sum(h * w for h, w in sizes) / len(sizes) / 1e6 if sizes else 0.0
+        cache.set(key, value, 24 * 3600)
+    return value or None
+
+
+def seconds_per_image(*, measured: float | None, reported_per_mp: float | None, megapixels: float | None):
+    """(seconds per image, "measured" | "reported") or (None, None): the sandbox's measurement first."""
+    if measured is not None:
+        return measured, "measured"
+    if reported_per_mp is not None and megapixels:
+        return reported_per_mp * megapixels, "reported"
+    return None, None

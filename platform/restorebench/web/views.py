@@ -229,6 +229,7 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     directions = _metric_directions(board.ranking)
     confidence = board_confidence_if_cheap(phase=phase, board=board)
     my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
+    megapixels = selectors.phase_megapixels_per_image(phase=phase)
     # A page of rows at a time: rendering 500 table rows is most of a big board's cost.
     pages = max(1, -(-len(board.rows) // LEADERBOARD_PAGE_ROWS))
     page = min(max(1, _int_or(request.GET.get("page"), 1)), pages)
@@ -240,6 +241,9 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
             "mine": my_team is not None and row.team_id == my_team.pk,
             "linked": row.is_reference or (my_team is not None and row.team_id == my_team.pk),
             "confidence": confidence.get(row.submission_id),
+            "runtime": selectors.seconds_per_image(
+                measured=row.seconds_per_image, reported_per_mp=row.runtime_per_mp, megapixels=megapixels
+            ),
         }
         for row in shown
     ]
@@ -286,9 +290,10 @@ def _submit_upload(
     upload_argument: str,
     fields: tuple[str, ...],
     success: str,
+    extra: dict | None = None,
 ) -> HttpResponse | None:
-    """Hand a valid submit form's file (as chunks) and `fields` to the `create` service: a redirect to
-    the new submission, or None with the service's refusal added to the form."""
+    """Hand a valid submit form's file (as chunks), `fields` and `extra` to the `create` service: a
+    redirect to the new submission, or None with the service's refusal added to the form."""
     upload = form.cleaned_data[file_field]
     try:
         submission = create(
@@ -296,6 +301,7 @@ def _submit_upload(
             user=request.user,
             **{upload_argument: submitting.UploadedChunks(upload)},
             **{name: form.cleaned_data[name] for name in fields},
+            **(extra or {}),
         )
     except ValidationError as error:
         add_service_errors(form, error)
@@ -304,6 +310,12 @@ def _submit_upload(
         upload.close()
     messages.success(request, success.format(pk=submission.pk))
     return redirect("web:submission", submission_id=submission.pk)
+
+
+def _runtime_per_mp(seconds: float | None, phase: Phase) -> float | None:
+    """The page asks seconds per image (the site's unit); the API stores seconds per megapixel."""
+    megapixels = selectors.phase_megapixels_per_image(phase=phase)
+    return None if seconds is None or not megapixels else seconds / megapixels
 
 
 def _refused_before_body(request: HttpRequest, phase: Phase) -> HttpResponse | None:
@@ -377,6 +389,7 @@ def _submit_checked(request: HttpRequest, phase: Phase) -> HttpResponse:
             upload_argument="archive",
             fields=("method_name", "description"),
             success="Submission #{pk} received; it is queued for scoring.",
+            extra={"runtime_per_mp": _runtime_per_mp(form.cleaned_data.get("runtime"), phase)},
         )
         if done is not None:
             return done
@@ -415,6 +428,7 @@ def _submit_page(
         "problems": problems,
         "state": state,
         "used": used,
+        "megapixels": selectors.phase_megapixels_per_image(phase=phase),
         "api": {
             "create": reverse("api-upload-create", args=[phase.pk]),
             "detail": _upload_url_template("api-upload-detail"),
@@ -466,6 +480,11 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         "status_url": reverse("api-submission-detail", args=[submission.pk]),
         "model": model,
         "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
+        "reported_runtime": selectors.seconds_per_image(
+            measured=None,
+            reported_per_mp=submission.runtime_per_mp,
+            megapixels=selectors.phase_megapixels_per_image(phase=phase),
+        )[0],
     }
     return render(request, "web/submission_detail.html", context)
 

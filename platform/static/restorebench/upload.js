@@ -223,6 +223,10 @@
       method_name: form.querySelector("[name=method_name]").value,
       description: form.querySelector("[name=description]").value
     };
+    // The page asks seconds per image (the site's unit); the API stores seconds per megapixel.
+    var runtime = form.querySelector("[name=runtime]");
+    var megapixels = parseFloat(form.dataset.megapixels);
+    if (runtime && runtime.value !== "" && megapixels > 0) fields.runtime_per_mp = parseFloat(runtime.value) / megapixels;
     var done = await withRetries(function () {
       return request("POST", url(form.dataset.completeUrl, session.id), JSON.stringify(fields), "application/json");
     });

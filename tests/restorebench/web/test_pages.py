@@ -341,3 +341,44 @@ def test_a_big_leaderboard_is_shown_a_page_at_a_time_and_points_to_your_row(
     assert ranks[0] == "101" and ranks[-1] == "130"
     assert "Your team is ranked" not in second
     assert client.get(f"/phases/{arena.phase.pk}/leaderboard/?page=x").status_code == 200
+
+
+def test_runtime_is_shown_in_seconds_per_image_everywhere(client, make_arena, make_participant):
+    arena = make_arena(images=2, size=(500, 400))  # 0.2 megapixels per image
+    user, team = make_participant(arena)
+    _, other = make_participant(arena)
+    reported = scored_submission(arena.phase, team, {"psnr": 30.0, "ssim": 0.9}, runtime_per_mp=2.5)
+    scored_submission(
+        arena.phase, other, {"psnr": 29.0, "ssim": 0.8}, kind="model", model_format="onnx", model_manifest={},
+        model_seconds_per_image=0.125, model_parameters=1000, model_peak_memory_bytes=10**6,
+    )  # fmt: skip
+    client.force_login(user)
+    page = client.get(f"/phases/{arena.phase.pk}/leaderboard/").content.decode()
+    assert "Runtime (s/image)" in page and "s/MP" not in page
+    rows = {r["cells"][1].split()[0]: r["cells"] for r in table_rows(page, "leaderboard")[1:]}
+    header = table_rows(page, "leaderboard")[0]["cells"]
+    column = header.index("Runtime (s/image)")
+    assert rows[team.name][column] == "0.500*"  # 2.5 s/MP × 0.2 MP, as the team reported it
+    assert rows[other.name][column] == "0.125"  # measured in the sandbox
+    detail = client.get(f"/submissions/{reported.pk}/").content.decode()
+    assert "0.500 s per image (reported)" in detail
+
+
+def test_the_submit_form_takes_runtime_in_seconds_per_image(client, make_arena, make_participant):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from restorebench.submissions.models import Submission
+
+    arena = make_arena(images=1, size=(500, 400))
+    user, team = make_participant(arena)
+    client.force_login(user)
+    page = client.get(f"/phases/{arena.phase.pk}/submit/").content.decode()
+    assert 'data-megapixels="0.2"' in page and "Runtime per image (seconds, optional)" in page
+    client.post(
+        f"/phases/{arena.phase.pk}/submit/",
+        {
+            "file": SimpleUploadedFile("r.zip", arena.submission_zip()),
+            "method_name": "timed",
+            "runtime": "0.5",
+        },
+    )
+    assert Submission.objects.get(team=team).runtime_per_mp == pytest.approx(2.5)
