@@ -25,6 +25,7 @@ by the platform, does not count toward the team's limits, and shows up for organ
 
 import datetime as dt
 import logging
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -381,12 +382,16 @@ def _previews_after_scoring(job_id: int) -> None:
     """Web copies for the comparison viewer, made here on the worker once the scores are stored; a
     failure only costs the pictures, never the result."""
     from restorebench.submissions.previews import previews_make
+    from restorebench.submissions.scratch_cleanup import model_job_scratch_dir
 
+    job = EvaluationJob.objects.select_related("submission", "submission__phase").get(pk=job_id)
+    outputs = model_job_scratch_dir(job_id=job_id, token=job.attempts)  # a model run's kept outputs
     try:
-        submission = Submission.objects.select_related("phase").get(jobs__pk=job_id)
-        previews_make(submission=submission)
+        previews_make(submission=job.submission, outputs=outputs / "outputs")
     except Exception:
         log.exception("job %s: previews not made", job_id)
+    finally:
+        shutil.rmtree(outputs, ignore_errors=True)
 
 
 @dataclass

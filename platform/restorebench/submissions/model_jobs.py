@@ -25,6 +25,17 @@ def model_failure_message(run: dict) -> str:
     return f"Your model failed ({kind}){where}: {message}"
 
 
+def _scratch_tidy(scratch: Path, *, keep_outputs: bool) -> None:
+    """After a run: a successful run's outputs stay for the viewer's previews (made, then removed, once
+    the scores are stored; the scratch sweep removes them if that never happens); the rest goes now."""
+    if not keep_outputs:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return
+    for child in scratch.iterdir() if scratch.is_dir() else []:
+        if child.name != "outputs":
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+
+
 def run_model(
     *, claim: "Claim", archive: Path, ground_truth: Path, heartbeat: JobHeartbeat
 ) -> tuple[dict, dict | None]:
@@ -42,6 +53,7 @@ def run_model(
     scratch = model_job_scratch_dir(job_id=claim.job_id, token=claim.token)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    result = None
     try:
         result = run_model_job(
             str(archive),
@@ -54,7 +66,9 @@ def run_model(
             progress,
         )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _scratch_tidy(
+            scratch, keep_outputs=isinstance(result, dict) and bool((result.get("run") or {}).get("ok"))
+        )
     if not isinstance(result, dict) or not isinstance(result.get("run"), dict):
         raise TypeError(f"model function returned {result!r:.200}, expected {{'run': ..., 'score': ...}}")
     run = result["run"]

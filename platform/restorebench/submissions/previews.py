@@ -4,7 +4,8 @@
   storage area (`previews/<submission id>/`): served to whoever may see the submission;
 - error map: |restored − ground truth| averaged over the channels, ×4, as a gray PNG, in the phase's
   *hidden* area: derived from the ground truth, so served only where the ground truth may be seen.
-Model submissions have no restored files to copy (their outputs live only in the sandbox run).
+For a model submission the restored images are the sandbox run's outputs, kept in the job's scratch
+folder until the previews are made.
 """
 
 import io
@@ -49,10 +50,26 @@ def error_map(restored: np.ndarray, truth: np.ndarray) -> np.ndarray | None:
     return np.clip(np.abs(restored - truth).mean(axis=2) * ERROR_GAIN, 0, 255).round().astype(np.uint8)
 
 
-def previews_make(*, submission: Submission) -> int:
-    """(Re)make the previews of `submission`; returns how many images got one. Never raises for a bad
-    image (it is skipped and logged): previews are a convenience, the scores are what counts."""
-    if submission.kind != SubmissionKind.IMAGES or submission.status != "scored":
+def _sources(submission: Submission, outputs: Path | None, stems: set[str]):
+    """(stem, name, bytes) of each restored image: the zip's members, or a model run's output files."""
+    if submission.kind == SubmissionKind.MODEL:
+        for path in sorted(outputs.iterdir()) if outputs is not None and outputs.is_dir() else []:
+            if path.is_file() and path.stem in stems and path.suffix.lower() == ".png":
+                yield path.stem, path.name, path.read_bytes()
+        return
+    archive = storage.submission_archive_for_reading(submission.phase, submission.archive_path)
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.infolist():
+            stem = Path(member.filename).stem
+            if not member.is_dir() and "/" not in member.filename and stem in stems:
+                yield stem, member.filename, zf.read(member)
+
+
+def previews_make(*, submission: Submission, outputs: Path | None = None) -> int:
+    """(Re)make the previews of `submission` (a model's from its run's `outputs` folder); returns how
+    many images got one. A bad image is skipped and logged: previews are a convenience, the scores are
+    what counts."""
+    if submission.status != "scored":
         return 0
     phase = submission.phase
     public = storage.submission_previews_dir(phase, submission.pk, hidden=False)
@@ -62,15 +79,11 @@ def previews_make(*, submission: Submission) -> int:
         folder.mkdir(parents=True)
     truth_dir = storage.phase_ground_truth_for_reading(phase)
     truths = {p.stem: p for p in truth_dir.iterdir() if p.is_file()}
-    archive = storage.submission_archive_for_reading(phase, submission.archive_path)
     made = 0
-    with zipfile.ZipFile(archive) as zf:
-        for member in zf.infolist():
-            stem = Path(member.filename).stem
-            if member.is_dir() or "/" in member.filename or stem not in truths:
-                continue
+    try:
+        for stem, name, data in _sources(submission, outputs, set(truths)):
             try:
-                decoded = decode_image(zf.read(member), member.filename, MAX_PIXELS)
+                decoded = decode_image(data, name, MAX_PIXELS)
                 restored = _to_uint8(decoded.pixels, decoded.bit_depth)
                 (public / f"{stem}.png").write_bytes(_png(restored))
                 truth = decode_image(truths[stem].read_bytes(), truths[stem].name, MAX_PIXELS)
@@ -78,6 +91,8 @@ def previews_make(*, submission: Submission) -> int:
                 if errors is not None:
                     (hidden / f"{stem}.png").write_bytes(_png(errors))
                 made += 1
-            except (ValueError, OSError, zipfile.BadZipFile) as error:
-                log.warning("submission %s: no preview of %s (%s)", submission.pk, member.filename, error)
+            except (ValueError, OSError) as error:
+                log.warning("submission %s: no preview of %s (%s)", submission.pk, name, error)
+    except zipfile.BadZipFile as error:
+        log.warning("submission %s: no previews (%s)", submission.pk, error)
     return made

@@ -49,7 +49,7 @@ def compare_page(request: HttpRequest, submission_id: int) -> HttpResponse:
         "stems": stems,
         "chosen": chosen,
         "truth": truth,
-        "has_restored": submission.kind == "images" and submission.status == "scored",
+        "has_restored": submission.status == "scored",
         "kinds": [k for k in KINDS if truth or k in ("input", "restored")],
     }
     return render(request, "web/compare.html", context)

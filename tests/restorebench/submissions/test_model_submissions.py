@@ -658,3 +658,26 @@ def test_a_model_refusal_names_the_participants_file_not_a_temporary_one(model_a
     assert chunked.status_code == 400
     assert "resumed-net.onnx is neither an ONNX model" in chunked.json()["detail"]
     assert ".part" not in chunked.json()["detail"] and "upload-" not in direct
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_a_scored_model_run_leaves_previews_of_its_outputs_and_no_scratch(
+    model_arena, make_participant, platform_dirs, sent
+):
+    from PIL import Image
+    from restorebench import storage
+    from restorebench.submissions.scratch_cleanup import model_job_scratch_dir
+
+    arena = model_arena(images=2)
+    user, _ = make_participant(arena)
+    submission = _submit(arena, user)
+    job = EvaluationJob.objects.get(submission=submission)
+    assert jobs.evaluation_job_run(job_id=job.pk, worker="w1") == "done"
+    job.refresh_from_db()
+    for name, restored in arena.inputs.items():  # the identity model gives back its inputs
+        stem = name.rsplit(".", 1)[0]
+        copy = storage.submission_preview_for_reading(arena.phase, submission.pk, stem, hidden=False)
+        assert np.array_equal(np.asarray(Image.open(copy)), restored)
+        assert storage.submission_preview_for_reading(arena.phase, submission.pk, stem, hidden=True).is_file()
+    assert not model_job_scratch_dir(job_id=job.pk, token=job.attempts).exists()
