@@ -42,7 +42,8 @@ def weights_record(name: str, weights_dir: Path = WEIGHTS_DIR) -> dict:
     if not path.is_file():
         raise WeightsMissing(
             f"no weights for {name!r} ({path} missing); train them with "
-            f"`python -m reference_methods.deep.training.train {name}`"
+            f"`python -m reference_methods.deep.training.train {name} --steps N` (its model card gives N, "
+            "the seed and the device)"
         )
     return json.loads(path.read_text())
 

@@ -80,7 +80,8 @@ def load_model(name: str, weights_dir: Path = WEIGHTS_DIR) -> nn.Module:
     if not path.is_file():
         raise MethodError(
             f"weights {path} are missing; train them with "
-            f"`python -m reference_methods.generative.training.train {name}`"
+            f"`python -m reference_methods.generative.training.train {name} --steps N` (its model card "
+            "gives N, the seed and the device)"
         )
     return _load_cached(str(path), str(device()))
 

@@ -36,9 +36,11 @@ from benchdata.starter import build_starter
 from evaluator.metrics.color import rgb_to_bt601_luma
 from evaluator.metrics.psnr import psnr
 from evaluator.metrics.ssim import ssim
+from reference_methods.deep.training.determinism import reproduction_note
 from reference_methods.registry import RestorationContext, restore
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+TRAIN_MODULE = "reference_methods.generative.training.train"
 INPAINT_SPEC = {"task": "inpaint", "mask": {"type": "boxes", "coverage": 0.2}}
 SR_SCALE = 4
 GENERATIVE = {
@@ -146,6 +148,7 @@ def write_cards(scores: dict[str, Any], weights_dir: Path = WEIGHTS_DIR) -> None
                 f"- Training data: {', '.join(record['data'])}: {record['training_images']} gray images "
                 f"(the last {record['held_out_images']} held out for the metrics below); never a test set.",
                 f"- Command: `{record['command']}`",
+                reproduction_note(TRAIN_MODULE, model, record),
                 f"- Time: {record['seconds']:.0f} s wall clock, {record['steps']} steps, device "
                 f"{record.get('device_name', record['device'])} ({record['cpu_threads']} CPU thread(s)), "
                 f"{record['machine']}."

@@ -32,9 +32,11 @@ from evaluator.scoring import score
 from evaluator.spec import ScoringSpec
 from reference_methods.deep.export import SUBMISSIONS, export_submission
 from reference_methods.deep.inference import WEIGHTS_DIR, load_network, weights_record
+from reference_methods.deep.training.determinism import reproduction_command, reproduction_note
 from reference_methods.registry import RestorationContext, restore
 
 SIGMA = 25
+TRAIN_MODULE = "reference_methods.deep.training.train"
 DENOISE_METHODS = {"dncnn": "dncnn_s25", "ipt": "ipt"}
 
 
@@ -140,11 +142,7 @@ def _training_command(name: str, record: dict[str, Any]) -> str:
     """The recorded command line, or one rebuilt from the record for runs made through `train()`."""
     if record.get("command"):
         return str(record["command"])
-    data = " ".join(f"--data {d}" for d in record["data"])
-    return (
-        f"python -m reference_methods.deep.training.train {name} {data} "
-        f"--minutes {round(record['seconds'] / 60, 1)} --seed {record['seed']} --threads 1"
-    )
+    return reproduction_command(TRAIN_MODULE, name, record)
 
 
 def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DIR) -> None:
@@ -163,6 +161,7 @@ def write_model_cards(rows: list[dict[str, Any]], weights_dir: Path = WEIGHTS_DI
             "never any test set.",
             f"- Recipe: {json.dumps(record['recipe'])}",
             f"- Command: `{_training_command(name, record)}`",
+            reproduction_note(TRAIN_MODULE, name, record),
             f"- Training time: {record['seconds']:.0f} s wall ({record['steps']} steps of "
             f"{recipe['batch']} patches) on {record.get('device_name', record['device'])} "
             f"({record['machine']}, {record.get('cpu_threads', 1)} CPU thread); seed {record['seed']}."

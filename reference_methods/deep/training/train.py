@@ -1,10 +1,12 @@
-"""Train one deep reference method within a wall-clock budget and write its weights + training record.
+"""Train one deep reference method for a budget of iterations and write its weights + training record.
 
     nice .venv/bin/python -m reference_methods.deep.training.train vdsr \
-        --data ../shared/data/Train400 --minutes 6 --seed 0
+        --data ../shared/data/Train400 --steps 20000 --seed 0 --threads 1 --device cpu
 
-writes reference_methods/deep/weights/<name>.safetensors and <name>.train.json (data, command, time,
-steps, seed, device, loss curve). Runs on CUDA automatically when present, else CPU.
+writes reference_methods/deep/weights/<name>.safetensors (recipe, seed, steps, device and torch build
+in its metadata) and <name>.train.json (data, command, time, steps, seed, device, loss curve). Runs
+on CUDA when present unless `--device cpu`. The same command with the same torch build and device
+gives the same weight file bit for bit (see determinism.py): a budget in iterations, not minutes.
 
 Recipes (one per committed weights file) fix the architecture, loss, optimiser and patch sampling:
 - srcnn, vdsr: one model for ×2/×3/×4 (scales cycled per step; VDSR trains multi-scale as in its paper,
@@ -15,13 +17,14 @@ Recipes (one per committed weights file) fix the architecture, loss, optimiser a
 - dncnn_s25: σ = 25, MSE on the residual (DnCNN-S).
 - ipt: all four IPT tasks (denoise σ = 25, SR ×2/×3/×4), one task per step in turn, L1.
 Adam everywhere (the papers mostly used SGD with far longer schedules), learning rate divided by 10 at
-80% of the budget; VDSR clips the gradient norm (at 1), as its paper clips gradients.
+80% of the iterations; VDSR clips the gradient norm (at 1), as its paper clips gradients.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform as std_platform
 import shlex
 import sys
@@ -33,10 +36,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from reference_methods.deep.archs import IPT_TASKS, create_arch
 from reference_methods.deep.training.data import NoisyPatches, SRPatches, load_images, starter_train_images
+from reference_methods.deep.training.determinism import deterministic, device_label, pick_device, save_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "Train400"
@@ -102,10 +105,6 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _loss(name: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(pred, target) if name == "l1" else F.mse_loss(pred, target)
 
@@ -113,32 +112,89 @@ def _loss(name: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def train(
     name: str,
     data: list[Path],
-    minutes: float,
+    steps: int,
     seed: int = 0,
     out_dir: Path = WEIGHTS_DIR,
-    max_steps: int | None = None,
     log_every: int = 25,
     quiet: bool = False,
     starter_train: bool = False,
     batch: int | None = None,
+    threads: int = 1,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """Train recipe `name` for `minutes` of wall time (or `max_steps`); save weights and record; return it.
+    """Train recipe `name` for `steps` iterations, deterministically; save weights and record; return it.
 
     data: folders of clean training PNGs; starter_train adds the starter benchmark's train split.
     batch: patches per step instead of the recipe's (a GPU has room for larger batches).
+    threads: torch CPU threads (part of what makes a run reproducible); device: "cpu", "cuda" or
+    None for CUDA when present.
     """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; recipes: {', '.join(sorted(RECIPES))}")
+    if steps < 1:
+        raise ValueError(f"steps must be a positive number of iterations, got {steps}")
     recipe = RECIPES[name]
     if batch is not None:
         if batch < 1:
             raise ValueError(f"batch must be a positive number of patches, got {batch}")
         recipe = replace(recipe, batch=batch)
-    torch.manual_seed(seed)
-    device = pick_device()
+    where = pick_device(device)
     images = load_images(data)
     if starter_train:
         images += starter_train_images()
+    start = time.perf_counter()
+    with deterministic(seed, threads):
+        net, history = _fit(name, recipe, images, steps, seed, where, out_dir, log_every, quiet)
+    seconds = time.perf_counter() - start
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    # Only what the command fixes goes into the file (no times), so reruns give identical bytes.
+    meta = {
+        "recipe": name,
+        "arch": recipe.arch,
+        "seed": str(seed),
+        "steps": str(steps),
+        "batch": str(recipe.batch),
+        "device": device_label(where),
+        "cpu_threads": str(threads),
+        "torch": torch.__version__,
+    }
+    save_weights(state, out_dir / f"{name}.safetensors", meta)
+    record = {
+        "name": name,
+        "arch": recipe.arch,
+        "arch_params": recipe.params,
+        "recipe": {k: v for k, v in recipe.__dict__.items() if k not in ("arch", "params")},
+        "data": [str(Path(d)) for d in data] + (["starter benchmark, train split"] if starter_train else []),
+        "training_images": len(images),
+        "command": " ".join(shlex.quote(a) for a in sys.argv) if __name__ == "__main__" else None,
+        "seconds": round(seconds, 1),
+        "steps": steps,
+        "seed": seed,
+        "deterministic": True,
+        "device": str(where),
+        "device_name": device_label(where),
+        "cpu_threads": threads,
+        "machine": f"{std_platform.machine()}, torch {torch.__version__}",
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "loss_history": history,
+    }
+    (out_dir / f"{name}.train.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def _fit(
+    name: str,
+    recipe: Recipe,
+    images: list,
+    steps: int,
+    seed: int,
+    device: torch.device,
+    out_dir: Path,
+    log_every: int,
+    quiet: bool,
+) -> tuple[torch.nn.Module, list[tuple[int, float, float]]]:
+    """The training loop: `steps` iterations, learning rate /10 from 80% of them on; the trained net."""
     net = create_arch(recipe.arch, **recipe.params).to(device)
     if recipe.init_from:
         from safetensors.torch import load_file
@@ -165,22 +221,14 @@ def train(
             seed=seed,
             pixel_weight=recipe.extra.get("pixel_weight", 0.0),
         )
-
-    budget = minutes * 60.0
     start = time.perf_counter()
-    decayed = False
     history: list[tuple[int, float, float]] = []
     running: list[float] = []
-    step = 0
     net.train()
-    while True:
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget or (max_steps is not None and step >= max_steps):
-            break
-        if not decayed and (elapsed >= 0.8 * budget or (max_steps is not None and step >= 0.8 * max_steps)):
+    for step in range(steps):
+        if step == math.ceil(0.8 * steps):
             for group in optimiser.param_groups:
                 group["lr"] *= 0.1
-            decayed = True
         if recipe.kind in ("sr", "srgan"):
             scale = recipe.scales[step % len(recipe.scales)]
             if hasattr(net, "up") and hasattr(net.up, "scale"):
@@ -194,12 +242,10 @@ def train(
             pred = net(x.to(device))
             loss = _loss(recipe.loss, pred, y.to(device))
         else:
-            tasks = IPT_TASKS
-            task = tasks[step % len(tasks)]
+            task = IPT_TASKS[step % len(IPT_TASKS)]
             if task.startswith("sr"):
-                scale = int(task[2:])
                 # LR tiles are the network's fixed 48×48 input size.
-                x, y = sampler[0].batch(recipe.batch, scale)
+                x, y = sampler[0].batch(recipe.batch, int(task[2:]))
             else:
                 x, y = sampler[1].batch(recipe.batch)
             pred = net(x.to(device), task)
@@ -212,40 +258,13 @@ def train(
         if gan:
             gan.discriminator_step(pred.detach(), y)
         running.append(loss.item())
-        step += 1
-        if step % log_every == 0:
-            mean = float(np.mean(running))
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            history.append((step + 1, round(time.perf_counter() - start, 1), float(np.mean(running))))
             running.clear()
-            history.append((step, round(time.perf_counter() - start, 1), mean))
             if not quiet:
-                print(f"{name} step {step} {history[-1][1]:.0f}s loss {mean:.6f}", flush=True)
-    seconds = time.perf_counter() - start
-    if running:
-        history.append((step, round(seconds, 1), float(np.mean(running))))
+                print(f"{name} step {step + 1} {history[-1][1]:.0f}s loss {history[-1][2]:.6f}", flush=True)
     net.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(out_dir / f"{name}.safetensors"), metadata={"recipe": name, "arch": recipe.arch})
-    record = {
-        "name": name,
-        "arch": recipe.arch,
-        "arch_params": recipe.params,
-        "recipe": {k: v for k, v in recipe.__dict__.items() if k not in ("arch", "params")},
-        "data": [str(Path(d)) for d in data] + (["starter benchmark, train split"] if starter_train else []),
-        "training_images": len(images),
-        "command": " ".join(shlex.quote(a) for a in sys.argv) if __name__ == "__main__" else None,
-        "seconds": round(seconds, 1),
-        "steps": step,
-        "seed": seed,
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "cpu_threads": torch.get_num_threads(),
-        "machine": f"{std_platform.machine()}, torch {torch.__version__}",
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "loss_history": history,
-    }
-    (out_dir / f"{name}.train.json").write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    return net, history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,25 +276,26 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help=f"folder of clean training PNGs (repeatable; default {DEFAULT_DATA})",
     )
-    parser.add_argument("--minutes", type=float, default=5.0, help="wall-clock training budget")
-    parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument(
+        "--steps", "--max-steps", type=int, required=True, help="training budget in iterations"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=None, help="patches per step (default: the recipe's)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present, else CPU"
     )
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     record = train(
         args.recipe,
         args.data or [DEFAULT_DATA],
-        args.minutes,
+        args.steps,
         args.seed,
         args.out,
-        args.max_steps,
         batch=args.batch,
+        threads=args.threads,
+        device=args.device,
     )
     print(json.dumps({k: record[k] for k in ("name", "seconds", "steps", "parameters", "device")}))
     return 0

@@ -1,20 +1,21 @@
-"""Train one generative prior within a wall-clock budget; write its weights, record and model card.
+"""Train one generative prior for a budget of iterations; write its weights, record and model card.
 
     nice -n 19 .venv/bin/python -m reference_methods.generative.training.train vae \
-        --data ../shared/data/Train400 --minutes 4 --seed 0 --threads 1
+        --data ../shared/data/Train400 --steps 6000 --seed 0 --threads 1 --device cpu
 
-writes reference_methods/generative/weights/<name>.safetensors (architecture and its parameters in
-the file's metadata) and <name>.train.json (data, command, time, steps, seed, device, loss curve,
-held-out metrics); `reference_methods.generative.report` measures the restoration scores and writes
-the model cards <name>.md from both. CUDA is used automatically when present, else the CPU with
-`--threads` threads.
+writes reference_methods/generative/weights/<name>.safetensors (architecture and its parameters,
+seed, steps, device and torch build in the file's metadata) and <name>.train.json (data, command,
+time, steps, seed, device, loss curve, held-out metrics); `reference_methods.generative.report`
+measures the restoration scores and writes the model cards <name>.md from both. CUDA is used when
+present unless `--device cpu`, with `--threads` CPU threads. The same command with the same torch
+build and device gives the same weight file bit for bit (reference_methods/deep/training/determinism.py).
 
 Data: gray patches (BT.601 Y for RGB files) of the training folders, read by the deep methods'
 `load_images` (which refuses benchmark test sets), cut and flipped/rotated by their `NoisyPatches`
 sampler at σ = 0. The last `HELD_OUT` images (in file-name order) are kept out of training and give
 the held-out metrics in the record.
 
-Recipes (Adam throughout; learning rate divided by 10 at 80% of the budget, except the GAN):
+Recipes (Adam throughout; learning rate divided by 10 at 80% of the iterations, except the GAN):
 - pixelcnn: PixelCNN over 8-bit pixels, 24×24 patches, NLL (cross-entropy of the 256-way softmax).
 - vae: 16×16 patches, negative ELBO with the learned decoder σ.
 - realnvp: 16×16 patches dequantised with uniform noise ((255x + u)/256), exact NLL.
@@ -41,10 +42,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from reference_methods.deep.training.data import NoisyPatches, load_images
+from reference_methods.deep.training.determinism import deterministic, device_label, pick_device, save_weights
 from reference_methods.generative.archs import DCGANDiscriminator, create_generative
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -89,15 +91,21 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def save_model(
+    net: nn.Module,
+    path: Path,
+    arch: str,
+    params: dict[str, Any],
+    recipe: str,
+    run: dict[str, str] | None = None,
+) -> None:
+    """safetensors with the architecture name and constructor parameters as JSON metadata.
 
-
-def save_model(net: nn.Module, path: Path, arch: str, params: dict[str, Any], recipe: str) -> None:
-    """safetensors with the architecture name and constructor parameters as JSON metadata."""
+    run: how it was trained (seed, steps, device, ...), added to the metadata as given.
+    """
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    meta = {"arch": arch, "params": json.dumps(params, sort_keys=True), "recipe": recipe}
-    save_file(state, str(path), metadata=meta)
+    meta = {"arch": arch, "params": json.dumps(params, sort_keys=True), "recipe": recipe, **(run or {})}
+    save_weights(state, path, meta)
 
 
 class _Trainer:
@@ -287,63 +295,51 @@ def _load(path: Path, device: torch.device) -> nn.Module:
 def train(
     name: str,
     data: list[Path],
-    minutes: float,
+    steps: int,
     seed: int = 0,
     out_dir: Path = WEIGHTS_DIR,
-    max_steps: int | None = None,
     log_every: int = 50,
     quiet: bool = False,
     evaluate: bool = True,
     held_out: int = HELD_OUT,
     batch: int | None = None,
+    threads: int = 1,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """Train recipe `name` for `minutes` of wall time (or `max_steps`); save weights and record.
+    """Train recipe `name` for `steps` iterations, deterministically; save weights and record.
 
-    batch overrides the recipe's batch size; the last `held_out` images are kept out of training.
+    batch overrides the recipe's batch size; the last `held_out` images are kept out of training;
+    threads: torch CPU threads; device: "cpu", "cuda" or None for CUDA when present.
     """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; recipes: {', '.join(sorted(RECIPES))}")
+    if steps < 1:
+        raise ValueError(f"steps must be a positive number of iterations, got {steps}")
     recipe = RECIPES[name]
-    torch.manual_seed(seed)
-    device = pick_device()
+    where = pick_device(device)
     images = load_images(data)
     if len(images) <= held_out:
         raise ValueError(
             f"need more than {held_out} training images (the last {held_out} are held out), got {len(images)}"
         )
     train_images, held = images[:-held_out], images[-held_out:]
-    trainer = _Trainer(name, recipe, train_images, held, device, seed, out_dir, batch)
-    net = trainer.net
-    budget = minutes * 60.0
     start = time.perf_counter()
-    decayed = False
-    history: list[tuple[int, float, float]] = []
-    running: list[float] = []
-    step = 0
-    net.train()
-    while True:
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget or (max_steps is not None and step >= max_steps):
-            break
-        late = elapsed >= 0.8 * budget or (max_steps is not None and step >= 0.8 * max_steps)
-        if recipe.decay_lr and not decayed and late:
-            for opt in trainer.optimisers:
-                for group in opt.param_groups:
-                    group["lr"] *= 0.1
-            decayed = True
-        running.append(trainer.step(trainer.batch(), first=step == 0))
-        step += 1
-        if step % log_every == 0:
-            history.append((step, round(time.perf_counter() - start, 1), float(np.mean(running))))
-            running.clear()
-            if not quiet:
-                print(f"{name} step {step} {history[-1][1]:.0f}s loss {history[-1][2]:.5f}", flush=True)
+    with deterministic(seed, threads):
+        trainer = _Trainer(name, recipe, train_images, held, where, seed, out_dir, batch)
+        history = _fit(trainer, steps, log_every, quiet)
+        held_metrics = trainer.held_out() if evaluate else None
     seconds = time.perf_counter() - start
-    if running:
-        history.append((step, round(seconds, 1), float(np.mean(running))))
-    net.eval()
+    net = trainer.net
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_model(net, out_dir / f"{name}.safetensors", recipe.arch, recipe.params, name)
+    run = {
+        "seed": str(seed),
+        "steps": str(steps),
+        "batch": str(trainer.batch_size),
+        "device": device_label(where),
+        "cpu_threads": str(threads),
+        "torch": torch.__version__,
+    }
+    save_model(net, out_dir / f"{name}.safetensors", recipe.arch, recipe.params, name, run)
     record = {
         "name": name,
         "arch": recipe.arch,
@@ -360,18 +356,42 @@ def train(
             else None
         ),
         "seconds": round(seconds, 1),
-        "steps": step,
+        "steps": steps,
         "seed": seed,
-        "device": str(device),
-        "cpu_threads": torch.get_num_threads(),
+        "deterministic": True,
+        "device": str(where),
+        "device_name": device_label(where),
+        "cpu_threads": threads,
         "machine": f"{std_platform.machine()}, torch {torch.__version__}",
         "parameters": sum(p.numel() for p in net.parameters()),
         "loss_history": history,
     }
-    if evaluate:
-        record["held_out"] = trainer.held_out()
+    if held_metrics is not None:
+        record["held_out"] = held_metrics
     (out_dir / f"{name}.train.json").write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _fit(trainer: _Trainer, steps: int, log_every: int, quiet: bool) -> list[tuple[int, float, float]]:
+    """`steps` iterations, the learning rate /10 from 80% of them on (unless the recipe keeps it)."""
+    start = time.perf_counter()
+    history: list[tuple[int, float, float]] = []
+    running: list[float] = []
+    trainer.net.train()
+    for step in range(steps):
+        if trainer.recipe.decay_lr and step == math.ceil(0.8 * steps):
+            for opt in trainer.optimisers:
+                for group in opt.param_groups:
+                    group["lr"] *= 0.1
+        running.append(trainer.step(trainer.batch(), first=step == 0))
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            history.append((step + 1, round(time.perf_counter() - start, 1), float(np.mean(running))))
+            running.clear()
+            if not quiet:
+                step_s, loss = history[-1][1], history[-1][2]
+                print(f"{trainer.name} step {step + 1} {step_s:.0f}s loss {loss:.5f}", flush=True)
+    trainer.net.eval()
+    return history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,27 +403,33 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help=f"folder of clean training PNGs (repeatable; default {DEFAULT_DATA})",
     )
-    parser.add_argument("--minutes", type=float, default=4.0, help="wall-clock training budget")
-    parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument(
+        "--steps", "--max-steps", type=int, required=True, help="training budget in iterations"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=None, help="override the recipe's batch size")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1: a shared machine)"
     )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present, else CPU"
+    )
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     record = train(
         args.recipe,
         args.data or [DEFAULT_DATA],
-        args.minutes,
+        args.steps,
         args.seed,
         args.out,
-        args.max_steps,
         batch=args.batch,
+        threads=args.threads,
+        device=args.device,
     )
     print(
-        json.dumps({k: record[k] for k in ("name", "seconds", "steps", "parameters", "device", "held_out")})
+        json.dumps(
+            {k: record.get(k) for k in ("name", "seconds", "steps", "parameters", "device", "held_out")}
+        )
     )
     return 0
 

@@ -56,7 +56,7 @@ def test_training_runs_on_cuda_and_reduces_the_loss(tmp_path):
     for i in range(6):
         Image.fromarray((_image(i, 64, 64) * 255).round().astype(np.uint8)).save(folder / f"{i}.png")
     record = train(
-        "dncnn_s25", [folder], minutes=5, max_steps=40, out_dir=tmp_path / "w", log_every=10, quiet=True
+        "dncnn_s25", [folder], steps=40, out_dir=tmp_path / "w", log_every=10, quiet=True
     )
     losses = [loss for _, _, loss in record["loss_history"]]
     assert record["device"].startswith("cuda")

@@ -32,7 +32,7 @@ def train_folder(tmp_path):
 @pytest.mark.parametrize("recipe", ["espcn_x2", "dncnn_s25"])
 def test_short_training_run_reduces_the_loss(tmp_path, train_folder, recipe):
     record = train(
-        recipe, [train_folder], minutes=5, max_steps=30, out_dir=tmp_path / "w", log_every=5, quiet=True
+        recipe, [train_folder], steps=30, out_dir=tmp_path / "w", log_every=5, quiet=True
     )
     losses = [loss for _, _, loss in record["loss_history"]]
     assert record["steps"] == 30 and len(losses) == 6

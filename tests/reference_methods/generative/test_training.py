@@ -49,10 +49,9 @@ def test_a_short_training_run_reduces_the_loss(
     record = train(
         name,
         [folder],
-        minutes=10,
         seed=0,
         out_dir=out_dir,
-        max_steps=steps,
+        steps=steps,
         log_every=10,
         quiet=True,
         held_out=4,
@@ -64,7 +63,10 @@ def test_a_short_training_run_reduces_the_loss(
     saved = json.loads((out_dir / f"{name}.train.json").read_text())
     assert saved["seed"] == 0 and saved["training_images"] == 20 and "held_out" in saved
     with safe_open(str(out_dir / f"{name}.safetensors"), "pt") as f:
-        assert f.metadata()["arch"] == RECIPES[name].arch
+        meta = f.metadata()
+    assert meta["arch"] == RECIPES[name].arch
+    # How it was trained travels with the file.
+    assert (meta["device"], meta["seed"], meta["steps"]) == ("cpu", "0", str(steps))
     assert isinstance(_load(out_dir / f"{name}.safetensors", torch.device("cpu")), torch.nn.Module)
 
 
@@ -79,10 +81,9 @@ def test_dcgan_training_moves_the_generated_patches_towards_the_data(tmp_path: P
     record = train(
         "dcgan",
         [root],
-        minutes=10,
         seed=0,
         out_dir=tmp_path,
-        max_steps=60,
+        steps=60,
         log_every=20,
         quiet=True,
         held_out=2,
@@ -103,9 +104,9 @@ def test_training_refuses_a_benchmark_test_set(tmp_path: Path) -> None:
     test_set.mkdir()
     write_image(test_set / "a.png", np.zeros((64, 64)))
     with pytest.raises(ValueError, match="test set"):
-        train("vae", [test_set], minutes=0.01, out_dir=tmp_path, max_steps=1, quiet=True)
+        train("vae", [test_set], out_dir=tmp_path, steps=1, quiet=True)
 
 
 def test_unknown_recipe_lists_the_recipes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="recipes: .*pixelcnn"):
-        train("stylegan", [tmp_path], minutes=1, out_dir=tmp_path)
+        train("stylegan", [tmp_path], steps=1, out_dir=tmp_path)
