@@ -249,6 +249,12 @@ def submission_archive_for_reading(phase: "PhaseKey | Phase", recorded: str) -> 
     return path
 
 
+def _single_name(name: str, missing: str) -> None:
+    """A file name asked for by a URL: one plain component (no separator, no leading dot)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise DataUnavailable(missing)
+
+
 def submission_previews_dir(phase: "PhaseKey | Phase", submission_id: int, *, hidden: bool) -> Path:
     """Web copies made after scoring: restored images (served like the submission), or error maps
     (`hidden`: derived from the ground truth, served like it)."""
@@ -259,8 +265,7 @@ def submission_preview_for_reading(
     phase: "PhaseKey | Phase", submission_id: int, stem: str, *, hidden: bool
 ) -> Path:
     """One preview PNG, re-checked (confined, a regular file); `DataUnavailable` when there is none."""
-    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
-        raise DataUnavailable("no such image")
+    _single_name(stem, "no such image")
     path = confined(
         submission_previews_dir(phase, submission_id, hidden=hidden) / f"{stem}.png",
         phase_area(phase, hidden=hidden),
@@ -274,8 +279,7 @@ def submission_preview_for_reading(
 def phase_input_for_reading(phase: "PhaseKey | Phase", stem: str) -> Path:
     """The participant input (PNG) of image `stem`: a file of the inputs folder, or the first frame of
     a folder of frames (burst tasks)."""
-    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
-        raise DataUnavailable("no such input")
+    _single_name(stem, "no such input")
     folder = model_inputs_for_reading(phase)
     frames = folder / stem
     if frames.is_dir():
@@ -291,8 +295,7 @@ def phase_input_for_reading(phase: "PhaseKey | Phase", stem: str) -> Path:
 
 def phase_ground_truth_file_for_reading(phase: "PhaseKey | Phase", name: str) -> Path:
     """One ground-truth image, by its file name (callers decide who may see it)."""
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise DataUnavailable("no such image")
+    _single_name(name, "no such image")
     folder = phase_ground_truth_for_reading(phase)
     path = confined(folder / name, phase_area(phase, hidden=True), root=hidden_root())
     if not path.is_file():
