@@ -2,21 +2,13 @@
 same team representatives and rule the boards rank), cached until the phase changes; shown to a viewer
 only for the rows whose rank that viewer sees."""
 
-from collections import defaultdict
-
 from django.core.cache import cache
 
 from evaluator.ranking.confidence import ConfidenceError, rank_confidence
 from restorebench.challenges.models import Phase
 from restorebench.challenges.track_ranking import track_boards
-from restorebench.leaderboards.documents import team_exclusions
-from restorebench.leaderboards.entries import entry_of, leaderboard_entries, representative_board
-from restorebench.leaderboards.selectors import (
-    Leaderboard,
-    _cache_key,
-    ranking_rule,
-)
-from restorebench.submissions.models import ImageScore
+from restorebench.leaderboards.entries import per_image_tables
+from restorebench.leaderboards.selectors import Leaderboard, leaderboard_cache_key, ranking_inputs
 
 RESAMPLES = 1000
 LEVEL = 0.95
@@ -24,34 +16,20 @@ LEVEL = 0.95
 CONFIDENCE_CACHE_SECONDS = 24 * 3600
 
 
-def _named_per_image(job_ids: list[int]) -> dict[int, dict[str, dict[str, float]]]:
-    tables: dict[int, dict[str, dict[str, float]]] = defaultdict(dict)
-    rows = ImageScore.objects.filter(job_id__in=job_ids).values_list(
-        "job_id", "image_name", "metric", "value"
-    )
-    for job_id, image, metric, value in rows.iterator(chunk_size=10_000):
-        tables[job_id].setdefault(image, {})[metric] = value
-    return tables
-
-
 def _compute(phase: Phase) -> dict[str, dict[int, dict]]:
     boards = track_boards(phase.track)
-    teams, references = leaderboard_entries(phase, representative_board(boards, ranking_rule(phase)))
-    picked = teams + references
-    tables = _named_per_image([row["current_job_id"] for row in picked if row["current_job_id"] is not None])
-    excluded = team_exclusions(phase=phase)
-    per_image = [tables.get(row["current_job_id"]) for row in picked]
-    entries = [
-        entry_of(
-            row,
-            [table[name] for name in sorted(table)] if (table := per_image[i]) else None,
-            reference=i >= len(teams),
-            excluded=excluded.get(row["team_id"]),
-        )
-        for i, row in enumerate(picked)
-    ]
+    tables: dict[int, dict[str, dict]] = {}
+
+    def per_image(rows: list[dict]) -> dict[int, list[dict]]:
+        tables.update(per_image_tables(rows))  # the named tables: the bootstrap pairs images by name
+        return {job: [images[name] for name in sorted(images)] for job, images in tables.items()}
+
+    picked, entries = ranking_inputs(phase, boards, per_image)
+    per_image_named = [tables.get(row["current_job_id"]) for row in picked]
     try:
-        result = rank_confidence(boards, entries, per_image, resamples=RESAMPLES, seed=phase.pk, level=LEVEL)
+        result = rank_confidence(
+            boards, entries, per_image_named, resamples=RESAMPLES, seed=phase.pk, level=LEVEL
+        )
     except ConfidenceError:
         return {board.slug: {} for board in boards}
     return {
@@ -62,7 +40,7 @@ def _compute(phase: Phase) -> dict[str, dict[int, dict]]:
 
 def phase_rank_confidence(*, phase: Phase) -> dict[str, dict[int, dict]]:
     """Board slug → submission id → {rank, rank_low, rank_high, p_vs_above, not_significantly_...}."""
-    key = f"{_cache_key(phase)}:confidence"
+    key = f"{leaderboard_cache_key(phase)}:confidence"
     result = cache.get(key)
     if result is None:
         result = _compute(phase)
@@ -85,6 +63,6 @@ def board_confidence_if_cheap(*, phase: Phase, board: Leaderboard, max_ranked: i
     """For pages: computed on the spot for boards of up to `max_ranked` ranked rows (tens of ms), else
     only when already cached (the API computes and caches it), so a page view never waits seconds."""
     ranked = sum(1 for row in board.rows if row.rank is not None)
-    if ranked > max_ranked and cache.get(f"{_cache_key(phase)}:confidence") is None:
+    if ranked > max_ranked and cache.get(f"{leaderboard_cache_key(phase)}:confidence") is None:
         return {}
     return board_confidence(phase=phase, board=board)

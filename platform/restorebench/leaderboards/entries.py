@@ -131,11 +131,16 @@ def representative_board(boards: Sequence[Board], rule: RankingRule) -> MetricsB
     return MetricsBoard("main", "Leaderboard", rule)
 
 
-def per_image_scores(rows: list[dict]) -> dict[int, list[dict]]:
-    """Per-image scores of the rows' current jobs: job id -> [{metric: value} per image, by name]."""
+def per_image_tables(rows: list[dict]) -> dict[int, dict[str, dict]]:
+    """Per-image scores of the rows' current jobs: job id -> {image name: {metric: value}}."""
     tables: dict[int, dict[str, dict]] = defaultdict(dict)
     jobs = [row["current_job_id"] for row in rows if row["current_job_id"] is not None]
     scores = ImageScore.objects.filter(job_id__in=jobs).values_list("job_id", "image_name", "metric", "value")
     for job_id, image, metric, value in scores.iterator(chunk_size=10_000):
         tables[job_id].setdefault(image, {})[metric] = value
-    return {job: [images[name] for name in sorted(images)] for job, images in tables.items()}
+    return dict(tables)
+
+
+def per_image_scores(rows: list[dict]) -> dict[int, list[dict]]:
+    """Per-image scores of the rows' current jobs: job id -> [{metric: value} per image, by name]."""
+    return {job: [images[name] for name in sorted(images)] for job, images in per_image_tables(rows).items()}

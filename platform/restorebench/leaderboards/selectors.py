@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -27,6 +27,7 @@ from django.db.models import Count, Max
 
 from evaluator.ranking import Board, CombinedBoard, FormulaBoard, MetricsBoard, Placement, rank_boards
 from evaluator.ranking.boards import describe
+from evaluator.ranking.rank import Entry
 from evaluator.ranking.rules import RankingRule
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
@@ -191,7 +192,8 @@ def _row(
 LEADERBOARD_CACHE_SECONDS = 30
 
 
-def _cache_key(phase: Phase) -> str:
+def leaderboard_cache_key(phase: Phase) -> str:
+    """Changes with every write to the phase's submissions, its ranking rule or its requirements."""
     state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
     rule = json.dumps(
         [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
@@ -214,7 +216,7 @@ def leaderboard_compute(*, phase: Phase, board: str | None = None, use_cache: bo
     slug = board if board is not None else track_boards(phase.track)[0].slug
     if not use_cache:
         return _leaderboards_build(phase, slug)[slug]
-    key = f"{_cache_key(phase)}:{slug}"
+    key = f"{leaderboard_cache_key(phase)}:{slug}"
     result = cache.get(key)
     if result is None:
         result = _leaderboards_build(phase, slug)[slug]
@@ -253,23 +255,34 @@ def _board_metrics(board: Board, rows: list[LeaderboardRow]) -> list[str]:
     return metrics
 
 
-def _leaderboards_build(phase: Phase, only: str | None) -> dict[str, Leaderboard]:
-    """Every board (`only` None), or only board `only` (ranking just the boards it needs)."""
-    boards = track_boards(phase.track)
-    shown = boards if only is None else _needed(boards, only)
+def ranking_inputs(
+    phase: Phase, boards: Sequence[Board], per_image: Callable[[list[dict]], dict] | None = None
+) -> tuple[list[dict], list[Entry]]:
+    """The rows the boards rank (each team's representative, then the references) and their ranking
+    entries; `per_image(rows)` gives per-image scores by job id when a board needs them."""
     teams, references = leaderboard_entries(phase, representative_board(boards, ranking_rule(phase)))
     picked = teams + references
-    per_image = per_image_scores(picked) if any(getattr(b, "per_image", False) for b in shown) else {}
+    scores = per_image(picked) if per_image else {}
     excluded = team_exclusions(phase=phase)
     entries = [
         entry_of(
             row,
-            per_image.get(row["current_job_id"]),
+            scores.get(row["current_job_id"]),
             reference=i >= len(teams),
             excluded=excluded.get(row["team_id"]),
         )
         for i, row in enumerate(picked)
     ]
+    return picked, entries
+
+
+def _leaderboards_build(phase: Phase, only: str | None) -> dict[str, Leaderboard]:
+    """Every board (`only` None), or only board `only` (ranking just the boards it needs)."""
+    boards = track_boards(phase.track)
+    shown = boards if only is None else _needed(boards, only)
+    per_image = per_image_scores if any(getattr(b, "per_image", False) for b in shown) else None
+    picked, entries = ranking_inputs(phase, boards, per_image)
+    teams = [row for row, entry in zip(picked, entries, strict=True) if not entry.is_reference]
     ranked = rank_boards(shown, entries)
     submitted = [row["created_at"].isoformat() for row in picked]
     fingerprints = defaultdict(set)
