@@ -18,7 +18,11 @@ A task says:
   has no synthetic degradation (its data are pairs the organizer brings);
 - `scoring`: the field's scoring conventions (`evaluator.spec.ScoringSpec.for_task`), and named
   variants (`sr-ntire`: the NTIRE challenge's conventions for `sr`);
-- `example`: a small degradation spec for tests and docs (None for tasks without a synthetic one).
+- `example`: a small degradation spec for tests and docs (None for tasks without a synthetic one);
+- `reference_input`: (height, width) of the model input at which a track of the task counts a model
+  submission's FLOPs and activations unless the track declares its own (`efficiency: {input_size}`
+  in a bundle): the image the model receives, so for a scaled task (`sr`, `burst_sr`) the
+  low-resolution input (256 × 256 by default, as NTIRE's efficiency challenges count them).
 
 Add a task with `register_task(TaskInfo(...))` at the bottom of this module, then its degradation
 (benchdata/degradations) and methods (reference_methods); `tests/test_task_contract.py` names anything
@@ -36,6 +40,11 @@ DISCLOSURES = ("sigma", "kernel", "scale", "mask", "quality")
 GEOMETRIES = ("same", "scale")
 INPUTS = ("image", "frames")
 COLOR_SPACES = ("rgb", "y")
+# The model input (height, width) at which efficiency is counted unless a task or track says otherwise:
+# NTIRE's efficient SR challenges count FLOPs on a 256 × 256 low-resolution input.
+REFERENCE_INPUT = (256, 256)
+# The sides a track's reference input may have (FLOPs are counted by running the model at that size).
+REFERENCE_INPUT_BOUNDS = (8, 4096)
 # Old spellings, kept only to say what they became.
 RENAMED = MappingProxyType({"super_resolution": "sr"})
 
@@ -92,6 +101,7 @@ class TaskInfo:
     degradation_defaults: Mapping[str, Any] = field(default_factory=dict)
     scoring_variants: Mapping[str, ScoringDefaults] = field(default_factory=dict)
     example: Mapping[str, Any] | None = None
+    reference_input: tuple[int, int] = REFERENCE_INPUT
 
     @property
     def synthetic(self) -> bool:
@@ -139,6 +149,11 @@ def _check(info: TaskInfo) -> None:
         problems.append(f"geometry must be one of {', '.join(GEOMETRIES)}")
     if info.input not in INPUTS:
         problems.append(f"input must be one of {', '.join(INPUTS)}")
+    low, high = REFERENCE_INPUT_BOUNDS
+    if len(info.reference_input) != 2 or not all(
+        isinstance(v, int) and low <= v <= high for v in info.reference_input
+    ):
+        problems.append(f"reference_input must be (height, width), each an integer in [{low}, {high}]")
     if info.scaled and "scale" not in info.requires:
         problems.append("a scaled task must require the scale disclosure")
     for defaults in (info.scoring, *info.scoring_variants.values()):

@@ -50,8 +50,9 @@ def _attr(node: Any, name: str, default: Any) -> Any:
     return default
 
 
-def _probe_shapes(model: Any, input_shape: tuple[int, ...], names: list[str]) -> dict[str, list[int]]:
-    """Shapes of the tensors `names`, from one onnxruntime run on zeros with them exposed as outputs."""
+def _probe_shapes(model: Any, inputs: dict[str, tuple[int, ...]], names: list[str]) -> dict[str, list[int]]:
+    """Shapes of the tensors `names`, from one onnxruntime run on zeros with them exposed as outputs
+    (on a participant's model: only inside the sandbox, see model_runner/child.py)."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -61,32 +62,56 @@ def _probe_shapes(model: Any, input_shape: tuple[int, ...], names: list[str]) ->
     for name in names:
         probe.graph.output.append(onnx.ValueInfoProto(name=name))
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: np.zeros(input_shape, dtype=np.float32)}
+    feed = {i.name: np.zeros(inputs[i.name], dtype=np.float32) for i in session.get_inputs()}
     values = session.run(names, feed)
     return {n: list(np.shape(v)) for n, v in zip(names, values, strict=True)}
 
 
-def profile_counts(model_path: str | Path, input_shape: tuple[int, ...]) -> dict[str, Any]:
-    """Static counts of the ONNX model at `input_shape` (its single input's dimensions)."""
+def _load(model: str | Path | bytes) -> Any:
+    """The ModelProto, never resolving external data: a participant's file may name any path."""
+    import onnx
+
+    if isinstance(model, bytes):
+        return onnx.load_model_from_string(model)
+    return onnx.load(str(model), load_external_data=False)
+
+
+def profile_counts(
+    model_path: str | Path | bytes,
+    input_shape: tuple[int, ...],
+    other_inputs: dict[str, tuple[int, ...]] | None = None,
+) -> dict[str, Any]:
+    """Static counts of the ONNX model (a path or the file's bytes) at `input_shape`, the dimensions
+    of its image input; `other_inputs` gives the shapes of any further input by name (a non-blind
+    model's "kernel")."""
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(str(model_path))
+    model = _load(model_path)
+    other_inputs = dict(other_inputs or {})
     inits = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
-    if len(inputs) != 1:
-        raise ValueError(f"expected a model with one image input, found {len(inputs)}")
-    dims = inputs[0].type.tensor_type.shape.dim
-    if len(dims) != len(input_shape):
-        raise ValueError(f"the model's input has {len(dims)} dimensions, --input gives {len(input_shape)}")
-    for d, v in zip(dims, input_shape, strict=True):
-        d.ClearField("dim_param")
-        d.dim_value = v
+    images = [i for i in inputs if i.name not in other_inputs]
+    if len(images) != 1 or len(inputs) != len(images) + len(other_inputs):
+        raise ValueError(
+            f"expected one image input besides {sorted(other_inputs) or 'no other'}, found "
+            f"{[i.name for i in inputs]}"
+        )
+    shapes_in = {images[0].name: tuple(input_shape), **other_inputs}
+    for value in inputs:
+        dims, wanted = value.type.tensor_type.shape.dim, shapes_in[value.name]
+        if len(dims) != len(wanted):
+            raise ValueError(
+                f"input {value.name!r} has {len(dims)} dimensions, the count gives {len(wanted)}"
+            )
+        for d, v in zip(dims, wanted, strict=True):
+            d.ClearField("dim_param")
+            d.dim_value = v
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     shapes = {v.name: _dims(v) for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
     unknown = [o for n in model.graph.node for o in n.output if o and shapes.get(o) is None]
     if unknown:  # shapes that static inference cannot give (computed reshapes): run the model once
-        shapes.update(_probe_shapes(model, input_shape, unknown))
+        shapes.update(_probe_shapes(model, shapes_in, unknown))
     weights = {i.name: list(i.dims) for i in model.graph.initializer}
     shapes.update(weights)
     params = sum(

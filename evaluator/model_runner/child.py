@@ -14,7 +14,9 @@ directory and a minimal environment. In order, before it touches the submitted f
    sandbox; then sets resource limits: CPU seconds, address space (CPU inference only: CUDA
    reserves far more virtual memory than it uses), file size, open files, no core dumps.
 Then it loads the model (ONNX from bytes, so no external path can resolve; no custom-op library is
-ever registered), runs every input image (a PNG, or an unclipped float `.npy` loaded with
+ever registered), counts its parameters, FLOPs and activations at the track's reference input
+(efficiency.py; a "profile" event, with the device and library versions), runs the first input once
+untimed (warm-up), then runs every input image (a PNG, or an unclipped float `.npy` loaded with
 `allow_pickle=False`; tiled, see tiling.py; with the manifest's side inputs, the
 image's mask as one more channel and its kernel as the "kernel" input, staged by the parent in
 SCRATCH/masks/ and SCRATCH/kernels/, see side_inputs.py) and writes each raw network output
@@ -59,6 +61,15 @@ def _load_sibling(name: str):  # noqa: ANN202 - a module object
     """Import evaluator/model_runner/<name>.py by path, without running the evaluator package's
     __init__ (which may import heavy scoring dependencies)."""
     spec = importlib.util.spec_from_file_location(f"_restorebench_model_runner_{name}", _HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def _load_profile():  # noqa: ANN202 - a module object
+    """evaluator/profile.py (the FLOP counter) by path, before the sandbox closes the project's files."""
+    spec = importlib.util.spec_from_file_location("_restorebench_profile", _HERE.parent / "profile.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -205,11 +216,27 @@ def _read_mask(path: Path):  # noqa: ANN202 - numpy array
         return np.asarray(im.convert("L")) > 127
 
 
+def _kernel_shape(job: dict) -> tuple[int, int, int, int] | None:
+    """The kernel input's shape as the run feeds it: (1, 1, kh, kw) of the first image's kernel."""
+    import numpy as np
+
+    if not job["manifest"].get("kernel_input"):
+        return None
+    first = Path(job["inputs"][0]).stem
+    kernel = np.load(Path(job["scratch"]) / "kernels" / f"{first}.npy", allow_pickle=False)
+    return (1, 1, *kernel.shape[-2:])
+
+
 def _onnx_runner(model_path: Path, job: dict):  # noqa: ANN202
     import numpy as np
+    import onnx  # noqa: F401 - the FLOP counter's, imported before privileges are dropped
+    import onnx.numpy_helper  # noqa: F401
+    import onnx.shape_inference  # noqa: F401
     import onnxruntime as ort
 
+    efficiency, profile, tiling = _load_sibling("efficiency"), _load_profile(), _load_sibling("tiling")
     gpu = job["use_gpu"] and "CUDAExecutionProvider" in ort.get_available_providers()
+    gpu_name = efficiency.nvidia_gpu_name() if gpu else None
     limits = _confine(job, gpu)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = job["threads"]
@@ -233,17 +260,30 @@ def _onnx_runner(model_path: Path, job: dict):  # noqa: ANN202
             feeds["kernel"] = kernel
         return session.run(None, feeds)[0]
 
-    return forward, session.get_providers()[0], limits
+    provider = session.get_providers()[0]
+    fixed = tuple(job["fixed_hw"]) if job.get("fixed_hw") else None
+    counts = efficiency.count_onnx(
+        profile, model_path.read_bytes(), job["manifest"], job["reference_input"], fixed, _kernel_shape(job),
+        tiling.tile_spans,
+    )  # fmt: skip
+    device = f"{gpu_name or 'GPU'} ({provider})" if gpu else f"{job['cpu']} ({job['threads']} threads)"
+    return forward, provider, limits, {"counts": counts, "device": device}
 
 
 def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
+    import onnx  # noqa: F401 - the export and the FLOP counter's, imported before privileges are dropped
+    import onnx.numpy_helper  # noqa: F401
+    import onnx.shape_inference  # noqa: F401
     import torch
+    import torch.onnx  # noqa: F401
 
     sys.path.insert(0, job["project_root"])
     from safetensors.torch import load_file
 
     from reference_methods.deep.archs import create_arch  # the registered reference architectures
+    from reference_methods.deep.export import export_module  # counted as ONNX, like an ONNX submission
 
+    efficiency, profile, tiling = _load_sibling("efficiency"), _load_profile(), _load_sibling("tiling")
     gpu = job["use_gpu"] and torch.cuda.is_available()
     torch.set_num_threads(job["threads"])
     limits = _confine(job, gpu)
@@ -268,8 +308,16 @@ def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
             f"the weights do not fit architecture {manifest['architecture']!r}: missing "
             f"{sorted(result.missing_keys)[:10]}, unexpected {sorted(result.unexpected_keys)[:10]}",
         )
+    net = net.eval()
+    # Counted on the CPU, before the network moves to its device.
+    counts = efficiency.count_torch(
+        profile, export_module, net, manifest, job["reference_input"], Path(job["scratch"]), tiling.tile_spans
+    )
     device = torch.device("cuda" if gpu else "cpu")
     net = net.to(device).eval()
+    name = (
+        f"{torch.cuda.get_device_name(device)} (CUDA)" if gpu else f"{job['cpu']} ({job['threads']} threads)"
+    )
 
     def forward(x, kernel=None):  # noqa: ANN001, ANN202 - numpy arrays
         if kernel is not None:  # the manifest refuses kernel_input for safetensors; never reached
@@ -277,7 +325,7 @@ def _torch_runner(model_path: Path, job: dict):  # noqa: ANN202
         with torch.inference_mode():
             return net(torch.from_numpy(x).to(device)).float().cpu().numpy()
 
-    return forward, f"torch:{device.type}", limits
+    return forward, f"torch:{device.type}", limits, {"counts": counts, "device": name}
 
 
 def _peak_rss_bytes() -> int:
@@ -308,49 +356,69 @@ def _classify(exc: BaseException, default: str) -> str:
     return default
 
 
+def _network_input(job: dict, scratch: Path, name: str):  # noqa: ANN202 - numpy array
+    """The network input (NCHW float32) of one input sample, with its mask channel when asked."""
+    import numpy as np
+
+    manifest = job["manifest"]
+    lo, hi = manifest["input_range"]
+    image = _read_image(scratch / "in" / name)
+    if manifest.get("frames", 1) > 1:
+        # Frames concatenated along the channel axis, frame-major (manifest.py).
+        x = np.concatenate([network_input(f, manifest["color"], lo, hi) for f in image], axis=1)
+    else:
+        x = network_input(image, manifest["color"], lo, hi)
+    if manifest.get("mask_input"):
+        # <id>.png beside an <id>.png or <id>.npy input; tiled with the image.
+        mask_name = name if name.lower().endswith(".png") else f"{Path(name).stem}.png"
+        x = with_mask(x, _read_mask(scratch / "masks" / mask_name))
+    return x
+
+
+def _restore(job: dict, scratch: Path, forward, name: str, x):  # noqa: ANN001, ANN202 - numpy arrays
+    """Run the model (tiled) on one network input; its failures become the participant's errors."""
+    import numpy as np
+
+    manifest, tiling = job["manifest"], _load_sibling("tiling")
+    fixed = tuple(job["fixed_hw"]) if job.get("fixed_hw") else None
+    fn = forward
+    if manifest.get("kernel_input"):
+        kernel = np.load(scratch / "kernels" / f"{Path(name).stem}.npy", allow_pickle=False)
+        kernel = np.ascontiguousarray(kernel, dtype=np.float32)[None, None]  # (1, 1, kh, kw)
+        fn = functools.partial(forward, kernel=kernel)  # the same kernel for every tile
+    try:
+        return tiling.run_tiled(
+            fn, x, manifest["scale"], manifest["tile_size"], manifest["tile_overlap"], fixed
+        )
+    except tiling.TileShapeError as exc:
+        raise ChildError("output_shape", f"{name}: {exc}", name) from None
+    except Exception as exc:  # noqa: BLE001 - any runtime failure of the submitted model
+        raise ChildError(_classify(exc, "model_error"), f"the model failed on {name}: {exc}", name) from None
+
+
 def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
     import numpy as np
     from PIL import Image
 
     # Everything the run needs is imported before privileges are dropped (see _drop_privileges).
     Image.preinit()
-    tiling = _load_sibling("tiling")
+    _load_sibling("tiling")
     _load_sibling("colorspace")
-    manifest = job["manifest"]
+    efficiency = _load_sibling("efficiency")
+    job["cpu"] = efficiency.cpu_name()  # /proc/cpuinfo is closed once the sandbox is up
     model_path = scratch / job["model"]
     backend = _onnx_runner if job["backend"] == "onnx" else _torch_runner
     t0 = time.perf_counter()
-    forward, provider, limits = backend(model_path, job)
+    forward, provider, limits, measured = backend(model_path, job)
     _emit(log, event="loaded", provider=provider, seconds=time.perf_counter() - t0, **limits)
-    lo, hi = manifest["input_range"]
-    fixed = tuple(job["fixed_hw"]) if job.get("fixed_hw") else None
+    libraries = efficiency.libraries(job["backend"])
+    _emit(log, event="profile", threads=job["threads"], libraries=libraries, **measured)
     for index, name in enumerate(job["inputs"]):
-        image = _read_image(scratch / "in" / name)
-        if manifest.get("frames", 1) > 1:
-            # Frames concatenated along the channel axis, frame-major (manifest.py).
-            x = np.concatenate([network_input(f, manifest["color"], lo, hi) for f in image], axis=1)
-        else:
-            x = network_input(image, manifest["color"], lo, hi)
-        if manifest.get("mask_input"):
-            # <id>.png beside an <id>.png or <id>.npy input; tiled with the image.
-            mask_name = name if name.lower().endswith(".png") else f"{Path(name).stem}.png"
-            x = with_mask(x, _read_mask(scratch / "masks" / mask_name))
-        fn = forward
-        if manifest.get("kernel_input"):
-            kernel = np.load(scratch / "kernels" / f"{Path(name).stem}.npy", allow_pickle=False)
-            kernel = np.ascontiguousarray(kernel, dtype=np.float32)[None, None]  # (1, 1, kh, kw)
-            fn = functools.partial(forward, kernel=kernel)  # the same kernel for every tile
+        x = _network_input(job, scratch, name)
+        if index == 0:  # warm-up: one untimed run, so no image's time includes the runtime's start-up
+            _restore(job, scratch, forward, name, x)
         t = time.perf_counter()
-        try:
-            y = tiling.run_tiled(
-                fn, x, manifest["scale"], manifest["tile_size"], manifest["tile_overlap"], fixed
-            )
-        except tiling.TileShapeError as exc:
-            raise ChildError("output_shape", f"{name}: {exc}", name) from None
-        except Exception as exc:  # noqa: BLE001 - any runtime failure of the submitted model
-            raise ChildError(
-                _classify(exc, "model_error"), f"the model failed on {name}: {exc}", name
-            ) from None
+        y = _restore(job, scratch, forward, name, x)
         seconds = time.perf_counter() - t
         out = scratch / "out" / f"{index:06d}.npy"
         np.save(out, np.asarray(y, dtype=np.float32), allow_pickle=False)

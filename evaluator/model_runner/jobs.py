@@ -6,7 +6,8 @@ counterpart of `evaluator.jobs.run_scoring_job` for image submissions.
 
 Result: {"run": RunReport.to_dict(), "score": ScoreResult.to_dict() or None}. A model at fault gives
 `run.ok == False` with `run.error_kind` / `run.error` (for the participant) and no score; leaderboards
-can show `run.seconds_per_image`, `run.parameters` and `run.peak_memory_bytes`.
+can show `run.seconds_per_image` (and its median), `run.parameters`, `run.peak_memory_bytes` and
+`run.profile` (FLOPs, activations at the track's reference input, device, library versions).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def run_model_job(
     work_dir: str,
     limits: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    reference_input: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run `model_path` on the phase's `inputs_dir`, write outputs to `work_dir/outputs`, and score them
     against `gt_dir` with `spec` (a `ScoringSpec.to_dict()`).
@@ -37,6 +39,8 @@ def run_model_job(
     side_inputs.py). Outputs are `<id>.png`, named like the ground truth in `gt_dir`.
 
     progress(stage, done, total) is called with stage "inference" then "scoring".
+    reference_input: (height, width) at which the sandboxed child counts the model's FLOPs (the
+    track's; default: the task's), recorded in `run.profile`.
     """
     out_dir = Path(work_dir) / "outputs"
     report = run_model_submission(
@@ -46,6 +50,7 @@ def run_model_job(
         out_dir,
         RunLimits.from_dict(limits),
         progress=(lambda d, t: progress("inference", d, t)) if progress else None,
+        reference_input=reference_input,
     )
     result: dict[str, Any] = {"run": report.to_dict(), "score": None}
     if not report.ok:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -78,7 +79,11 @@ class RunReport:
 
     peak_memory_bytes: the child's resident-set high-water mark (VmHWM, runtime included), or the
         largest resident set the parent observed when the child died before reporting it.
-    seconds_per_image: mean model runtime per image (tiling included, decoding and encoding not).
+    seconds_per_image: mean model runtime per image (tiling included, decoding and encoding not),
+        after one untimed warm-up run on the first image; seconds_per_image_median: their median.
+    profile: what the child measured of the model's efficiency (efficiency.py): "counts" (params,
+        flops = macs in fvcore's convention, activations, zero_cost_ops, uncounted_ops, the input
+        counted, or "error"), "device", "threads" and "libraries" (name -> version).
     sandbox: what the sandbox applied; its "isolation" entry is the isolation record.
     """
 
@@ -96,14 +101,20 @@ class RunReport:
     peak_memory_bytes: int | None = None
     exit_status: str | None = None
     sandbox: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
 
     @property
     def seconds_per_image(self) -> float | None:
         return sum(i.seconds for i in self.images) / len(self.images) if self.images else None
 
+    @property
+    def seconds_per_image_median(self) -> float | None:
+        return statistics.median(i.seconds for i in self.images) if self.images else None
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds_per_image"] = self.seconds_per_image
+        d["seconds_per_image_median"] = self.seconds_per_image_median
         return d
 
     def raise_for_error(self) -> None:

@@ -119,6 +119,8 @@ def _record_event(event: dict[str, Any], report: RunReport, outcome: ChildOutcom
     elif kind == "loaded":
         report.provider = event["provider"]
         report.sandbox.update({k: event[k] for k in ("user", "limits", "filesystem") if k in event})
+    elif kind == "profile":
+        report.profile = {k: v for k, v in event.items() if k != "event"}
     elif kind == "refused":
         outcome.refused = event
     elif kind == "error":

@@ -127,6 +127,7 @@ def run_model_submission(
     out_dir: str | Path,
     limits: RunLimits | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    reference_input: tuple[int, int] | None = None,
 ) -> RunReport:
     """Run a submitted model on every input in `inputs_dir`, writing one restored 8-bit PNG per input
     into `out_dir`, named like the ground truth (`<id>.png` for `<id>.png` or `<id>.npy`); return a
@@ -143,6 +144,9 @@ def run_model_submission(
     side_input, model_load, weights, output_shape, output_invalid, output_range, nan, model_error,
     memory, wall_time, cpu_time, file_size, crash.
     progress(done, total) is called after each validated image.
+    reference_input: (height, width) of the model input at which the child counts FLOPs, parameters
+    and activations (`RunReport.profile`; efficiency.py); default: the manifest task's
+    (`benchdata.tasks`), for a scaled task the low-resolution input.
     """
     t_start = time.perf_counter()
     limits = limits if isinstance(limits, RunLimits) else RunLimits.from_dict(limits)
@@ -162,6 +166,7 @@ def run_model_submission(
     except ModelFormatError as exc:
         report.error_kind, report.error = exc.kind, str(exc)
         return report
+    reference_input = _reference_input(reference_input, manifest)
     report.format, report.parameters, report.model_bytes = info.format, info.parameters, info.size_bytes
 
     checked: list[InputImage] = [
@@ -192,9 +197,23 @@ def run_model_submission(
             t_start,
             side_roots(images_dir, inputs_dir),
             checked,
+            reference_input,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _reference_input(value: tuple[int, int] | None, manifest: Manifest) -> tuple[int, int]:
+    from benchdata.tasks import REFERENCE_INPUT_BOUNDS, get_task
+
+    if value is None:
+        return get_task(manifest.task).reference_input
+    low, high = REFERENCE_INPUT_BOUNDS
+    if len(value) != 2 or not all(isinstance(v, int) and low <= v <= high for v in value):
+        raise ValueError(
+            f"reference_input must be (height, width) with sides in [{low}, {high}], got {value!r}"
+        )
+    return (int(value[0]), int(value[1]))
 
 
 def _stage(
@@ -237,6 +256,7 @@ def _job(
     drop_to: tuple[int, int] | None,
     fixed_hw: tuple[int, int] | None,
     file_bytes: int,
+    reference_input: tuple[int, int],
 ) -> dict[str, Any]:
     cpu = limits.cpu_seconds or limits.wall_seconds * limits.threads
     return {
@@ -252,6 +272,7 @@ def _job(
         "drop_to": drop_to,
         "project_root": str(PROJECT_ROOT),
         "fixed_hw": fixed_hw,
+        "reference_input": list(reference_input),
         "limits": {
             "cpu_seconds": math.ceil(cpu),
             "address_space_bytes": limits.memory_bytes + _RUNTIME_VIRTUAL[info.format],
@@ -287,6 +308,7 @@ def _run_in_scratch(
     t_start: float,
     roots: list[Path],
     checked: list[InputImage],
+    reference_input: tuple[int, int],
 ) -> RunReport:
     (scratch / "in").mkdir()
     (scratch / "out").mkdir()
@@ -307,7 +329,7 @@ def _run_in_scratch(
         report.wall_seconds = time.perf_counter() - t_start
         return report
     model_name, drop_to = _stage(scratch, model_path, info, inputs, side_files, limits)
-    job = _job(info, model_name, inputs, manifest, limits, drop_to, fixed_hw, file_bytes)
+    job = _job(info, model_name, inputs, manifest, limits, drop_to, fixed_hw, file_bytes, reference_input)
     job_path = scratch / "job.json"
     job_path.write_text(json.dumps(job))
 
