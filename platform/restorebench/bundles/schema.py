@@ -13,6 +13,8 @@ A bundle is one YAML file (format 1):
         ranking: {method?: metric | mean_rank, metrics?: [psnr, {metric: lpips, higher_is_better: false}]}
           # or several leaderboards (docs/ranking.md): {leaderboards: [{slug, title, score, order,
           #   gate?, per_image?} | {slug, title, metrics, method?, gate?} | {slug, title, combine}]}
+        efficiency: {input_size: [256, 256]}  # [height, width] of the model input at which model
+          # submissions' FLOPs are counted; an sr track's LOW-resolution input; default: the task's (256)
         data: {dataset: starter, split?: test, seed?: int, disclose_kernel?: bool, disclose_mask?: bool}
           # or organizer pairs, for every phase without its own `data`:
           #   {inputs: dev/input, ground_truth: dev/gt}
@@ -124,6 +126,7 @@ class TrackDef:
     ranking_method: str
     ranking_metrics: list[dict]
     leaderboards: dict  # {} or {"leaderboards": [...]} (evaluator.ranking.boards, stored form)
+    efficiency: dict  # {"input_size": [h, w]} (challenges/track_efficiency.py)
     dataset: str
     disclose_kernel: bool | None
     disclose_mask: bool | None
@@ -347,6 +350,18 @@ def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tu
     return rules.ranking_method, rules.ranking_metrics, rules.leaderboards
 
 
+def _efficiency(check: _Checker, track: dict, path: FieldPath, task: str) -> dict:
+    """The track's efficiency settings through the track's one validator (track_efficiency.py)."""
+    from restorebench.challenges.track_efficiency import EfficiencyConfigError, track_efficiency_validate
+
+    try:
+        return track_efficiency_validate(track.get("efficiency"), task=task)
+    except EfficiencyConfigError as error:
+        for where, message in error.problems:
+            check.problem((*path, "efficiency", *where), message)
+        return {}
+
+
 PAIRS_FIELDS = {"inputs", "ground_truth"}
 
 
@@ -489,6 +504,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
             "degradation",
             "scoring",
             "ranking",
+            "efficiency",
             "data",
             "phases",
         },
@@ -535,6 +551,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         degradation = {}
     scoring = _scoring(check, track, path, task, degradation) if known else {}
     method, metrics, leaderboards = _ranking(check, track, path, scoring)
+    efficiency = _efficiency(check, track, path, task) if known else {}
     splits = None
     dataset = data.get("dataset", "")
     if "dataset" in data:
@@ -589,6 +606,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         ranking_method=method,
         ranking_metrics=metrics,
         leaderboards=leaderboards,
+        efficiency=efficiency,
         dataset=dataset,
         disclose_kernel=check.flag(data, "disclose_kernel", data_path, None),
         disclose_mask=check.flag(data, "disclose_mask", data_path, None),

@@ -314,6 +314,7 @@ def _create_rows(
                 task=track.task,
                 degradation_spec=track.degradation_spec,
                 scoring_spec=track.scoring_spec,
+                efficiency=track.efficiency or None,
                 **(
                     {"ranking": track.leaderboards}
                     if track.leaderboards

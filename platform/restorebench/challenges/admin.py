@@ -12,6 +12,7 @@ from restorebench.challenges.services import (
     audit_log_record,
     json_value,
 )
+from restorebench.challenges.track_efficiency import EfficiencyConfigError, track_efficiency_validate
 from restorebench.challenges.track_ranking import (
     ranking_problems_text,
     scored_metrics,
@@ -54,6 +55,13 @@ class TrackAdminForm(forms.ModelForm):
             raise forms.ValidationError({field: ranking_problems_text(error)}) from error
         data["ranking_method"], data["ranking_metrics"] = rules.ranking_method, rules.ranking_metrics
         data["leaderboards"] = rules.leaderboards
+        if data.get("task"):
+            try:  # {} (or empty) becomes the task's default, stored explicitly
+                data["efficiency"] = track_efficiency_validate(
+                    data.get("efficiency") or None, task=data["task"]
+                )
+            except EfficiencyConfigError as error:
+                raise forms.ValidationError({"efficiency": str(error)}) from error
         return data
 
 

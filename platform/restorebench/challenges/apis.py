@@ -44,7 +44,7 @@ class TrackOutputSerializer(serializers.ModelSerializer):
         model = Track
         fields = [
             "id", "challenge", "slug", "title", "description", "task", "degradation_spec", "scoring_spec",
-            "ranking_method", "ranking_metrics", "leaderboards", "compute", "order", "phases",
+            "ranking_method", "ranking_metrics", "leaderboards", "efficiency", "compute", "order", "phases",
         ]  # fmt: skip
 
 
@@ -192,6 +192,11 @@ class TrackInputSerializer(serializers.Serializer):
         required=False,
         help_text='Several leaderboards, as in a bundle: {"leaderboards": [{"slug", "title", "score", '
         '"order", "gate", "per_image"} | {"slug", "title", "metrics"} | {"slug", "title", "combine"}]}',
+    )
+    efficiency = serializers.JSONField(
+        required=False,
+        help_text='{"input_size": [height, width]}: the model input at which model submissions\' FLOPs are '
+        "counted (an sr track: the low-resolution input); default: the task's, 256 x 256",
     )
     compute = serializers.ChoiceField(choices=Compute.choices, required=False)
     order = serializers.IntegerField(required=False, min_value=0)

@@ -84,6 +84,13 @@ class Track(models.Model):
     compute = models.CharField(
         max_length=8, choices=Compute.choices, default=Compute.CPU, help_text="Celery queue its jobs go to."
     )
+    # {"input_size": [height, width]}: the model input at which model submissions' FLOPs are counted
+    # (for sr the low-resolution input); {} = the task's default. See track_efficiency.py.
+    efficiency = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"input_size": [256, 256]} (an sr track: the low-resolution input)',
+    )
     order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -23,6 +23,7 @@ from restorebench.challenges.models import (
     Task,
     Track,
 )
+from restorebench.challenges.track_efficiency import EfficiencyConfigError, track_efficiency_validate
 from restorebench.challenges.track_ranking import (
     TrackRanking,
     ranking_problems_text,
@@ -52,6 +53,7 @@ AUDITED_TRACK_FIELDS = (
     "ranking_metrics",
     "leaderboards",
     "degradation_spec",
+    "efficiency",
     "compute",
 )
 
@@ -173,6 +175,13 @@ def _ranking_data(ranking: dict | None, method: str | None, metrics: list | None
     return data
 
 
+def _validated_efficiency(raw: Any, task: str) -> dict:
+    try:
+        return track_efficiency_validate(raw, task=task)
+    except EfficiencyConfigError as error:
+        raise ValidationError({"efficiency": str(error)}) from error
+
+
 def _check_json_object(name: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise ValidationError({name: f"must be a JSON object, got {type(value).__name__}"})
@@ -190,6 +199,7 @@ def track_create(
     ranking: dict | None = None,
     degradation_spec: dict | None = None,
     scoring_spec: dict | None = None,
+    efficiency: dict | None = None,
     compute: str = Compute.CPU,
     description: str = "",
     order: int = 0,
@@ -206,6 +216,7 @@ def track_create(
     if Track.objects.filter(challenge=challenge, slug=slug).exists():
         raise ValidationError({"slug": f"track {slug!r} already exists in {challenge.slug}"})
     rules = _validated_ranking(_ranking_data(ranking, ranking_method, ranking_metrics), scoring_spec)
+    efficiency = _validated_efficiency(efficiency, task)
     track = Track(
         challenge=challenge,
         slug=slug,
@@ -217,6 +228,7 @@ def track_create(
         ranking_method=rules.ranking_method,
         ranking_metrics=rules.ranking_metrics,
         leaderboards=rules.leaderboards,
+        efficiency=efficiency,
         compute=compute,
         order=order,
     )
@@ -242,6 +254,7 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
         "ranking_method",
         "ranking_metrics",
         "ranking",
+        "efficiency",
         "compute",
         "order",
     }
@@ -253,6 +266,8 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
             _check_json_object(name, fields[name])
     if "compute" in fields and fields["compute"] not in Compute.values:
         raise ValidationError({"compute": f"{fields['compute']!r} is not one of {', '.join(Compute.values)}"})
+    if "efficiency" in fields:
+        fields["efficiency"] = _validated_efficiency(fields["efficiency"], track.task)
     scoring_spec = fields.get("scoring_spec", track.scoring_spec)
     if "ranking" in fields:
         data = _ranking_data(fields.pop("ranking"), None, fields.pop("ranking_metrics", None))

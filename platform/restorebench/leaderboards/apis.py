@@ -41,6 +41,13 @@ class RowSerializer(serializers.Serializer):
     seconds_per_image = serializers.FloatField(allow_null=True, help_text="Model entries: sandbox runtime.")
     parameters = serializers.IntegerField(allow_null=True)
     peak_memory_bytes = serializers.IntegerField(allow_null=True)
+    flops = serializers.IntegerField(
+        allow_null=True,
+        help_text="Model entries: FLOPs (= multiply-adds, fvcore's convention) at the board's "
+        "reference_input; null when an operator could not be counted.",
+    )
+    activations = serializers.IntegerField(allow_null=True, help_text="Model entries: conv output elements.")
+    seconds_per_image_median = serializers.FloatField(allow_null=True, help_text="Model entries: median.")
     score = serializers.FloatField(
         allow_null=True,
         help_text="Formula value; the primary metric; or the mean rank (mean-rank, combined).",
@@ -72,6 +79,12 @@ class LeaderboardSerializer(serializers.Serializer):
     metrics = serializers.ListField(child=serializers.CharField())
     rounded_to = serializers.IntegerField(allow_null=True)
     restricted = serializers.BooleanField()
+    reference_input = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="[height, width] of the model input at which model entries' FLOPs are counted "
+        "(an sr track: the low-resolution input).",
+    )
     rows = RowSerializer(many=True)
 
 

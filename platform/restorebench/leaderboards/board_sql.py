@@ -15,12 +15,12 @@ from django.db.models.functions import Abs, Cast, Greatest, Least, NullIf
 from evaluator.ranking import FormulaBoard, MetricsBoard
 from evaluator.ranking.formula import Binary, Call, Formula, Name, Node, Number, Unary
 
-# Formula names of measured quantities -> the submission's columns (None: not measured yet).
+# Formula names of measured quantities -> the submission's columns.
 QUANTITY_COLUMNS = {
     "runtime": "model_seconds_per_image",
     "params": "model_parameters",
     "peak_memory": "model_peak_memory_bytes",
-    "flops": None,
+    "flops": "model_flops",
 }
 EXP_CAP = 300.0
 _NAN = Value(float("nan"))
@@ -33,8 +33,7 @@ def metric_value(name: str) -> Expression:
 
 def _name(name: str) -> Expression:
     if name in QUANTITY_COLUMNS:
-        column = QUANTITY_COLUMNS[name]
-        return Cast(Value(None), FloatField()) if column is None else Cast(F(column), FloatField())
+        return Cast(F(QUANTITY_COLUMNS[name]), FloatField())
     return metric_value(name)
 
 

@@ -29,6 +29,9 @@ FIELDS = (
     "model_seconds_per_image",
     "model_parameters",
     "model_peak_memory_bytes",
+    "model_flops",
+    "model_activations",
+    "model_seconds_per_image_median",
     "current_job_id",
 )
 
@@ -118,6 +121,7 @@ def entry_of(
         "runtime": row["model_seconds_per_image"],
         "params": row["model_parameters"],
         "peak_memory": row["model_peak_memory_bytes"],
+        "flops": row["model_flops"],
     }
     return Entry(row["scores"], quantities, per_image, is_reference=reference, excluded=excluded)
 

@@ -5,6 +5,7 @@ from collections import defaultdict
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
+from restorebench.challenges.track_efficiency import track_reference_input
 from restorebench.leaderboards import plots
 from restorebench.leaderboards.selectors import leaderboard_compute, leaderboard_for_viewer
 from restorebench.submissions.models import ImageScore, Submission
@@ -42,9 +43,15 @@ def phase_figures(*, phase: Phase, user=None) -> list[dict]:
             figures.append({"title": "Perception–distortion plane", "svg": svg, "note": note})
     primary = metrics[0] if metrics else None
     models = [r for r in rows if r.kind == "model" and primary and _number(r.scores.get(primary)) is not None]
-    for quantity, attribute in (("seconds per image", "seconds_per_image"), ("parameters", "parameters")):
+    size = board.reference_input or list(track_reference_input(phase.track))
+    quantities = (
+        ("seconds per image", "seconds_per_image", 1.0),
+        ("parameters", "parameters", 1.0),
+        (f"GFLOPs at a {size[0]}×{size[1]} input", "flops", 1e9),
+    )
+    for quantity, attribute, unit in quantities:
         points = [
-            plots.Point(_label(r), float(getattr(r, attribute)), _number(r.scores[primary]), r.is_reference)
+            plots.Point(_label(r), getattr(r, attribute) / unit, _number(r.scores[primary]), r.is_reference)
             for r in models
             if getattr(r, attribute)
         ]

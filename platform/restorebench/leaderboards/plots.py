@@ -6,7 +6,8 @@ submissions — every team's for organizers):
 
 - the perception–distortion plane (a fidelity metric against a perceptual one, e.g. PSNR vs LPIPS),
   with its Pareto front (Blau & Michaeli 2018);
-- quality against runtime per image, parameters (log axes) for model entries;
+- quality against runtime per image, parameters and FLOPs at the track's reference input (log axes)
+  for model entries;
 - per-image distributions of the primary metric per entry (box plots);
 - each team's submissions over time.
 """

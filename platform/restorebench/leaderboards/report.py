@@ -4,16 +4,18 @@ challenge_report`).
 
 The results are the phase's frozen ranking when it was revealed, else the live one (the report says
 which). One row per entry in the order of the first board: every board's rank, score and formula
-inputs, the metrics, and what was measured of model entries (runtime per image, parameters, peak
-memory, with the device that measured them), and from the team's documents (documents.py) the
-extra-data flag, the code link and whether a factsheet and a code archive were given (with the
-factsheet's SHA-256; the files stay with the organizers).
+inputs, the metrics, and what was measured of model entries (runtime per image, parameters, FLOPs at
+the track's reference input, peak memory, with the device and library versions that measured them),
+and from the team's documents (documents.py) the extra-data flag, the code link and whether a
+factsheet and a code archive were given (with the factsheet's SHA-256; the files stay with the
+organizers).
 """
 
 import json
 
 from restorebench.accounts.models import TeamMembership
 from restorebench.challenges.models import Phase, Track
+from restorebench.challenges.track_efficiency import track_reference_input
 from restorebench.csv_export import csv_text
 from restorebench.leaderboards.models import LeaderboardReveal, TeamDocuments
 from restorebench.leaderboards.selectors import leaderboards_compute
@@ -27,14 +29,26 @@ def report_phase(track: Track) -> Phase | None:
     return track.phases.order_by("-order", "-starts_at", "-id").first()
 
 
-def _devices(submission_ids: list[int], compute: str) -> dict[int, str]:
+def _measured(submission_ids: list[int], compute: str) -> dict[int, dict]:
+    """Model entries: the device that measured them and the efficiency record's details."""
     rows = Submission.objects.filter(pk__in=submission_ids, kind="model").values_list(
-        "pk", "current_job__model_run"
+        "pk", "current_job__model_run", "model_profile", "model_seconds_per_image_median"
     )
     out = {}
-    for pk, run in rows:
+    for pk, run, profile, median in rows:
         provider = (run or {}).get("provider") if isinstance(run, dict) else None
-        out[pk] = f"{compute}, {provider}" if provider else compute
+        profile = profile if isinstance(profile, dict) else {}
+        counts = profile.get("counts") if isinstance(profile.get("counts"), dict) else {}
+        device = profile.get("device") or (f"{compute}, {provider}" if provider else compute)
+        out[pk] = {
+            "device": device,
+            "runtime_s_per_image_median": median,
+            "macs": counts.get("macs") if not counts.get("uncounted_ops") else None,
+            "activations": counts.get("activations"),
+            "uncounted_ops": counts.get("uncounted_ops")
+            or ({"error": counts["error"]} if "error" in counts else {}),
+            "libraries": profile.get("libraries") or {},
+        }
     return out
 
 
@@ -61,7 +75,7 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
         .values_list("team_id", "user__username")
     ):
         members.setdefault(team_id, []).append(name)
-    devices = _devices([row["submission_id"] for row in first["rows"]], track.compute)
+    measured = _measured([row["submission_id"] for row in first["rows"]], track.compute)
     documents = {d.team_id: d for d in TeamDocuments.objects.filter(phase=phase, team_id__in=team_ids)}
     by_board = {slug: {r["submission_id"]: r for r in board["rows"]} for slug, board in boards.items()}
     metrics = list(dict.fromkeys(m for board in boards.values() for m in board["metrics"]))
@@ -87,9 +101,11 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
                 "metrics": {m: row["scores"].get(m) for m in metrics},
                 "runtime_s_per_image": row["seconds_per_image"],
                 "parameters": row["parameters"],
-                "flops": None,  # not measured by the platform yet
+                # Frozen boards from before FLOPs were measured have no such key.
+                "flops": row.get("flops"),
                 "peak_memory_bytes": row["peak_memory_bytes"],
-                "device": devices.get(sid),
+                **MEASURED_DEFAULTS,
+                **measured.get(sid, {}),
                 **_documents(documents.get(row["team_id"])),
             }
         )
@@ -104,6 +120,7 @@ def challenge_report(*, track: Track, phase: Phase | None = None) -> dict:
             {"slug": b["slug"], "title": b["title"], "description": b["description"]} for b in boards.values()
         ],
         "metrics": metrics,
+        "reference_input": list(track_reference_input(track)),
         "rows": rows,
     }
 
@@ -117,6 +134,14 @@ def _documents(documents: TeamDocuments | None) -> dict:
     }
 
 
+MEASURED_DEFAULTS = {
+    "device": None,
+    "runtime_s_per_image_median": None,
+    "macs": None,
+    "activations": None,
+    "uncounted_ops": {},
+    "libraries": {},
+}
 DOCUMENT_COLUMNS = ("extra_data", "code_url", "code_archive", "factsheet_sha256")
 
 
@@ -131,8 +156,10 @@ def report_csv(report: dict) -> str:
     header += [
         *report["metrics"],
         "runtime_s_per_image",
+        "runtime_s_per_image_median",
         "parameters",
         "flops",
+        "activations",
         "peak_memory_bytes",
         "device",
     ]
@@ -145,7 +172,15 @@ def report_csv(report: dict) -> str:
         cells += [_cell(row["metrics"].get(m)) for m in report["metrics"]]
         cells += [
             _cell(row[k])
-            for k in ("runtime_s_per_image", "parameters", "flops", "peak_memory_bytes", "device")
+            for k in (
+                "runtime_s_per_image",
+                "runtime_s_per_image_median",
+                "parameters",
+                "flops",
+                "activations",
+                "peak_memory_bytes",
+                "device",
+            )
         ]
         rows.append(cells)
     return csv_text(rows)  # spreadsheet-safe: a team named "=..." is text
@@ -178,15 +213,18 @@ def _number(value: object, digits: int = 4) -> str:
 
 
 def report_latex(report: dict) -> str:
-    """A booktabs table: rank, team, method, each board's score (rank), the metrics, runtime, params."""
+    """A booktabs table: rank, team, method, each board's score (rank), the metrics, runtime, params,
+    FLOPs (at the track's reference input, in the comment line)."""
     boards = report["boards"]
     metrics = report["metrics"]
-    columns = "rll" + "r" * (len(boards) + len(metrics) + 2)
+    columns = "rll" + "r" * (len(boards) + len(metrics) + 3)
     head = ["Rank", "Team", "Method", *(latex_escape(b["title"]) for b in boards)]
-    head += [latex_escape(m.upper()) for m in metrics] + ["Runtime (s)", "Params (M)"]
+    head += [latex_escape(m.upper()) for m in metrics] + ["Runtime (s)", "Params (M)", "FLOPs (G)"]
+    size = report.get("reference_input")
     lines = [
         f"% {latex_escape(report['challenge'])} / {latex_escape(report['track'])} / {report['phase']}"
-        + (f", frozen {report['revealed_at']}" if report.get("frozen") else ", live (not revealed)"),
+        + (f", frozen {report['revealed_at']}" if report.get("frozen") else ", live (not revealed)")
+        + (f"; FLOPs at a {size[0]}x{size[1]} input" if size else ""),
         r"\begin{tabular}{" + columns + "}",
         r"\toprule",
         " & ".join(head) + r" \\",
@@ -200,8 +238,12 @@ def report_latex(report: dict) -> str:
             score = _number(entry.get("score"))
             cells.append(f"{score} ({entry['rank']})" if entry.get("rank") is not None else score)
         cells += [_number(row["metrics"].get(m)) for m in metrics]
-        params = row["parameters"]
-        cells += [_number(row["runtime_s_per_image"]), "--" if params is None else f"{params / 1e6:.3f}"]
+        params, flops = row["parameters"], row.get("flops")
+        cells += [
+            _number(row["runtime_s_per_image"]),
+            "--" if params is None else f"{params / 1e6:.3f}",
+            "--" if flops is None else f"{flops / 1e9:.3f}",
+        ]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)

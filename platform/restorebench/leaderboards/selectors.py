@@ -6,8 +6,9 @@ Visibility: organizers see everything. Other viewers see nothing of a private ch
 whose leaderboard is not public they see only their own team's row (unranked) and the references; in a
 hidden-ground-truth phase they see aggregates rounded to the phase's `score_decimals`.
 
-Model submissions also carry what the sandbox measured (mean runtime per image, parameter count, peak
-memory): rows show them, and leave them blank (None) for zips of images.
+Model submissions also carry what the sandbox measured (mean and median runtime per image, parameter
+count, FLOPs and activations at the track's reference input, peak memory): rows show them, and leave
+them blank (None) for zips of images.
 
 A track may have several boards (formula, metrics and combined boards: `evaluator.ranking`); every
 board ranks the same representative per team (its chosen submission, else its best on the track's
@@ -32,6 +33,7 @@ from evaluator.ranking.rules import RankingRule
 from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
+from restorebench.challenges.track_efficiency import track_reference_input
 from restorebench.challenges.track_ranking import track_boards
 from restorebench.leaderboards.documents import documents_state, team_exclusions
 from restorebench.leaderboards.entries import (
@@ -62,6 +64,9 @@ class LeaderboardRow:
     seconds_per_image: float | None = None  # model entries: measured in the sandbox
     parameters: int | None = None
     peak_memory_bytes: int | None = None
+    flops: int | None = None  # at the track's reference input (Leaderboard.reference_input)
+    activations: int | None = None
+    seconds_per_image_median: float | None = None
     score: float | str | None = None  # formula value; primary metric; mean rank; "inf"/"-inf" stored
     gated_out: bool = False
     reason: str | None = None  # why the entry is not ranked on this board
@@ -86,6 +91,9 @@ class LeaderboardRow:
             "seconds_per_image": self.seconds_per_image,
             "parameters": self.parameters,
             "peak_memory_bytes": self.peak_memory_bytes,
+            "flops": self.flops,
+            "activations": self.activations,
+            "seconds_per_image_median": self.seconds_per_image_median,
             "score": self.score,
             "gated_out": self.gated_out,
             "reason": self.reason,
@@ -109,6 +117,7 @@ class Leaderboard:
     description: str = ""  # how the board ranks, in one line
     hidden_until: str | None = None  # participants, results not revealed yet: the reveal time, or ""
     frozen_at: str | None = None  # participants after the reveal: the frozen ranking's time
+    reference_input: list[int] | None = None  # [height, width] at which model FLOPs are counted
 
     @classmethod
     def from_dict(cls, data: dict) -> "Leaderboard":
@@ -138,6 +147,7 @@ class Leaderboard:
             "description": self.description,
             "hidden_until": self.hidden_until,
             "frozen_at": self.frozen_at,
+            "reference_input": self.reference_input,
             "aggregation": self.aggregation,
             "boards": [dict(b) for b in self.boards],
             "ranking": self.ranking,
@@ -177,6 +187,9 @@ def _row(
         seconds_per_image=entry["model_seconds_per_image"],
         parameters=entry["model_parameters"],
         peak_memory_bytes=entry["model_peak_memory_bytes"],
+        flops=entry["model_flops"],
+        activations=entry["model_activations"],
+        seconds_per_image_median=entry["model_seconds_per_image_median"],
         score=_stored(placement.score),
         gated_out=placement.gated_out,
         reason=placement.reason,
@@ -316,6 +329,7 @@ def _leaderboards_build(phase: Phase, only: str | None) -> dict[str, Leaderboard
             kind=_board_kind(board),
             boards=tabs,
             description=describe(board),
+            reference_input=list(track_reference_input(phase.track)),
         )
     return result
 
@@ -481,7 +495,10 @@ def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
         "runtime_per_mp",
         "kind",
         "seconds_per_image",
+        "seconds_per_image_median",
         "parameters",
+        "flops",
+        "activations",
         "peak_memory_bytes",
         "score",
         "gated_out",
@@ -502,7 +519,10 @@ def leaderboard_csv_rows(board: Leaderboard) -> Sequence[list]:
                 _cell(row.runtime_per_mp),
                 row.kind,
                 _cell(row.seconds_per_image),
+                _cell(row.seconds_per_image_median),
                 _cell(row.parameters),
+                _cell(row.flops),
+                _cell(row.activations),
                 _cell(row.peak_memory_bytes),
                 _cell(row.score),
                 "yes" if row.gated_out else "no",

@@ -41,14 +41,37 @@ def parse_scoring_result(result: dict) -> ParsedResult:
     return aggregates, rows, list(result.get("problems") or []), dict(result.get("record") or {})
 
 
+def _optional(run: dict, key: str, kind: type = float) -> Any:
+    value = run.get(key)
+    return None if value is None else kind(_number(value, f"run.{key}"))
+
+
+def _counts(profile: Any) -> tuple[int | None, int | None]:
+    """(flops, activations) of a run's profile: None when counting failed, and FLOPs also None when
+    an operator could not be counted (a lower bound must not rank as a measurement)."""
+    counts = profile.get("counts") if isinstance(profile, dict) else None
+    if not isinstance(counts, dict) or "error" in counts:
+        return None, None
+    flops, activations = counts.get("flops"), counts.get("activations")
+    complete = not counts.get("uncounted_ops")
+    return (
+        int(_number(flops, "run.profile.counts.flops")) if flops is not None and complete else None,
+        int(_number(activations, "run.profile.counts.activations")) if activations is not None else None,
+    )
+
+
 def model_numbers(run: dict) -> dict[str, Any]:
     """The factsheet numbers of a model run report, checked to be what they claim."""
     if not isinstance(run, dict):
         raise TypeError(f"model run report is {type(run).__name__}, expected a dict")
-    seconds = run.get("seconds_per_image")
-    params, peak = run.get("parameters"), run.get("peak_memory_bytes")
+    profile = run.get("profile")
+    flops, activations = _counts(profile)
     return {
-        "model_seconds_per_image": None if seconds is None else _number(seconds, "run.seconds_per_image"),
-        "model_parameters": None if params is None else int(_number(params, "run.parameters")),
-        "model_peak_memory_bytes": None if peak is None else int(_number(peak, "run.peak_memory_bytes")),
+        "model_seconds_per_image": _optional(run, "seconds_per_image"),
+        "model_seconds_per_image_median": _optional(run, "seconds_per_image_median"),
+        "model_parameters": _optional(run, "parameters", int),
+        "model_peak_memory_bytes": _optional(run, "peak_memory_bytes", int),
+        "model_flops": flops,
+        "model_activations": activations,
+        "model_profile": profile if isinstance(profile, dict) else None,
     }

@@ -37,6 +37,7 @@ from django.utils.module_loading import import_string
 
 from restorebench import storage
 from restorebench.challenges.selectors import phase_scoring_spec
+from restorebench.challenges.track_efficiency import track_reference_input
 from restorebench.submissions.job_heartbeat import (
     JobAbandoned,
     JobHeartbeat,
@@ -105,6 +106,8 @@ class Claim:
     # Model submissions: the manifest and the queue (a GPU queue lets the sandbox use the GPU).
     manifest: dict | None = None
     queue: str = ""
+    # (height, width) at which the sandbox counts a model's FLOPs: the track's reference input.
+    reference_input: tuple[int, int] | None = None
 
 
 def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False) -> Claim | None:
@@ -170,6 +173,7 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
             kind=submission.kind,
             manifest=submission.model_manifest,
             queue=job.queue,
+            reference_input=track_reference_input(phase.track),
         )
 
 

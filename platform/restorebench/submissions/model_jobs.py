@@ -64,6 +64,7 @@ def run_model(
             str(scratch),
             limits,
             progress,
+            reference_input=claim.reference_input,
         )
     finally:
         _scratch_tidy(

@@ -81,6 +81,21 @@ class Submission(models.Model):
     model_peak_memory_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="Peak resident memory of the sandboxed run (runtime included)."
     )
+    model_seconds_per_image_median = models.FloatField(
+        null=True, blank=True, help_text="Median model runtime per image in the sandbox."
+    )
+    # Counted in the sandbox at the track's reference input (evaluator/model_runner/efficiency.py):
+    # FLOPs in fvcore's convention (one multiply-add = one FLOP); None when the count is incomplete
+    # (an operator it cannot count: listed in model_profile) or failed.
+    model_flops = models.BigIntegerField(
+        null=True, blank=True, help_text="FLOPs (= multiply-adds) at the track's reference input."
+    )
+    model_activations = models.BigIntegerField(
+        null=True, blank=True, help_text="Elements of every convolution output at the reference input."
+    )
+    # The run's efficiency record: counts (macs, uncounted and zero-cost operators, input counted, or
+    # the counting error), device, threads and library versions (RunReport.profile).
+    model_profile = models.JSONField(null=True, blank=True)
 
     status = models.CharField(
         max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
@@ -140,7 +155,8 @@ class Submission(models.Model):
                 condition=(
                     Q(kind=SubmissionKind.IMAGES, model_format="", model_manifest__isnull=True)
                     & Q(model_parameters__isnull=True, model_seconds_per_image__isnull=True)
-                    & Q(model_peak_memory_bytes__isnull=True)
+                    & Q(model_peak_memory_bytes__isnull=True, model_seconds_per_image_median__isnull=True)
+                    & Q(model_flops__isnull=True, model_activations__isnull=True, model_profile__isnull=True)
                 )
                 | Q(
                     kind=SubmissionKind.MODEL,

@@ -157,9 +157,11 @@ def submission_problem_list(*, submission: Submission) -> list[dict]:
 
 
 def submission_model_summary(*, submission: Submission) -> dict | None:
-    """A model submission's format, manifest and factsheet numbers (runtime per image, parameters,
-    peak memory, per-image runtimes of the run in force or, failing that, the latest run) and that
-    run's sandbox isolation record; None for a zip of images."""
+    """A model submission's format, manifest and factsheet numbers (runtime per image, mean and
+    median, parameters, FLOPs and activations at the track's reference input with the efficiency
+    record — device, library versions, uncounted operators —, peak memory, per-image runtimes of the
+    run in force or, failing that, the latest run) and that run's sandbox isolation record; None for
+    a zip of images."""
     if submission.kind != SubmissionKind.MODEL:
         return None
     job = submission.current_job or submission.jobs.exclude(model_run__isnull=True).first()
@@ -170,6 +172,11 @@ def submission_model_summary(*, submission: Submission) -> dict | None:
         "parameters": submission.model_parameters,
         "seconds_per_image": submission.model_seconds_per_image,
         "peak_memory_bytes": submission.model_peak_memory_bytes,
+        "seconds_per_image_median": submission.model_seconds_per_image_median,
+        # Counted in the sandbox at the track's reference input (None: incomplete, see `efficiency`).
+        "flops": submission.model_flops,
+        "activations": submission.model_activations,
+        "efficiency": submission.model_profile,
         "provider": run.get("provider"),
         "error_kind": run.get("error_kind"),
         # Which isolation the sandbox had, layer by layer ("none" only where the site allows a weaker one).

@@ -58,6 +58,27 @@ def count(value: int | None) -> str:
     return f"{n:.0f}"
 
 
+def _in_unit(value: int | float | None, unit: float) -> str:
+    """`value` in a fixed unit (one unit per column): three decimals from 1 up, three significant
+    digits below (0.0213, not 0.021)."""
+    if value is None or value == "":
+        return "—"
+    v = float(value) / unit
+    return f"{v:.3f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
+
+
+@register.filter
+def millions(value: int | None) -> str:
+    """A parameter count in millions (the leaderboard's "Params (M)")."""
+    return _in_unit(value, 1e6)
+
+
+@register.filter
+def giga(value: int | None) -> str:
+    """FLOPs in billions (the leaderboard's "GFLOPs")."""
+    return _in_unit(value, 1e9)
+
+
 @register.filter
 def percent(done: int, total: int) -> int:
     try:
