@@ -53,6 +53,12 @@ def finished(make_arena, make_participant):
         model_seconds_per_image=0.01,
         model_parameters=250_000,
         model_peak_memory_bytes=10**8,
+        model_flops=1_600_000_000,
+        model_profile={
+            "device": "Test CPU (2 threads)",
+            "libraries": {"onnxruntime": "1.0"},
+            "counts": {"macs": 1_600_000_000, "flops": 1_600_000_000, "activations": 5, "uncounted_ops": {}},
+        },
     )
     ref = scored_submission(arena.phase, None, {"psnr": 27.5, "ssim": 0.7}, method_name="bicubic")
     return arena, user, fast, ref
@@ -85,7 +91,10 @@ def test_the_report_has_every_board_the_metrics_and_the_measurements(finished):
         250_000,
         10**8,
     )
-    assert first["device"] == "cpu"
+    assert (first["flops"], first["macs"], first["activations"]) == (1_600_000_000, 1_600_000_000, 5)
+    assert first["device"] == "Test CPU (2 threads)" and first["libraries"] == {"onnxruntime": "1.0"}
+    assert report["reference_input"] == [256, 256]  # the task's default: the track declares none
+    assert second["flops"] is None and second["device"] is None
     assert (first["extra_data"], first["code_url"], first["code_archive"]) == (True, "https://x.org/c", False)
     assert first["factsheet_sha256"] == hashlib.sha256(PDF).hexdigest()
     assert second["reference"] is True and second["rank"] is None
@@ -100,9 +109,11 @@ def test_csv_and_latex_carry_the_same_rows(finished):
     header = rows[0]
     assert header[:5] == ["rank", "team", "method", "members", "reference"]
     assert rows[1][header.index("main_rank")] == "1" and rows[1][header.index("parameters")] == "250000"
+    assert rows[1][header.index("flops")] == "1600000000" and rows[2][header.index("flops")] == ""
     tex = report_latex(report)
     assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"\bottomrule" in tex
-    assert r"1 & R\&D\_lab & TinyNet & 2.7183 (1) & 28.0000 (1) & 28.0000 & 0.8000 & 0.0100 & 0.250 \\" in tex
+    row = r"1 & R\&D\_lab & TinyNet & 2.7183 (1) & 28.0000 (1) & 28.0000 & 0.8000 & 0.0100 & 0.250 & 1.600 \\"
+    assert row in tex and "FLOPs (G)" in tex and "FLOPs at a 256x256 input" in tex
     assert latex_escape("50%_{x}") == r"50\%\_\{x\}"
 
 

@@ -59,12 +59,12 @@ def count(value: int | None) -> str:
 
 
 def _in_unit(value: int | float | None, unit: float) -> str:
-    """`value` in a fixed unit (one unit per column): three decimals from 1 up, three significant
-    digits below (0.0213, not 0.021)."""
+    """`value` in a fixed unit (one unit per column): three decimals, or three significant digits
+    below 0.01 (0.000435, not 0.000)."""
     if value is None or value == "":
         return "—"
     v = float(value) / unit
-    return f"{v:.3f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
+    return f"{v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g}"
 
 
 @register.filter
