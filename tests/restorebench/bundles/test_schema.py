@@ -239,3 +239,31 @@ def test_a_synthetic_task_without_degradation_gets_the_tasks_example():
     text = tiny(**{"task: denoise": "task: jpeg", "    degradation: {sigma: 25}\n": ""})
     message = problems_of(text)["tracks[0].degradation"][1]
     assert "is required (e.g. {quality: 10} for a jpeg track)" in message
+
+
+def test_a_track_declares_its_reference_input_and_the_tasks_is_the_default():
+    assert bundle_parse(load_located(tiny()), "b.yaml").tracks[0].efficiency == {"input_size": [256, 256]}
+    sr = tiny(**{"task: denoise": "task: sr", "{sigma: 25}": "{scale: 4}"})
+    sr = sr.replace("    phases:\n", "    efficiency: {input_size: [128, 96]}\n    phases:\n")
+    assert bundle_parse(load_located(sr), "b.yaml").tracks[0].efficiency == {"input_size": [128, 96]}
+    square = tiny(**{"    phases:\n": "    efficiency: {input_size: 64}\n    phases:\n"})
+    assert bundle_parse(load_located(square), "b.yaml").tracks[0].efficiency == {"input_size": [64, 64]}
+
+
+@pytest.mark.parametrize(
+    ("efficiency", "path", "expected"),
+    [
+        (
+            "{input_size: [0, 64]}",
+            "tracks[0].efficiency.input_size",
+            "each an integer from 8 to 4096, got [0, 64]",
+        ),
+        ("{input_size: [64, 64, 3]}", "tracks[0].efficiency.input_size", "must be [height, width]"),
+        ("{input_size: [64, 64], repeats: 5}", "tracks[0].efficiency.repeats", "unknown field"),
+        ("256", "tracks[0].efficiency", "must be a mapping with input_size"),
+    ],
+)
+def test_a_bad_reference_input_is_refused_at_its_line(efficiency, path, expected):
+    text = tiny(**{"    phases:\n": f"    efficiency: {efficiency}\n    phases:\n"})
+    line, message = problems_of(text)[path]
+    assert line == line_of(text, "efficiency:") and expected in message

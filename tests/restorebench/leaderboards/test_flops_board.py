@@ -8,6 +8,7 @@ import re
 import zipfile
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from rb_test_helpers import scored_submission
 from rest_framework.test import APIClient
@@ -112,3 +113,19 @@ def test_the_plots_draw_quality_against_flops_for_model_entries(board):
     # The challenge report's archive carries the same figure
     with zipfile.ZipFile(io.BytesIO(report_archive(track=arena.track))) as archive:
         assert any("gflops" in name for name in archive.namelist())
+
+
+def test_the_reference_input_is_validated_where_the_track_is_and_shown_by_the_api(board):
+    arena, *_ = board
+    with pytest.raises(ValidationError, match="from 8 to 4096"):
+        track_update(track=arena.track, actor=arena.organizer, efficiency={"input_size": [2, 2]})
+    client = APIClient()
+    client.force_authenticate(arena.organizer)
+    bad = client.patch(
+        f"/api/tracks/{arena.track.pk}/update/", {"efficiency": {"input_size": "big"}}, format="json"
+    )
+    assert bad.status_code == 400 and "efficiency" in bad.json()["errors"]
+    good = client.patch(
+        f"/api/tracks/{arena.track.pk}/update/", {"efficiency": {"input_size": 32}}, format="json"
+    )
+    assert good.status_code == 200 and good.json()["efficiency"] == {"input_size": [32, 32]}
