@@ -22,7 +22,7 @@ def site(make_arena, make_participant):
         scored_submission(arena.phase, team, {"psnr": 25.0 + i / 7, "ssim": 0.8 + i / 100})
     scored_submission(arena.phase, None, {"psnr": 24.1, "ssim": 0.7}, method_name="bicubic")
     _, modeller = make_participant(arena)
-    scored_submission(  # a model entry brings the runtime, parameter and memory columns
+    scored_submission(  # a model entry brings the runtime, parameter, FLOPs and memory columns
         arena.phase,
         modeller,
         {"psnr": 29.5, "ssim": 0.9},
@@ -33,6 +33,7 @@ def site(make_arena, make_participant):
         model_parameters=1_234_567,
         model_seconds_per_image=0.1234,
         model_peak_memory_bytes=987_654_321,
+        model_flops=23_456_789_012,
     )
     return arena, user, mine
 

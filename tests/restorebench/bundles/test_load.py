@@ -184,6 +184,7 @@ def test_the_ntire_style_example_bundles_load_with_their_leaderboards(bundle_dir
     assert [board.slug for board in track_boards(track)] == slugs
     # The metric rule that picks a team's representative is the first metrics board's.
     assert track.ranking_metrics[0] == {"metric": "psnr", "higher_is_better": True}
+    assert track.efficiency == {"input_size": [256, 256]}  # declared in one, the task's default in the other
     if name == "ntire_image_sr.yaml":
         final = track.phases.get(slug="test")
         assert (final.results_hidden, final.requires_factsheet, final.requires_code, final.max_team_size) == (

@@ -27,11 +27,19 @@ def write_entries(tmp_path, entries) -> str:
 
 
 def test_the_efficient_sr_example_ranks_by_the_gate_and_the_exp_formula(tmp_path):
-    # Runtime baseline 0.0218 s, parameter baseline 0.151e6 (the bundle's constants).
+    # Runtime baseline 0.0218 s, FLOPs 9.83e9, parameters 0.151e6 (the bundle's constants).
+    half = {"runtime": 0.0109, "flops": 4.915e9, "params": 0.0755e6}
+    equal = {"runtime": 0.0218, "flops": 9.83e9, "params": 0.151e6}
     entries = [
-        {"team": "half", "scores": {"psnr": 26.95, "ssim": 0.8}, "runtime": 0.0109, "params": 0.0755e6},
-        {"team": "equal", "scores": {"psnr": 27.3, "ssim": 0.82}, "runtime": 0.0218, "params": 0.151e6},
-        {"team": "blurry", "scores": {"psnr": 26.5, "ssim": 0.78}, "runtime": 0.001, "params": 1000},
+        {"team": "half", "scores": {"psnr": 26.95, "ssim": 0.8}, **half},
+        {"team": "equal", "scores": {"psnr": 27.3, "ssim": 0.82}, **equal},
+        {
+            "team": "blurry",
+            "scores": {"psnr": 26.5, "ssim": 0.78},
+            "runtime": 0.001,
+            "flops": 1e6,
+            "params": 1000,
+        },
         {"team": "zip", "scores": {"psnr": 28.0, "ssim": 0.85}},
     ]
     result = json.loads(
@@ -44,7 +52,7 @@ def test_the_efficient_sr_example_ranks_by_the_gate_and_the_exp_formula(tmp_path
         ("blurry", None, True),
         ("zip", None, False),
     ]
-    # half: every ratio is 1/2 -> 0.8 e + 0.2 e = e; equal: every ratio 1 -> e^2.
+    # half: every ratio is 1/2 -> 0.8 e + 0.1 e + 0.1 e = e; equal: every ratio 1 -> e^2.
     assert main[0]["score"] == pytest.approx(math.e) and main[1]["score"] == pytest.approx(math.e**2)
     assert main[3]["reason"] == "runtime not measured; params not measured"
     fidelity = result["leaderboards"]["fidelity"]
