@@ -54,7 +54,7 @@ def test_the_efficient_sr_example_ranks_by_the_gate_and_the_exp_formula(tmp_path
     ]
     # half: every ratio is 1/2 -> 0.8 e + 0.1 e + 0.1 e = e; equal: every ratio 1 -> e^2.
     assert main[0]["score"] == pytest.approx(math.e) and main[1]["score"] == pytest.approx(math.e**2)
-    assert main[3]["reason"] == "runtime not measured; params not measured"
+    assert main[3]["reason"] == "runtime not measured; flops not measured; params not measured"
     fidelity = result["leaderboards"]["fidelity"]
     assert [(r["team"], r["rank"]) for r in fidelity] == [
         ("zip", 1),
@@ -83,11 +83,23 @@ def test_the_image_sr_example_has_restoration_perceptual_and_overall_boards(tmp_
 
 def test_the_table_output_shows_rank_team_score_and_gate(tmp_path):
     entries = [
-        {"team": "a", "scores": {"psnr": 27.0, "ssim": 0.8}, "runtime": 0.0109, "params": 0.0755e6},
-        {"team": "b", "scores": {"psnr": 26.0, "ssim": 0.8}, "runtime": 0.0109, "params": 0.0755e6},
+        {
+            "team": "a",
+            "scores": {"psnr": 27.0, "ssim": 0.8},
+            "runtime": 0.0109,
+            "flops": 4.915e9,
+            "params": 0.0755e6,
+        },
+        {
+            "team": "b",
+            "scores": {"psnr": 26.0, "ssim": 0.8},
+            "runtime": 0.0109,
+            "flops": 4.915e9,
+            "params": 0.0755e6,
+        },
     ]
     text = run(str(ESR), "--track", "esr-x4", "--scores", write_entries(tmp_path, entries))
-    assert "Main (runtime, parameters) [main]: score = 0.8*exp(2*runtime/0.0218)" in text
+    assert "Main (runtime, FLOPs, parameters) [main]: score = 0.8*exp(2*runtime/0.0218)" in text
     assert "gate: psnr >= 26.90" in text
     lines = [line.split() for line in text.splitlines()]
     assert ["1", "a", "2.71828", "pass"] in lines
