@@ -248,6 +248,7 @@ METHOD_MODULES = (
     "reference_methods.variational",
     "reference_methods.sparse",
     "reference_methods.low_rank",
+    "reference_methods.blind_deblur",
     "reference_methods.deep.methods",
     "reference_methods.generative.methods",
 )
