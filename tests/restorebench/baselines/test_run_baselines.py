@@ -173,3 +173,12 @@ def test_a_blind_deblurring_track_refuses_kernel_methods_and_enters_identity(loa
     report = baselines.baselines_run(plan=[plan["identity"], plan["wiener"]])
     assert [s.method_name for s in report.entered] == ["identity"]
     assert any("wiener" in line and "blind" in line for line in report.skipped)
+
+
+@pytest.mark.django_db
+def test_a_blind_deblurring_track_plans_the_blind_l0_methods(load_bundle):
+    phase = load_bundle(BLIND)
+    plan = {item.method: item for item in baselines.baseline_plan(phases=[phase], selection="all")}
+    for name in ("l0_deblur", "l0_text_deblur"):
+        assert plan[name].skip_reason == ""
+    assert plan["hyper_laplacian"].skip_reason.startswith("method 'hyper_laplacian' needs the kernel")
