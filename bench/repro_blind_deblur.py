@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for (setting, method), values in rows.items():
         v = np.array([[np.nan if x is None else x for x in row] for row in values], dtype=float)
-        mean = np.nanmean(v, axis=0) if np.isfinite(v).any() else v[0]
+        mean = v[:, :2].mean(axis=0)
         sim = "–" if np.isnan(v[:, 2]).all() else f"{np.nanmean(v[:, 2]):.3f}"
         sec = "–" if np.isnan(v[:, 3]).all() else f"{np.nanmean(v[:, 3]):.1f}"
         print(f"| {setting} | {method} | {mean[0]:.2f} | {mean[1]:.4f} | {sim} | {sec} | {len(values)} |")
