@@ -93,8 +93,6 @@ def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
         slug = f"challenge-{n}-{time.monotonic_ns()}"
         challenge = challenge_create(slug=slug[:64], title=f"Challenge {n}", created_by=organizer)
         spec = {"metrics": list(metrics), "ranking_metric": metrics[0]}
-        if delay_per_image_s:
-            spec["test_delay_per_image_s"] = delay_per_image_s
         track = track_create(
             challenge=challenge,
             slug="denoise",
@@ -107,6 +105,11 @@ def make_arena(platform_dirs, make_user) -> Callable[..., Arena]:
             compute=compute,
             actor=organizer,
         )
+        if delay_per_image_s:
+            # A test-only key that the test workers' scoring function takes out (rb_test_scoring.py);
+            # the services refuse unknown spec keys, so it is written on the row directly.
+            track.scoring_spec = {**spec, "test_delay_per_image_s": delay_per_image_s}
+            track.save(update_fields=["scoring_spec"])
         rng = np.random.default_rng(100 + n)
         ground_truth = {
             f"{i:04d}.png": rng.integers(0, 256, (*size, 3), dtype=np.uint8) for i in range(images)

@@ -244,18 +244,6 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _spec_error_path(base: FieldPath, message: str, located: Located) -> FieldPath:
-    """Point a spec error at the deepest field it names ('kernel.sigma must be ...' -> kernel/sigma)."""
-    match = re.match(r"^([a-z_]+(?:\.[a-z_]+)*)\b", message)
-    if match:
-        parts = tuple(match.group(1).split("."))
-        for length in range(len(parts), 0, -1):
-            candidate = (*base, *parts[:length])
-            if candidate in located.lines:
-                return candidate
-    return base
-
-
 def _dataset_splits(name: str) -> set[str] | None:
     """Split names a dataset manifest defines (None: unknown dataset)."""
     from benchdata.manifests import ManifestError, load_manifest
@@ -271,63 +259,26 @@ def _dataset_splits(name: str) -> set[str] | None:
     return {entry["split"] for entry in manifest.data.get("recipe") or []} | {"all"}
 
 
-def _degradation(check: _Checker, track: dict, path: FieldPath, task: str) -> dict:
-    from benchdata.degradations import DegradationSpec
-    from benchdata.degradations.spec import SpecError
+def _specs(check: _Checker, track: dict, path: FieldPath, task: str, required: bool) -> tuple[dict, dict]:
+    """(degradation_spec, scoring_spec) through the track's one spec validator; each problem is placed
+    at the deepest field it names that the file has."""
+    from restorebench.challenges.track_specs import TrackSpecError, track_specs_validate
 
-    raw = track.get("degradation")
-    where = (*path, "degradation")
-    info = get_task(task)
-    if not info.synthetic:
-        if raw is not None:
-            check.problem(where, f"a {task} track has no synthetic degradation: its data are organizer pairs")
-        return {}
-    if raw is None:
-        example = ", ".join(f"{k}: {v}" for k, v in (info.example or {}).items())
-        check.problem(where, f"is required (e.g. {{{example}}} for a {task} track)")
-        return {}
-    if not isinstance(raw, dict):
-        check.problem(where, f"must be a mapping of degradation fields, got {_kind(raw)}")
-        return {}
-    if "task" in raw and raw["task"] != task:
-        check.problem((*where, "task"), f"must be {task!r} for a {task} track (or be left out)")
-        return {}
     try:
-        spec = DegradationSpec.from_dict({**raw, "task": task})
-    except (SpecError, ValueError, OSError) as error:
-        check.problem(_spec_error_path(where, str(error), check.located), str(error))
-        return {}
-    return spec.to_dict()
-
-
-def _scoring(check: _Checker, track: dict, path: FieldPath, task: str, degradation: dict) -> dict:
-    from evaluator.errors import SpecError
-    from evaluator.spec import ScoringSpec
-
-    where = (*path, "scoring")
-    raw = track.get("scoring")
-    if raw is None:
-        raw = {"task": task}
-    elif not isinstance(raw, dict):
-        check.problem(where, f"must be a mapping of scoring options, got {_kind(raw)}")
-        return {}
-    raw = dict(raw)
-    scale = degradation.get("scale")
-    if get_task(task).scaled and "scale" not in raw and scale is not None:
-        raw["scale"] = scale
-    try:
-        spec = ScoringSpec.from_dict(raw)
-    except (SpecError, ValueError, TypeError) as error:
-        message = str(error)
-        target = where
-        field_match = re.search(r"spec\.([a-z_]+)", message)
-        if field_match and (*where, field_match.group(1)) in check.located.lines:
-            target = (*where, field_match.group(1))
-        check.problem(target, message)
-        return {}
-    if get_task(task).scaled and scale is not None and spec.scale not in (None, scale):
-        check.problem((*where, "scale"), f"is {spec.scale}, but the degradation's scale is {scale}")
-    return spec.to_dict()
+        specs = track_specs_validate(
+            task=task,
+            degradation=track.get("degradation"),
+            scoring=track.get("scoring"),
+            degradation_required=required,
+        )
+    except TrackSpecError as error:
+        for problem in error.problems:
+            where = (*path, *problem.path)
+            while len(where) > len(path) + 1 and where not in check.located.lines:
+                where = where[:-1]
+            check.problem(where, problem.message)
+        specs = error.partial
+    return specs.degradation_spec, specs.scoring_spec
 
 
 def _ranking(check: _Checker, track: dict, path: FieldPath, scoring: dict) -> tuple[str, list[dict], dict]:
@@ -545,11 +496,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
         and bool(phases_raw)
         and all(isinstance(p, dict) and "data" in p for p in phases_raw)
     )
-    if known and (not all_pairs or "degradation" in track):
-        degradation = _degradation(check, track, path, task)
-    else:
-        degradation = {}
-    scoring = _scoring(check, track, path, task, degradation) if known else {}
+    degradation, scoring = _specs(check, track, path, task, not all_pairs) if known else ({}, {})
     method, metrics, leaderboards = _ranking(check, track, path, scoring)
     efficiency = _efficiency(check, track, path, task) if known else {}
     splits = None

@@ -176,6 +176,8 @@ def _install(phase: Phase, where: PhaseData, actor: AbstractBaseUser | None, ins
 
 # Service field names -> the bundle's, so a refusal by a service still points at the right line.
 _TRACK_FIELDS = {
+    "degradation_spec": ("degradation",),
+    "scoring_spec": ("scoring",),
     "ranking_metrics": ("ranking", "metrics"),
     "ranking_method": ("ranking", "method"),
     "ranking": ("ranking",),

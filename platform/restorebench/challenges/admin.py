@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from evaluator.ranking import RankingConfigError
 from restorebench.challenges.models import AuditLogEntry, Challenge, ChallengeOrganizer, Phase, Track
@@ -11,6 +12,7 @@ from restorebench.challenges.services import (
     DATA_PATH_FIELDS,
     audit_log_record,
     json_value,
+    validated_specs,
 )
 from restorebench.challenges.track_efficiency import EfficiencyConfigError, track_efficiency_validate
 from restorebench.challenges.track_ranking import (
@@ -42,6 +44,12 @@ class TrackAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("task") and not self.errors:
+            try:  # the same spec validator as the bundle loader and the services
+                specs = (data.get("degradation_spec") or {}, data.get("scoring_spec") or {})
+                validated_specs(data["task"], *specs)
+            except ValidationError as error:
+                raise forms.ValidationError(error.message_dict) from error
         # The same validator as the bundle loader and the services: leaderboards when given, else the
         # single-board method and metrics.
         ranking = data.get("leaderboards") or {

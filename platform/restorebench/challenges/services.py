@@ -30,6 +30,7 @@ from restorebench.challenges.track_ranking import (
     scored_metrics,
     track_ranking_validate,
 )
+from restorebench.challenges.track_specs import TrackSpecError, track_specs_validate
 
 # Phase fields whose change is recorded in the audit log.
 AUDITED_PHASE_FIELDS = (
@@ -164,6 +165,21 @@ def _validated_ranking(ranking: Any, scoring_spec: dict) -> TrackRanking:
         raise ValidationError(fields) from error
 
 
+SPEC_FIELDS = {"degradation": "degradation_spec", "scoring": "scoring_spec"}
+
+
+def validated_specs(task: str, degradation_spec: dict, scoring_spec: dict) -> None:
+    """The track's specs through the one validator (`track_specs.py`, which the bundle loader uses too);
+    stored as given. An empty degradation spec means none (pairs-only data)."""
+    try:
+        track_specs_validate(task=task, degradation=degradation_spec or None, scoring=scoring_spec)
+    except TrackSpecError as error:
+        fields: dict[str, list[str]] = {}
+        for problem in error.problems:
+            fields.setdefault(SPEC_FIELDS[problem.path[0]], []).append(problem.message)
+        raise ValidationError(fields) from error
+
+
 def _ranking_data(ranking: dict | None, method: str | None, metrics: list | None) -> Any:
     if ranking is not None:
         if metrics is not None:
@@ -213,6 +229,7 @@ def track_create(
     scoring_spec = {} if scoring_spec is None else scoring_spec
     _check_json_object("degradation_spec", degradation_spec)
     _check_json_object("scoring_spec", scoring_spec)
+    validated_specs(task, degradation_spec, scoring_spec)
     if Track.objects.filter(challenge=challenge, slug=slug).exists():
         raise ValidationError({"slug": f"track {slug!r} already exists in {challenge.slug}"})
     rules = _validated_ranking(_ranking_data(ranking, ranking_method, ranking_metrics), scoring_spec)
@@ -269,6 +286,8 @@ def track_update(*, track: Track, actor: AbstractBaseUser | None, **fields: Any)
     if "efficiency" in fields:
         fields["efficiency"] = _validated_efficiency(fields["efficiency"], track.task)
     scoring_spec = fields.get("scoring_spec", track.scoring_spec)
+    if "degradation_spec" in fields or "scoring_spec" in fields:
+        validated_specs(track.task, fields.get("degradation_spec", track.degradation_spec), scoring_spec)
     if "ranking" in fields:
         data = _ranking_data(fields.pop("ranking"), None, fields.pop("ranking_metrics", None))
     elif "ranking_method" in fields or "ranking_metrics" in fields:

@@ -27,9 +27,7 @@ def challenge(make_user):
 
 
 def _track(challenge, **overrides):
-    fields = dict(
-        challenge=challenge, slug="sr4", title="SR x4", task="sr", ranking_metrics=["psnr"]
-    )
+    fields = dict(challenge=challenge, slug="sr4", title="SR x4", task="sr", ranking_metrics=["psnr"])
     return track_create(**(fields | overrides))
 
 
@@ -58,11 +56,13 @@ def test_a_duplicate_slug_is_refused_naming_the_field(challenge):
         ({"ranking_method": "best"}, "ranking_method", "not one of"),
         ({"ranking_metrics": []}, "ranking_metrics", "non-empty"),
         (
-            {"ranking_metrics": ["psnr"], "scoring_spec": {"metrics": ["ssim"]}},
+            {"ranking_metrics": ["psnr"], "scoring_spec": {"metrics": ["ssim"], "ranking_metric": "ssim"}},
             "ranking_metrics",
             "does not score",
         ),
         ({"scoring_spec": ["psnr"]}, "scoring_spec", "JSON object"),
+        ({"scoring_spec": {"metrics": ["ssim"]}}, "scoring_spec", "'psnr' is not among spec.metrics"),
+        ({"degradation_spec": {"sigma": 25}}, "degradation_spec", "sr needs a scale"),
     ],
 )
 def test_a_bad_track_is_refused_naming_the_field(challenge, overrides, field, message):
