@@ -99,7 +99,7 @@ class PairSet:
     task: str
     scale: int | None
     inputs_dir: Path
-    ground_truth_dir: Path
+    ground_truth_dir: Path | None  # None: inputs only (`pair_inputs.check_inputs`): no ground truth
     items: list[PairItem]
     input_files: list[CheckedFile]  # relative to inputs_dir
     ground_truth_files: list[CheckedFile]  # relative to ground_truth_dir
@@ -107,6 +107,14 @@ class PairSet:
     @property
     def ground_truth_names(self) -> list[str]:
         return [item.ground_truth for item in self.items]
+
+    @property
+    def expected_names(self) -> list[str]:
+        """The file names a submission must hold: the ground truth's, or without ground truth the
+        inputs' (PNG, named `<id>.png` like the outputs)."""
+        if self.ground_truth_dir is None:
+            return [item.input for item in self.items]
+        return self.ground_truth_names
 
 
 def task_geometry(task: str, scale: int | None) -> tuple[int, bool]:
@@ -394,11 +402,30 @@ def _dump(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def _public_manifest(pairs: PairSet, items: list[dict], stage: Path, track: str | None) -> dict:
+    return {
+        "format": PAIRS_FORMAT,
+        "track": track,
+        "source": "organizer pairs" if pairs.ground_truth_dir is not None else "organizer inputs",
+        "task": pairs.task,
+        "scale": pairs.scale,
+        **({} if pairs.ground_truth_dir is not None else {"ground_truth": False}),
+        "items": items,
+        "files": _files_manifest(stage),
+    }
+
+
 def install_pairs(
-    pairs: PairSet, public_dir: str | Path, hidden_dir: str | Path, *, track: str | None = None
+    pairs: PairSet, public_dir: str | Path, hidden_dir: str | Path | None, *, track: str | None = None
 ) -> dict:
     """Copy a checked pair set into `public_dir` (inputs) and `hidden_dir` (ground truth) with their
-    SHA-256 manifests; return the hidden manifest. Existing folders there are replaced."""
+    SHA-256 manifests; return the hidden manifest. Existing folders there are replaced. A set without
+    ground truth (`pair_inputs.check_inputs`) has only the public folder (`hidden_dir` is unused), whose
+    manifest is returned."""
+    if pairs.ground_truth_dir is None:
+        from benchdata.pair_inputs import install_inputs
+
+        return install_inputs(pairs, Path(public_dir).resolve(), track)
     public_dir, hidden_dir = Path(public_dir).resolve(), Path(hidden_dir).resolve()
     if (
         public_dir == hidden_dir
@@ -423,15 +450,7 @@ def install_pairs(
             }
             for item in pairs.items
         ]
-        public = {
-            "format": PAIRS_FORMAT,
-            "track": track,
-            "source": "organizer pairs",
-            "task": pairs.task,
-            "scale": pairs.scale,
-            "items": items,
-            "files": _files_manifest(public_stage),
-        }
+        public = _public_manifest(pairs, items, public_stage, track)
         public_text = _dump(public)
         (public_stage / MANIFEST).write_text(public_text, encoding="utf-8")
         hidden = {

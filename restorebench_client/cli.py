@@ -77,13 +77,16 @@ def cmd_download(args: argparse.Namespace) -> int:
     _fetch_zip(api, f"/api/phases/{args.phase}/inputs.zip", target / "inputs")
     spec = api.get(f"/api/phases/{args.phase}/scoring-spec.json")
     (target / "scoring-spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True))
-    if phase.get("hidden_ground_truth"):
+    public = not phase.get("hidden_ground_truth") and phase.get("has_ground_truth", True)
+    if not phase.get("has_ground_truth", True):
+        _say("ground truth: none in this phase (no-reference metrics judge each restored image alone)")
+    elif not public:
         _say("ground truth: hidden in this phase (not downloadable)")
     else:
         _fetch_zip(api, f"/api/phases/{args.phase}/ground-truth.zip", target / "ground_truth")
     _say(
         f"phase {args.phase} ({phase.get('title', '')}) is in {target}/: inputs/, scoring-spec.json"
-        + ("" if phase.get("hidden_ground_truth") else ", ground_truth/")
+        + (", ground_truth/" if public else "")
     )
     return DONE
 
@@ -220,13 +223,31 @@ def _follow(api: Api, submission_id: int, *, timeout: float) -> int:
 # --- score --------------------------------------------------------------------------------------------
 
 
+def _scored_against(phase_dir: Path, spec: Path) -> Path:
+    """The downloaded folder a phase is scored against: its ground truth, or for a phase without ground
+    truth (the spec says `ground_truth: false`) its inputs, which name and size the restored images."""
+    try:
+        with_truth = json.loads(spec.read_text(encoding="utf-8")).get("ground_truth", True) is not False
+    except (OSError, ValueError, AttributeError) as error:
+        raise UsageError(f"{spec}: not a scoring spec ({error})") from None
+    if with_truth:
+        gt = phase_dir / "ground_truth"
+        if not gt.is_dir():
+            raise UsageError(f"{gt}: missing (a phase with hidden ground truth cannot be scored locally)")
+        return gt
+    inputs = phase_dir / "inputs"
+    if not inputs.is_dir():
+        raise UsageError(f"{inputs}: missing (run restorebench download PHASE --to {phase_dir})")
+    # The inputs download holds the images in inputs/ beside its manifest.
+    return inputs / "inputs" if (inputs / "inputs").is_dir() else inputs
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     phase_dir = Path(args.phase_dir)
-    spec, gt = phase_dir / "scoring-spec.json", phase_dir / "ground_truth"
+    spec = phase_dir / "scoring-spec.json"
     if not spec.is_file():
         return _usage(f"{spec}: missing (run restorebench download PHASE --to {phase_dir})")
-    if not gt.is_dir():
-        return _usage(f"{gt}: missing (a phase with hidden ground truth cannot be scored locally)")
+    gt = _scored_against(phase_dir, spec)
     from evaluator.cli import main as evaluator_main
 
     return evaluator_main(

@@ -5,7 +5,8 @@ Layout (ids, never names an organizer chose; docs/deployment.md):
 
     RESTOREBENCH_STORAGE_DIR/
       challenges/<challenge id>/phases/<phase id>/
-        inputs/                participant inputs (what the inputs download zips)
+        inputs/                participant inputs (what the inputs download zips; what a track
+                               without ground truth is scored against)
         inputs.zip             that download, built on demand
         submissions/<uuid>.*   stored uploads and models
         previews/<submission id>/<stem>.png   web copies of restored images (made after scoring)
@@ -233,6 +234,15 @@ def phase_inputs_for_reading(phase: "PhaseKey | Phase") -> Path:
 def phase_ground_truth_for_reading(phase: "PhaseKey | Phase") -> Path:
     what = f"phase {phase_key(phase).phase_id}'s ground truth"
     return _folder_for_reading(phase_ground_truth_dir(phase), what)
+
+
+def phase_scored_against_for_reading(phase: "PhaseKey | Phase", *, ground_truth: bool) -> Path:
+    """The folder a phase's submissions are scored against: its ground truth, or for a track without
+    ground truth (`ground_truth=False`: its scoring spec says so) its inputs, which name and size the
+    expected outputs. Re-checked like the folder it is."""
+    if ground_truth:
+        return phase_ground_truth_for_reading(phase)
+    return model_inputs_for_reading(phase)
 
 
 def model_inputs_for_reading(phase: "PhaseKey | Phase") -> Path:

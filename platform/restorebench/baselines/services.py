@@ -96,10 +96,17 @@ def phase_disclosures(phase: Phase) -> set[str]:
     when its public manifest says they are given)."""
     manifest = _public_manifest(phase)
     given = manifest.get("disclosed") or {}
-    spec = manifest.get("spec") or phase.track.degradation_spec or {}
+    spec = manifest.get("spec") or phase.track.degradation_spec or manifest_scale_spec(manifest)
     return _registry().track_disclosures(
         phase.track.task, spec, kernel=bool(given.get("kernel")), mask=bool(given.get("mask"))
     )
+
+
+def manifest_scale_spec(manifest: dict) -> dict:
+    """What the public manifest of organizer data (pairs, or inputs alone) discloses without a
+    degradation spec: its scale, which an SR method needs."""
+    scale = manifest.get("scale")
+    return {"scale": scale} if isinstance(scale, int) and scale > 1 else {}
 
 
 def _public_manifest(phase: Phase) -> dict:
@@ -212,7 +219,7 @@ def baseline_outputs_make(public_dir: str, method: str, task: str, out_zip: str)
 
     public = Path(public_dir)
     manifest = json.loads((public / "manifest.json").read_text(encoding="utf-8"))
-    spec = manifest.get("spec") or {}
+    spec = manifest.get("spec") or manifest_scale_spec(manifest)
     _registry().list_methods()  # import every method module now, not inside the first timing
     per_mp: list[float] = []
     out = Path(out_zip)

@@ -18,6 +18,8 @@ A bundle is one YAML file (format 1):
         data: {dataset: starter, split?: test, seed?: int, disclose_kernel?: bool, disclose_mask?: bool}
           # or organizer pairs, for every phase without its own `data`:
           #   {inputs: dev/input, ground_truth: dev/gt}
+          # or, for a track without ground truth (scoring: {ground_truth: false, metrics: [niqe, ...]}:
+          #   real-world inputs judged by no-reference metrics only), the inputs alone: {inputs: real/in}
         phases:
           - slug, title, description?, split?, seed?
             data?: {inputs: dev/input, ground_truth: dev/gt}   # folders, relative to the bundle file
@@ -37,6 +39,10 @@ Organizer pairs (`data: {inputs, ground_truth}`) replace the dataset and degrada
 folders are relative to the bundle file and must stay inside its folder. A track whose every phase
 brings pairs needs no `degradation` (an `enhance` track never has one). The files themselves are
 checked by the loader (`benchdata.pairs.check_pairs`), all of them before anything is stored.
+
+A track without ground truth (`scoring.ground_truth: false`) names only no-reference metrics (the
+scoring spec refuses the others), and each phase's data is the organizer's inputs alone (`data:
+{inputs: ...}`, PNG images; `benchdata.pair_inputs.check_inputs`): no dataset, no `ground_truth` folder.
 """
 
 import datetime as dt
@@ -85,7 +91,7 @@ class PairsDef:
 
     path: FieldPath  # the `data` field that named them
     inputs: Path
-    ground_truth: Path
+    ground_truth: Path | None  # None: a track without ground truth (inputs only)
     labels: tuple[str, str]
 
 
@@ -345,8 +351,27 @@ def _is_pairs_form(data: Any) -> bool:
     return isinstance(data, dict) and bool(PAIRS_FIELDS & set(data))
 
 
-def _pairs(check: _Checker, raw: Any, path: FieldPath) -> PairsDef | None:
-    """The organizer-pairs form of `data`, or None (a problem is recorded when it is malformed)."""
+def _pairs(check: _Checker, raw: Any, path: FieldPath, ground_truth: bool) -> PairsDef | None:
+    """The organizer-pairs form of `data` (inputs only for a track without ground truth), or None (a
+    problem is recorded when it is malformed)."""
+    if not ground_truth:
+        if isinstance(raw, dict) and "ground_truth" in raw:
+            check.problem(
+                (*path, "ground_truth"),
+                "this track has no ground truth (scoring: {ground_truth: false}): give its inputs only, "
+                "data: {inputs: ...}",
+            )
+            return None
+        data = check.mapping(raw, path, {"inputs"}, {"inputs"})
+        inputs, inputs_label = _data_folder(check, data, "inputs", path) if "inputs" in data else (None, "")
+        return None if inputs is None else PairsDef(path, inputs, None, (inputs_label, ""))
+    if isinstance(raw, dict) and "inputs" in raw and "ground_truth" not in raw:
+        check.problem(
+            (*path, "ground_truth"),
+            "is required; a track judged without ground truth, by no-reference metrics only, says so: "
+            "scoring: {ground_truth: false, metrics: [niqe, ...]}",
+        )
+        return None
     data = check.mapping(raw, path, PAIRS_FIELDS, PAIRS_FIELDS)
     if set(data) != PAIRS_FIELDS:
         return None
@@ -367,6 +392,7 @@ def _phase(
     data: dict,
     splits: set[str] | None,
     track_pairs: PairsDef | None,
+    ground_truth: bool,
 ) -> PhaseDef | None:
     phase = check.mapping(
         raw,
@@ -394,13 +420,19 @@ def _phase(
     starts, ends = check.when(phase, "starts_at", path), check.when(phase, "ends_at", path)
     if starts and ends and ends <= starts:
         check.problem((*path, "ends_at"), f"must be after starts_at ({starts.isoformat()})")
-    pairs = _pairs(check, phase["data"], (*path, "data")) if "data" in phase else track_pairs
+    pairs = _pairs(check, phase["data"], (*path, "data"), ground_truth) if "data" in phase else track_pairs
     split = phase.get("split", data.get("split", "test"))
     split_path = (*path, "split") if "split" in phase else (path[0], path[1], "data", "split")
     if not isinstance(split, str):
         check.problem(split_path, f"must be a split name, got {_kind(split)}")
     elif "data" in phase or _is_pairs_form(data):
         pass  # organizer pairs: no dataset split
+    elif not ground_truth:
+        check.problem(
+            path,
+            "has no data: a track without ground truth takes the organizer's inputs, data: {inputs: ...} "
+            "(a dataset's images would be its ground truth)",
+        )
     elif "dataset" not in data:
         check.problem(
             path, "has no data: give the track a dataset, or the phase data: {inputs: ..., ground_truth: ...}"
@@ -479,8 +511,10 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
 
     data_path = (*path, "data")
     track_pairs = None
+    scoring_raw = track.get("scoring")
+    ground_truth = not (isinstance(scoring_raw, dict) and scoring_raw.get("ground_truth") is False)
     if _is_pairs_form(track.get("data")):
-        track_pairs = _pairs(check, track["data"], data_path)
+        track_pairs = _pairs(check, track["data"], data_path, ground_truth)
         data: dict = track["data"]  # tells the phases the track's data is pairs, even when malformed
     else:
         data = check.mapping(
@@ -523,7 +557,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
     elif isinstance(phases_raw, list):
         seen: dict[str, int] = {}
         for i, item in enumerate(phases_raw):
-            phase = _phase(check, item, (*path, "phases", i), data, splits, track_pairs)
+            phase = _phase(check, item, (*path, "phases", i), data, splits, track_pairs, ground_truth)
             if phase is None:
                 continue
             if phase.slug in seen:

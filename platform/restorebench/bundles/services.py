@@ -27,12 +27,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from benchdata.pairs import PairDataError, PairSet, check_pairs, install_pairs
+from benchdata.pairs import PairDataError, PairSet, install_pairs
 from restorebench import storage
 from restorebench.bundles.schema import BundleError, ChallengeDef, PhaseDef, Problem, TrackDef, bundle_parse
 from restorebench.bundles.source import BundleSyntaxError, FieldPath, Located, load_located
 from restorebench.challenges.models import Challenge, Phase
-from restorebench.challenges.phase_data import pairs_task_and_scale, phase_data_install
+from restorebench.challenges.phase_data import phase_data_install, phase_pairs_check
 from restorebench.challenges.services import (
     challenge_create,
     challenge_organizer_add,
@@ -50,6 +50,7 @@ class PhaseData:
     expected_images: list[str]
     public_root: Path
     hidden_root: Path
+    ground_truth: bool = True  # False: inputs only (a track without ground truth)
 
 
 @dataclass
@@ -109,14 +110,9 @@ def _check_pairs(located: Located, filename: str, bundle: ChallengeDef) -> dict[
         for phase in track.phases:
             if phase.pairs is None:
                 continue
-            task, scale = pairs_task_and_scale(track)
             try:
-                checked[track.slug, phase.slug] = check_pairs(
-                    phase.pairs.inputs,
-                    phase.pairs.ground_truth,
-                    task=task,
-                    scale=scale,
-                    labels=phase.pairs.labels,
+                checked[track.slug, phase.slug] = phase_pairs_check(
+                    track, phase.pairs.inputs, phase.pairs.ground_truth, phase.pairs.labels
                 )
             except PairDataError as error:
                 problems += [_problem(located, phase.pairs.path, message) for message in error.problems]
@@ -131,7 +127,10 @@ def _stage_pairs(
     public_root, hidden_root = _staging_roots(token, track.slug, phase.slug)
     install_pairs(pairs, public_root, hidden_root, track=f"{bundle.slug}/{track.slug}/{phase.slug}")
     return PhaseData(
-        expected_images=pairs.ground_truth_names, public_root=public_root, hidden_root=hidden_root
+        expected_images=pairs.expected_names,
+        public_root=public_root,
+        hidden_root=hidden_root,
+        ground_truth=pairs.ground_truth_dir is not None,
     )
 
 
@@ -164,9 +163,8 @@ def _generate_phase(
 def _install(phase: Phase, where: PhaseData, actor: AbstractBaseUser | None, installed: list[Path]) -> None:
     """Install the staged data into the phase's own area (the hidden manifest beside its ground truth)."""
     installed += [storage.phase_area(phase), storage.phase_area(phase, hidden=True)]
-    phase = phase_data_install(
-        phase=phase, inputs_src=where.public_root, ground_truth_src=where.hidden_root / "gt", actor=actor
-    )
+    truth = where.hidden_root / "gt" if where.ground_truth else None
+    phase = phase_data_install(phase=phase, inputs_src=where.public_root, ground_truth_src=truth, actor=actor)
     manifest = where.hidden_root / "manifest.json"
     if manifest.is_file():
         shutil.copyfile(manifest, storage.phase_hidden_manifest(phase))

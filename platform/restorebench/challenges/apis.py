@@ -23,6 +23,8 @@ from restorebench.challenges.models import Challenge, Compute, Phase, RankingMet
 
 class PhaseOutputSerializer(serializers.ModelSerializer):
     image_count = serializers.SerializerMethodField()
+    # False for a track judged by no-reference metrics alone: its phases have inputs and no ground truth.
+    has_ground_truth = serializers.BooleanField(source="track.has_ground_truth", read_only=True)
 
     class Meta:
         model = Phase
@@ -31,6 +33,7 @@ class PhaseOutputSerializer(serializers.ModelSerializer):
             "max_submissions_total", "leaderboard_public", "hidden_ground_truth", "score_decimals",
             "max_upload_bytes", "image_count", "order", "inputs_installed_at", "ground_truth_installed_at",
             "results_hidden", "reveal_at", "requires_factsheet", "requires_code", "max_team_size",
+            "has_ground_truth",
         ]  # fmt: skip
 
     def get_image_count(self, phase: Phase) -> int:

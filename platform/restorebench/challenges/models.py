@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from benchdata.tasks import list_tasks
+from restorebench.challenges.track_specs import has_ground_truth
 
 
 class Challenge(models.Model):
@@ -108,6 +109,12 @@ class Track(models.Model):
     def __str__(self) -> str:
         return f"{self.challenge.slug}/{self.slug}"
 
+    @property
+    def has_ground_truth(self) -> bool:
+        """False for a track judged by no-reference metrics alone (scoring spec `ground_truth: false`):
+        its phases hold inputs only."""
+        return has_ground_truth(self.scoring_spec)
+
 
 class Phase(models.Model):
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="phases")
@@ -161,6 +168,11 @@ class Phase(models.Model):
     @property
     def challenge_id(self) -> int:
         return self.track.challenge_id
+
+    @property
+    def ground_truth_public(self) -> bool:
+        """Whether participants may download and see the ground truth (a track without any: never)."""
+        return not self.hidden_ground_truth and self.track.has_ground_truth
 
 
 class AuditLogEntry(models.Model):

@@ -28,10 +28,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from benchdata.pair_inputs import check_inputs
 from benchdata.pairs import INPUT_SUFFIXES, PairDataError, PairSet, check_pairs, install_pairs, task_geometry
 from restorebench import storage
 from restorebench.challenges.models import Phase
 from restorebench.challenges.services import audit_log_record
+from restorebench.challenges.track_specs import has_ground_truth
 
 
 def _checked_source(src: Path, field: str) -> list[Path]:
@@ -75,6 +77,11 @@ def phase_data_install(
     caller keeps or removes them). Raises `ValidationError` naming `inputs_src` / `ground_truth_src`."""
     if inputs_src is None and ground_truth_src is None:
         raise ValidationError({"__all__": "nothing to install: give inputs, ground truth or both"})
+    truth = has_ground_truth(phase.track.scoring_spec)
+    if ground_truth_src is not None and not truth:
+        raise ValidationError(
+            {"ground_truth_src": "this track has no ground truth (its scoring spec says ground_truth: false)"}
+        )
     sources = {"inputs_src": inputs_src, "ground_truth_src": ground_truth_src}
     counts = {field: len(_checked_source(src, field)) for field, src in sources.items() if src is not None}
     with transaction.atomic():
@@ -86,6 +93,11 @@ def phase_data_install(
             _swap_in(Path(inputs_src), target, storage.phase_install_slot(phase, "inputs", hidden=False))
             storage.phase_inputs_zip(phase).unlink(missing_ok=True)  # rebuilt from the new inputs
             phase.inputs_installed_at = now
+            if not truth:  # the inputs name the expected images (PNG, `<id>.png` like the outputs)
+                folder = storage.model_inputs_for_reading(phase)
+                phase.expected_images = sorted(
+                    p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".png"
+                )
         if ground_truth_src is not None:
             target = storage.phase_ground_truth_dir(phase)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -139,11 +151,29 @@ def pairs_task_and_scale(track: Any) -> tuple[str, int | None]:
     return track.task, scale if isinstance(scale, int) else None
 
 
+def phase_pairs_check(
+    track: Any, inputs: Path, ground_truth: Path | None, labels: tuple[str, str] | None = None
+) -> PairSet:
+    """Check a phase's organizer data for `track` (a Track row or a bundle's TrackDef): pairs, or for a
+    track without ground truth its inputs alone. Raises `PairDataError` naming every problem."""
+    task, scale = pairs_task_and_scale(track)
+    if not has_ground_truth(track.scoring_spec):
+        if ground_truth is not None:
+            message = "this track has no ground truth (its scoring spec says ground_truth: false)"
+            raise PairDataError([f"{message}: give inputs only"])
+        return check_inputs(inputs, task=task, scale=scale, label=labels[0] if labels else None)
+    if ground_truth is None:
+        raise PairDataError(["ground truth is missing: this track scores against it"])
+    return check_pairs(inputs, ground_truth, task=task, scale=scale, labels=labels)
+
+
 def phase_ground_truth_archive(*, phase: Phase) -> Path:
     """The phase's public ground truth as one zip (the images at its top level: the `GT` folder of
     `python -m evaluator score`), built in the hidden area (no URL serves it) and rebuilt when the
     ground truth is reinstalled. Raises `storage.DataUnavailable` (a FileNotFoundError) for hidden
     ground truth, or when there is none."""
+    if not has_ground_truth(phase.track.scoring_spec):
+        raise storage.DataUnavailable(f"phase {phase.slug!r} has no ground truth (no-reference metrics only)")
     if phase.hidden_ground_truth:
         raise storage.DataUnavailable(f"phase {phase.slug!r} keeps its ground truth hidden")
     folder = storage.phase_ground_truth_for_reading(phase)
@@ -185,14 +215,21 @@ def _unpack_and_check(received: Path, work: Path, phase: Phase) -> PairSet:
             max_depth=3 if bursts else 2,
             suffixes=INPUT_SUFFIXES,
         )
-        stray = sorted(n for n in contents.names if PurePosixPath(n).parts[0] not in DATA_FOLDERS)
+        truth = has_ground_truth(phase.track.scoring_spec)
+        folders = DATA_FOLDERS if truth else DATA_FOLDERS[:1]
+        stray = sorted(n for n in contents.names if PurePosixPath(n).parts[0] not in folders)
         if stray:
+            holds = "those two folders" if truth else "inputs/ only: this track has no ground truth"
             raise _refused(
-                [f"{n}: outside inputs/ and ground_truth/ (the zip holds those two folders)" for n in stray]
+                [
+                    f"{n}: outside {' and '.join(f'{f}/' for f in folders)} (the zip holds {holds})"
+                    for n in stray
+                ]
             )
         archive_extract(received, contents, target=work)
-        inputs, truth = (work / name for name in DATA_FOLDERS)
-        return check_pairs(inputs, truth, task=task, scale=scale, labels=DATA_FOLDERS)
+        return phase_pairs_check(
+            phase.track, work / "inputs", work / "ground_truth" if truth else None, DATA_FOLDERS
+        )
     except ArchiveError as error:
         raise _refused(str(error)) from error
     except PairDataError as error:
@@ -203,7 +240,8 @@ def phase_data_upload(
     *, phase: Phase, archive: IO[bytes] | Iterable[bytes], actor: AbstractBaseUser | None
 ) -> Phase:
     """Replace the phase's data with the organizer pairs in `archive` (a zip with `inputs/` and
-    `ground_truth/`). Raises PhaseDataRefused naming every problem; nothing is stored then."""
+    `ground_truth/`; `inputs/` alone for a track without ground truth). Raises PhaseDataRefused naming
+    every problem; nothing is stored then."""
     from restorebench.submissions.archives import ArchiveError, archive_receive
 
     scratch = storage.scratch_dir()
@@ -222,10 +260,10 @@ def phase_data_upload(
         install_pairs(
             pairs, public_stage, hidden_stage, track=f"{track.challenge.slug}/{track.slug}/{phase.slug}"
         )
-        phase = phase_data_install(
-            phase=phase, inputs_src=public_stage, ground_truth_src=hidden_stage / "gt", actor=actor
-        )
-        shutil.copyfile(hidden_stage / "manifest.json", storage.phase_hidden_manifest(phase))
+        truth = hidden_stage / "gt" if pairs.ground_truth_dir is not None else None
+        phase = phase_data_install(phase=phase, inputs_src=public_stage, ground_truth_src=truth, actor=actor)
+        if truth is not None:
+            shutil.copyfile(hidden_stage / "manifest.json", storage.phase_hidden_manifest(phase))
         audit_log_record(
             challenge=track.challenge,
             actor=actor,

@@ -157,7 +157,10 @@ def image_header_size(head: bytes) -> tuple[int, int] | None:
 
 
 def _check_sizes(
-    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], expected: Mapping[str, tuple[int, int]]
+    archive: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    expected: Mapping[str, tuple[int, int]],
+    basis: str,
 ) -> None:
     for info in infos:
         want = expected.get(PurePosixPath(info.filename).stem)
@@ -174,8 +177,7 @@ def _check_sizes(
         got = image_header_size(head)
         if got is not None and got != want:
             raise ArchiveError(
-                f"{info.filename}: is {got[1]}×{got[0]} (W×H), expected {want[1]}×{want[0]}, "
-                "the ground truth's size"
+                f"{info.filename}: is {got[1]}×{got[0]} (W×H), expected {want[1]}×{want[0]}, {basis}"
             )
 
 
@@ -232,11 +234,13 @@ def archive_inspect(
     max_uncompressed_bytes: int,
     max_ratio: float,
     expected_sizes: Mapping[str, tuple[int, int]] | None = None,
+    size_basis: str = "the ground truth's size",
     max_depth: int = 1,
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
 ) -> ArchiveContents:
     """Check a stored zip from its central directory, and with `expected_sizes` ({stem: (height,
-    width)}) each matching image's size from its first bytes; raises ArchiveError naming the problem.
+    width)}) each matching image's size from its first bytes (a wrong one is explained as
+    `size_basis`); raises ArchiveError naming the problem.
 
     max_depth: path components a file may have (1: top level only, as a submission; an organizer's
     data zip has `inputs/...` and `ground_truth/...`); folder entries are then skipped."""
@@ -280,7 +284,7 @@ def archive_inspect(
                 f"wrong number of images: the zip has {len(names)}, the phase expects {expected_count}"
             )
         if expected_sizes:
-            _check_sizes(archive, files, expected_sizes)
+            _check_sizes(archive, files, expected_sizes, size_basis)
         digest = hashlib.sha256()
         for info in sorted(files, key=lambda i: i.filename):
             digest.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\n".encode())

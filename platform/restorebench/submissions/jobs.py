@@ -38,6 +38,7 @@ from django.utils.module_loading import import_string
 from restorebench import storage
 from restorebench.challenges.selectors import phase_scoring_spec
 from restorebench.challenges.track_efficiency import track_reference_input
+from restorebench.challenges.track_specs import has_ground_truth
 from restorebench.submissions.job_heartbeat import (
     JobAbandoned,
     JobHeartbeat,
@@ -332,7 +333,9 @@ def evaluation_job_run(*, job_id: int, worker: str, redelivered: bool = False) -
     try:
         # Both re-checked here, on every run: confined to the submission's own phase area.
         archive = storage.submission_archive_for_reading(claim.phase, claim.archive_path)
-        ground_truth = storage.phase_ground_truth_for_reading(claim.phase)
+        ground_truth = storage.phase_scored_against_for_reading(
+            claim.phase, ground_truth=has_ground_truth(claim.spec)
+        )
         if claim.kind == SubmissionKind.MODEL:
             model_run, result = run_model(
                 claim=claim, archive=archive, ground_truth=ground_truth, heartbeat=heartbeat

@@ -5,7 +5,7 @@
 - error map: |restored − ground truth| averaged over the channels, ×4, as a gray PNG, in the phase's
   *hidden* area: derived from the ground truth, so served only where the ground truth may be seen.
 For a model submission the restored images are the sandbox run's outputs, kept in the job's scratch
-folder until the previews are made.
+folder until the previews are made. A track without ground truth gets restored images only.
 """
 
 import io
@@ -77,8 +77,10 @@ def previews_make(*, submission: Submission, outputs: Path | None = None) -> int
     for folder in (public, hidden):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    truth_dir = storage.phase_ground_truth_for_reading(phase)
-    truths = {p.stem: p for p in truth_dir.iterdir() if p.is_file()}
+    has_truth = phase.track.has_ground_truth
+    # What names the images: the ground truth, or the inputs of a track without it (then no error map).
+    reference = storage.phase_scored_against_for_reading(phase, ground_truth=has_truth)
+    truths = {p.stem: p for p in reference.iterdir() if p.is_file()}
     made = 0
     try:
         for stem, name, data in _sources(submission, outputs, set(truths)):
@@ -86,11 +88,13 @@ def previews_make(*, submission: Submission, outputs: Path | None = None) -> int
                 decoded = decode_image(data, name, MAX_PIXELS)
                 restored = _to_uint8(decoded.pixels, decoded.bit_depth)
                 (public / f"{stem}.png").write_bytes(_png(restored))
+                made += 1
+                if not has_truth:
+                    continue
                 truth = decode_image(truths[stem].read_bytes(), truths[stem].name, MAX_PIXELS)
                 errors = error_map(restored, _to_uint8(truth.pixels, truth.bit_depth))
                 if errors is not None:
                     (hidden / f"{stem}.png").write_bytes(_png(errors))
-                made += 1
             except (ValueError, OSError) as error:
                 log.warning("submission %s: no preview of %s (%s)", submission.pk, name, error)
     except zipfile.BadZipFile as error:

@@ -4,7 +4,8 @@ with synchronised zoom and pan to 1:1 pixels, and the error map (static/restoreb
 Who sees what: whoever may see the submission (its team, the organizers, anyone for a baseline where
 the challenge is visible) sees its input and restored images; the ground truth and the error map
 (derived from it) only organizers, or anyone when the phase's ground truth is public. In a hidden
-phase a participant's page holds no ground-truth URL at all, and the image view refuses them."""
+phase a participant's page holds no ground-truth URL at all, and the image view refuses them. A track
+without ground truth shows input and restored images only, to everyone."""
 
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def _visible(request: HttpRequest, submission_id: int) -> Submission:
 
 def may_see_truth(request: HttpRequest, submission: Submission) -> bool:
     phase = submission.phase
+    if not phase.track.has_ground_truth:
+        return False  # nothing to see: no ground truth, no error map (a track judged without it)
     return not phase.hidden_ground_truth or user_is_organizer(
         user=request.user, challenge=phase.track.challenge_id
     )
@@ -49,6 +52,7 @@ def compare_page(request: HttpRequest, submission_id: int) -> HttpResponse:
         "stems": stems,
         "chosen": chosen,
         "truth": truth,
+        "has_ground_truth": phase.track.has_ground_truth,
         "has_restored": submission.status == "scored",
         "kinds": [k for k in KINDS if truth or k in ("input", "restored")],
     }

@@ -23,14 +23,14 @@ from django.db.models import Count, Q
 from restorebench.accounts.models import Team
 from restorebench.accounts.selectors import team_for_user
 from restorebench.accounts.services import team_create, track_enter, user_create
-from restorebench.bundles.example_data import ENHANCE_BUNDLE, example_bundle_prepare
+from restorebench.bundles.example_data import ENHANCE_BUNDLE, REALWORLD_SR_BUNDLE, example_bundle_prepare
 from restorebench.bundles.services import LoadResult, Report, bundle_load
 from restorebench.challenges.models import Challenge, Phase
 from restorebench.challenges.services import challenge_organizer_add
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "bundles" / "examples" / "demo.yaml"
 # Example bundles the demo loads beside its own (`--examples`), by name.
-EXAMPLE_BUNDLES = {"enhance-lowlight": ENHANCE_BUNDLE}
+EXAMPLE_BUNDLES = {"enhance-lowlight": ENHANCE_BUNDLE, "realworld-sr": REALWORLD_SR_BUNDLE}
 # Those the demo loads by default.
 DEMO_EXAMPLES: tuple[str, ...] = ("enhance-lowlight",)
 ORGANIZER = ("organizer", "restorebench-organizer")

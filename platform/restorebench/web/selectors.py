@@ -123,6 +123,9 @@ class GettingStarted:
     phase: Phase
     restore_options: str  # what the track discloses to methods, as `restore` options
     public_ground_truth: bool
+    # A participant can score the phase at home: with its public ground truth, or without ground truth
+    # at all (no-reference metrics read the restored images and the inputs only).
+    local_scoring: bool
 
 
 def getting_started(*, track: Track, now: dt.datetime | None = None) -> GettingStarted | None:
@@ -136,7 +139,12 @@ def getting_started(*, track: Track, now: dt.datetime | None = None) -> GettingS
     for key in ("sigma", "scale"):
         if isinstance(spec.get(key), int | float) and not isinstance(spec.get(key), bool):
             options.append(f"--{key} {spec[key]:g}")
-    return GettingStarted(phase, " ".join(options), not phase.hidden_ground_truth)
+    return GettingStarted(
+        phase,
+        " ".join(options),
+        phase.ground_truth_public,
+        phase.ground_truth_public or not track.has_ground_truth,
+    )
 
 
 def phase_megapixels_per_image(*, phase: Phase) -> float | None:
@@ -146,7 +154,8 @@ def phase_megapixels_per_image(*, phase: Phase) -> float | None:
 
     from restorebench.submissions.services.storing import expected_sizes
 
-    installed = phase.ground_truth_installed_at
+    # Sizes come from the ground truth, or the inputs of a track without it: either may change them.
+    installed = max(filter(None, (phase.ground_truth_installed_at, phase.inputs_installed_at)), default=None)
     key = f"restorebench:phase-mp:{phase.pk}:{installed.timestamp() if installed else 0}"
     value = cache.get(key)
     if value is None:

@@ -14,6 +14,7 @@ from django.db import transaction
 from restorebench import storage
 from restorebench.accounts.models import Team
 from restorebench.challenges.models import Phase
+from restorebench.challenges.track_specs import has_ground_truth
 from restorebench.submissions import jobs
 from restorebench.submissions.archives import (
     HEADER_BYTES,
@@ -50,13 +51,16 @@ def submission_archive_file(submission: Submission) -> Path:
 
 def expected_sizes(phase: Phase) -> dict[str, tuple[int, int]]:
     """{stem: (height, width)} a restored image must have, read from the ground truth's file headers
-    (modcropped to the track's scale, as the evaluator compares them). Images whose ground truth cannot
-    be read are left out: the evaluator reports those as the platform's problem, not the team's."""
+    (modcropped to the track's scale, as the evaluator compares them), or for a track without ground
+    truth from the inputs' headers times the scale. Images whose file cannot be read are left out: the
+    evaluator reports those as the platform's problem, not the team's."""
+    truth = has_ground_truth(phase.track.scoring_spec)
     try:
-        folder = storage.phase_ground_truth_for_reading(phase)
+        folder = storage.phase_scored_against_for_reading(phase, ground_truth=truth)
     except FileNotFoundError:
         return {}
     scale = (phase.track.scoring_spec or {}).get("scale")
+    factor = scale if isinstance(scale, int) and scale > 1 else 1
     sizes = {}
     for name in phase.expected_images or []:
         path = (folder / name).resolve()
@@ -70,10 +74,20 @@ def expected_sizes(phase: Phase) -> dict[str, tuple[int, int]]:
         if size is None:
             continue
         height, width = size
-        if isinstance(scale, int) and scale > 1:
-            height, width = height - height % scale, width - width % scale
+        if truth:
+            height, width = height - height % factor, width - width % factor
+        else:
+            height, width = height * factor, width * factor
         sizes[PurePosixPath(name).stem] = (height, width)
     return sizes
+
+
+def size_basis(phase: Phase) -> str:
+    """What a restored image's expected size is, in a refusal's words."""
+    if has_ground_truth(phase.track.scoring_spec):
+        return "the ground truth's size"
+    scale = (phase.track.scoring_spec or {}).get("scale")
+    return f"{scale} × its input's size" if isinstance(scale, int) and scale > 1 else "its input's size"
 
 
 def zip_inspect(path: Path, phase: Phase) -> ArchiveContents:
@@ -84,6 +98,7 @@ def zip_inspect(path: Path, phase: Phase) -> ArchiveContents:
         max_uncompressed_bytes=settings.RESTOREBENCH_MAX_UNCOMPRESSED_BYTES,
         max_ratio=settings.RESTOREBENCH_MAX_COMPRESSION_RATIO,
         expected_sizes=expected_sizes(phase),
+        size_basis=size_basis(phase),
     )
 
 
