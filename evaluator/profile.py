@@ -167,39 +167,38 @@ def profile_counts(
 
 def profile_runtime(model_path: str | Path, input_shape: tuple[int, ...], device: str, repeats: int) -> dict:
     """onnxruntime: one warm-up run, then `repeats` timed runs on a fixed random input; median and mean
-    seconds, the device, library versions, and the process's peak-RSS growth over the runs (CPU)."""
-    import platform
+    seconds on the device's clock (CUDA events on a GPU, `model_runner/timer.py`), the device's name,
+    library versions, and the process's peak-RSS growth over the runs (CPU)."""
     import resource
-    import statistics
-    import time
 
     import numpy as np
     import onnxruntime as ort
 
+    from evaluator.model_runner.timer import clock_for, device_name, ort_cuda_provider, time_repeats
+
     if repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {repeats}")
-    providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
-    if device == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise ValueError("--device cuda: onnxruntime has no CUDA provider on this worker")
+    libraries = {"onnxruntime": ort.__version__, "numpy": np.__version__}
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ValueError("--device cuda: onnxruntime has no CUDA provider on this worker")
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: torch sees no CUDA device (CUDA events time the runs)")
+        libraries.update(torch=torch.__version__, cuda=str(torch.version.cuda))
+        providers: list = [ort_cuda_provider()]  # on torch's stream: the events bracket its kernels
+    else:
+        providers = ["CPUExecutionProvider"]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     session = ort.InferenceSession(str(model_path), providers=providers)
     name = session.get_inputs()[0].name
     x = np.random.default_rng(0).random(input_shape, dtype=np.float32)
-    session.run(None, {name: x})  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        session.run(None, {name: x})
-        times.append(time.perf_counter() - t0)
+    timed = time_repeats(
+        lambda: session.run(None, {name: x}), repeats=repeats, warmup=1, clock=clock_for(device)
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
-        "runtime": {
-            "median_s": statistics.median(times),
-            "mean_s": statistics.fmean(times),
-            "repeats": repeats,
-            "warmup": 1,
-            "device": device if device == "cuda" else (platform.processor() or platform.machine()),
-            "libraries": {"onnxruntime": ort.__version__, "numpy": np.__version__},
-        },
+        "runtime": {**timed.to_dict(), "device": device_name(device), "libraries": libraries},
         "peak_memory": {"bytes": (peak - before) * 1024, "how": "growth of the process's peak RSS"},
     }

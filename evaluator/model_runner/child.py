@@ -403,6 +403,7 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
     # Everything the run needs is imported before privileges are dropped (see _drop_privileges).
     Image.preinit()
     _load_sibling("tiling")
+    timer = _load_sibling("timer")
     _load_sibling("colorspace")
     efficiency = _load_sibling("efficiency")
     job["cpu"] = efficiency.cpu_name()  # /proc/cpuinfo is closed once the sandbox is up
@@ -410,16 +411,17 @@ def run(job: dict, scratch: Path, log) -> None:  # noqa: ANN001 - a text file
     backend = _onnx_runner if job["backend"] == "onnx" else _torch_runner
     t0 = time.perf_counter()
     forward, provider, limits, measured = backend(model_path, job)
-    _emit(log, event="loaded", provider=provider, seconds=time.perf_counter() - t0, **limits)
+    # torch on CUDA queues its kernels: CUDA events time them (timer.py). onnxruntime's run() returns
+    # host outputs only once its stream is done, so the host's counter times it whole, on any device.
+    clock = "cuda_events" if provider == "torch:cuda" else "perf_counter"
+    _emit(log, event="loaded", provider=provider, clock=clock, seconds=time.perf_counter() - t0, **limits)
     libraries = efficiency.libraries(job["backend"])
     _emit(log, event="profile", threads=job["threads"], libraries=libraries, **measured)
     for index, name in enumerate(job["inputs"]):
         x = _network_input(job, scratch, name)
         if index == 0:  # warm-up: one untimed run, so no image's time includes the runtime's start-up
             _restore(job, scratch, forward, name, x)
-        t = time.perf_counter()
-        y = _restore(job, scratch, forward, name, x)
-        seconds = time.perf_counter() - t
+        y, seconds = timer.time_call(functools.partial(_restore, job, scratch, forward, name, x), clock)
         out = scratch / "out" / f"{index:06d}.npy"
         np.save(out, np.asarray(y, dtype=np.float32), allow_pickle=False)
         _emit(

@@ -81,6 +81,8 @@ class RunReport:
         largest resident set the parent observed when the child died before reporting it.
     seconds_per_image: mean model runtime per image (tiling included, decoding and encoding not),
         after one untimed warm-up run on the first image; seconds_per_image_median: their median.
+    runtime_clock: how each image's runtime was taken (timer.py): "cuda_events" (torch on a GPU) or
+        "perf_counter" (the CPU, and onnxruntime on any device: its run returns with host outputs).
     profile: what the child measured of the model's efficiency (efficiency.py): "counts" (params,
         flops = macs in fvcore's convention, activations, zero_cost_ops, uncounted_ops, the input
         counted, or "error"), "device", "threads" and "libraries" (name -> version).
@@ -95,6 +97,7 @@ class RunReport:
     parameters: int | None = None
     model_bytes: int | None = None
     provider: str | None = None
+    runtime_clock: str | None = None
     images: list[ImageRun] = field(default_factory=list)
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0

@@ -118,6 +118,7 @@ def _record_event(event: dict[str, Any], report: RunReport, outcome: ChildOutcom
         report.sandbox.update({k: v for k, v in event.items() if k not in ("event", "isolation")})
     elif kind == "loaded":
         report.provider = event["provider"]
+        report.runtime_clock = event.get("clock")
         report.sandbox.update({k: event[k] for k in ("user", "limits", "filesystem") if k in event})
     elif kind == "profile":
         report.profile = {k: v for k, v in event.items() if k != "event"}

@@ -54,3 +54,22 @@ def make_pairs(tmp_path: Path) -> Callable[..., tuple[Path, Path, dict]]:
         return tmp_path / "pred", tmp_path / "gt", arrays
 
     return make
+
+
+@pytest.fixture
+def conv_onnx(tmp_path: Path) -> Path:
+    """A one-layer 3→8 3×3 convolution as an ONNX file (input (n, 3, h, w)), for runtime tests."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+        "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [weight],
+    )
+    path = tmp_path / "conv.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path

@@ -50,7 +50,7 @@ def test_good_gray_model_round_trips_and_is_measured(tmp_path, models, gray_inpu
         expected = _uint8(0.5 * _png(src) / 255.0 + 0.25)
         np.testing.assert_array_equal(_png(out / src.name), expected)
     assert report.parameters == 2 and report.format == "onnx"
-    assert report.provider == "CPUExecutionProvider"
+    assert report.provider == "CPUExecutionProvider" and report.runtime_clock == "perf_counter"
     assert report.peak_memory_bytes > 10 * 2**20  # the interpreter plus onnxruntime, at least
     assert report.seconds_per_image > 0 and report.wall_seconds >= sum(i.seconds for i in report.images)
     assert report.exit_status == "exit 0"

@@ -40,6 +40,8 @@ def test_safetensors_submission_runs_on_cuda_with_the_cpu_outputs(tmp_path):
     assert on_gpu.ok, on_gpu.error
     assert on_cpu.ok, on_cpu.error
     assert on_gpu.provider == "torch:cuda" and on_cpu.provider == "torch:cpu"
+    # the GPU run is timed with CUDA events (timer.py), the CPU one with the host counter
+    assert (on_gpu.runtime_clock, on_cpu.runtime_clock) == ("cuda_events", "perf_counter")
     # CUDA ran inside the full sandbox (Landlock with the NVIDIA device files opened up).
     assert on_gpu.sandbox["isolation"]["filesystem"] == "landlock"
     assert on_gpu.sandbox["isolation"]["network"] == "netns"
