@@ -21,7 +21,7 @@ from restorebench import storage
 from restorebench.accounts.services import token_get_or_create
 from restorebench.baselines import services as baselines
 from restorebench.challenges.services import challenge_create, phase_create, track_create
-from restorebench.submissions.models import ImageScore, Submission
+from restorebench.submissions.models import EvaluationJob, ImageScore, Submission
 
 from evaluator.metrics import create_metric
 from restorebench_client import cli
@@ -63,7 +63,7 @@ def _login(live_server, monkeypatch, user) -> None:
 
 
 def test_a_track_without_ground_truth_is_scored_ranked_and_viewed_end_to_end(
-    live_server, make_user, make_participant, cpu_worker, monkeypatch, tmp_path, capsys
+    live_server, platform_dirs, make_user, make_participant, cpu_worker, monkeypatch, tmp_path, capsys
 ):
     monkeypatch.setenv("RESTOREBENCH_CLIENT_HOME", str(tmp_path / "client-home"))
     monkeypatch.delenv("RESTOREBENCH_TOKEN", raising=False)
@@ -99,9 +99,11 @@ def test_a_track_without_ground_truth_is_scored_ranked_and_viewed_end_to_end(
         for row in json.loads(capsys.readouterr().out)["rows"]
         for metric, value in row["scores"].items()
     }
-    assert cli.main(["submit", str(arena.phase.pk), str(upload), "--method-name", "upscaler"]) == cli.DONE
+    submitted = cli.main(["submit", str(arena.phase.pk), str(upload), "--method-name", "upscaler"])
     submission = Submission.objects.get(team=team)
-    assert submission.status == "scored", submission.failure_reason
+    assert submitted == cli.DONE and submission.status == "scored", [
+        j.error_message for j in EvaluationJob.objects.filter(submission=submission)
+    ]
 
     # The worker's rows are the local ones, and they are the metrics of each restored image alone.
     server = {
@@ -121,12 +123,11 @@ def test_a_track_without_ground_truth_is_scored_ranked_and_viewed_end_to_end(
     assert entry.status == "scored", entry.failure_reason
 
     board = _api(user).get(f"/api/phases/{arena.phase.pk}/leaderboard/").json()
-    ranked = [(r["rank"], r["team_name"], r["method_name"]) for r in board["rows"] if not r["is_reference"]]
-    assert ranked == [(1, team.name, "upscaler")]
-    assert board["rows"][0]["scores"]["piqe"] == pytest.approx(
-        np.mean([server[f"{s}.png", "piqe"] for s in inputs])
-    )
-    assert any(r["is_reference"] and r["method_name"] == "bicubic" for r in board["rows"])
+    [row] = [r for r in board["rows"] if not r["is_reference"]]
+    assert (row["rank"], row["team_name"], row["method_name"]) == (1, team.name, "upscaler")
+    assert row["scores"]["piqe"] == pytest.approx(np.mean([server[f"{s}.png", "piqe"] for s in inputs]))
+    [reference] = [r for r in board["rows"] if r["is_reference"]]  # shown, unranked
+    assert reference["method_name"] == "bicubic" and reference["scores"]["piqe"] == entry.scores["piqe"]
 
     # The viewer: input and restored images; no ground-truth pane, no error map, for anyone.
     web = APIClient()
