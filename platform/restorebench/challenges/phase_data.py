@@ -12,6 +12,11 @@ the live one and swaps it in, so readers see the old data or the new, never a mi
   behind and the phase as it was.
 - `phase_ground_truth_archive` zips a phase's ground truth only when the phase says it is public;
   hidden ground truth is never read for a download.
+
+A track without ground truth (its scoring spec says `ground_truth: false`; docs/platform.md) takes
+inputs alone, checked by `benchdata.pair_inputs.check_inputs` (`phase_pairs_check` picks the check):
+the upload's zip holds `inputs/` only, the inputs name the expected images, and there is no ground
+truth to install or download.
 """
 
 import os
