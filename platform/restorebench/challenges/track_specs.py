@@ -126,6 +126,13 @@ def _scoring(task: str, raw: Any, degradation: dict, problems: list[SpecProblem]
         problems.append(
             SpecProblem(("scoring", "scale"), f"is {spec.scale}, but the degradation's scale is {scale}")
         )
+    if not spec.ground_truth and info.scaled and spec.scale is None:
+        problems.append(
+            SpecProblem(
+                ("scoring", "scale"),
+                f"is required: without ground truth, a {task} output is its input times the scale",
+            )
+        )
     if not spec.ground_truth and info.multi_frame:
         problems.append(
             SpecProblem(

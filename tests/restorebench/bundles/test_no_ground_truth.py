@@ -65,6 +65,12 @@ def test_a_dataset_cannot_feed_a_track_without_ground_truth():
     assert line == line_of(text, "- slug: dev") and "takes the organizer's inputs" in message
 
 
+def test_a_scaled_track_without_ground_truth_must_give_its_scale():
+    text, problems = _bad("ground_truth: false, scale: 2,", "ground_truth: false,")
+    line, message = problems["tracks[0].scoring"]  # at the mapping that lacks it
+    assert line == line_of(text, "scoring:") and "its input times the scale" in message
+
+
 def test_a_burst_track_cannot_do_without_ground_truth():
     text, problems = _bad("task: sr", "task: burst_sr")
     line, message = problems["tracks[0].scoring.ground_truth"]
