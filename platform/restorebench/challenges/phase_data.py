@@ -23,7 +23,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -129,17 +129,26 @@ def phase_inputs_archive(*, phase: Phase) -> Path:
     inputs = storage.phase_inputs_for_reading(phase)
     target = storage.phase_inputs_zip(phase)
     files = sorted(p for p in inputs.rglob("*") if p.is_file())
-    newest = max((p.stat().st_mtime for p in files), default=0)
-    if not target.is_file() or target.stat().st_mtime < newest:
-        partial = storage.phase_install_slot(phase, "inputs-zip", hidden=False)
-        try:
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-                for path in files:
-                    archive.write(path, path.relative_to(inputs).as_posix())
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+    slot = lambda: storage.phase_install_slot(phase, "inputs-zip", hidden=False)  # noqa: E731
+    _zip_when_stale(inputs, files, target, slot)
     return storage.phase_inputs_zip(phase)
+
+
+def _zip_when_stale(folder: Path, files: list[Path], target: Path, slot: Callable[[], Path]) -> None:
+    """(Re)build `target`, a stored zip of `files` (paths relative to `folder`), when it is missing
+    or older than the newest file; written to a fresh `slot()` first and moved in whole, so a
+    download never sees half a zip."""
+    newest = max((p.stat().st_mtime for p in files), default=0)
+    if target.is_file() and target.stat().st_mtime >= newest:
+        return
+    partial = slot()
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            for path in files:
+                archive.write(path, path.relative_to(folder).as_posix())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 DATA_FOLDERS = ("inputs", "ground_truth")
@@ -188,16 +197,9 @@ def phase_ground_truth_archive(*, phase: Phase) -> Path:
         for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    newest = max((p.stat().st_mtime for p in files), default=0)
-    if not target.is_file() or target.stat().st_mtime < newest:
-        partial = storage.phase_install_slot(phase, "ground-truth-zip", hidden=True)
-        try:
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-                for path in files:
-                    archive.write(path, path.relative_to(folder).as_posix())
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+    _zip_when_stale(
+        folder, files, target, lambda: storage.phase_install_slot(phase, "ground-truth-zip", hidden=True)
+    )
     return storage.phase_ground_truth_zip(phase)
 
 
