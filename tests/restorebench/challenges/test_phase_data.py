@@ -168,6 +168,36 @@ def test_public_ground_truth_is_a_download_next_to_the_inputs(make_arena, make_p
     assert f'href="/api/phases/{arena.phase.pk}/inputs.zip"' in page
 
 
+def test_new_data_rebuilds_both_download_zips_and_leaves_no_partial_file(make_arena, make_participant):
+    import io
+    import zipfile
+
+    arena = make_arena(images=2, hidden_ground_truth=False)
+    user, _ = make_participant(arena)
+    participant = _client(user)
+
+    def downloaded(name: str) -> dict[str, bytes]:
+        response = participant.get(f"/api/phases/{arena.phase.pk}/{name}")
+        assert response.status_code == 200
+        archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+        return {n: archive.read(n) for n in archive.namelist()}
+
+    assert _upload(_client(arena.organizer), arena.phase, _data_zip(names=("a", "b"))).status_code == 200
+    before = downloaded("inputs.zip"), downloaded("ground-truth.zip")
+    assert _upload(_client(arena.organizer), arena.phase, _data_zip(names=("p", "q", "r"))).status_code == 200
+    inputs, truth = downloaded("inputs.zip"), downloaded("ground-truth.zip")
+    assert (inputs, truth) != before
+    assert {n for n in inputs if n.endswith(".png")} == {"inputs/p.png", "inputs/q.png", "inputs/r.png"}
+    assert sorted(truth) == ["p.png", "q.png", "r.png"]
+    assert truth["q.png"] == png_bytes(_image(6, 8, seed=101))
+    # Served twice, built once: the second request reuses the stored zip.
+    stored = storage.phase_inputs_zip(arena.phase).stat().st_mtime_ns
+    downloaded("inputs.zip")
+    assert storage.phase_inputs_zip(arena.phase).stat().st_mtime_ns == stored
+    leftovers = [p for p in storage.phase_inputs_zip(arena.phase).parent.rglob("*zip*") if "slot" in p.name]
+    assert leftovers == []
+
+
 def _page(user, url: str) -> str:
     from django.test import Client
 
