@@ -15,8 +15,6 @@ false`), so .npy inputs and multi-frame tasks are refused.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from benchdata.pairs import (
@@ -34,6 +32,7 @@ from benchdata.pairs import (
     _stem,
     task_geometry,
 )
+from benchdata.staging import staged_folders
 
 
 def check_inputs(
@@ -81,9 +80,7 @@ def check_inputs(
 def install_inputs(pairs: PairSet, public_dir: Path, track: str | None) -> dict:
     """Copy a checked set of inputs (no ground truth) into `public_dir` with its SHA-256 manifest (which
     says `"ground_truth": false`); return that manifest. `install_pairs` calls it for such a set."""
-    public_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".pairs-public-", dir=public_dir.parent))
-    try:
+    with staged_folders(public_dir, prefix="pairs-public") as (stage,):
         _copy_verified(pairs.input_files, pairs.inputs_dir, stage / "inputs", "inputs")
         items = [
             {
@@ -96,10 +93,4 @@ def install_inputs(pairs: PairSet, public_dir: Path, track: str | None) -> dict:
         ]
         public = _public_manifest(pairs, items, stage, track)
         (stage / MANIFEST).write_text(_dump(public), encoding="utf-8")
-        if public_dir.exists():
-            shutil.rmtree(public_dir)
-        stage.rename(public_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     return public

@@ -34,8 +34,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,7 @@ from PIL import Image
 
 from benchdata.image_files import decode_image
 from benchdata.manifests import scan_folder
+from benchdata.staging import staged_folders
 from benchdata.tasks import TaskError, get_task
 
 PAIRS_FORMAT = 1
@@ -433,11 +432,7 @@ def install_pairs(
         or public_dir.is_relative_to(hidden_dir)
     ):
         raise ValueError("the public and hidden folders must be separate")
-    public_dir.parent.mkdir(parents=True, exist_ok=True)
-    hidden_dir.parent.mkdir(parents=True, exist_ok=True)
-    public_stage = Path(tempfile.mkdtemp(prefix=".pairs-public-", dir=public_dir.parent))
-    hidden_stage = Path(tempfile.mkdtemp(prefix=".pairs-hidden-", dir=hidden_dir.parent))
-    try:
+    with staged_folders(public_dir, hidden_dir, prefix="pairs") as (public_stage, hidden_stage):
         _copy_verified(pairs.input_files, pairs.inputs_dir, public_stage / "inputs", "inputs")
         _copy_verified(pairs.ground_truth_files, pairs.ground_truth_dir, hidden_stage / "gt", "ground truth")
         items = [
@@ -463,12 +458,4 @@ def install_pairs(
             "files": _files_manifest(hidden_stage),
         }
         (hidden_stage / MANIFEST).write_text(_dump(hidden), encoding="utf-8")
-        for stage, final in ((public_stage, public_dir), (hidden_stage, hidden_dir)):
-            if final.exists():
-                shutil.rmtree(final)
-            stage.rename(final)
-    except BaseException:
-        shutil.rmtree(public_stage, ignore_errors=True)
-        shutil.rmtree(hidden_stage, ignore_errors=True)
-        raise
     return hidden

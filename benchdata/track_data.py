@@ -30,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -44,6 +42,7 @@ from benchdata.image_files import decode_image, read_image, write_image
 from benchdata.importing import STORE_MANIFEST, store_manifest
 from benchdata.manifests import FileRecord, ManifestError, scan_folder
 from benchdata.observations import observation_files, read_frames, write_extras, write_observation
+from benchdata.staging import staged_folders
 from benchdata.tasks import get_task
 
 TRACK_MANIFEST = "manifest.json"
@@ -170,11 +169,7 @@ def generate_track_data(
     give_kernel = default_kernel if disclose_kernel is None else bool(disclose_kernel)
     give_mask = default_mask if disclose_mask is None else bool(disclose_mask)
 
-    public_dir.parent.mkdir(parents=True, exist_ok=True)
-    hidden_dir.parent.mkdir(parents=True, exist_ok=True)
-    public_stage = Path(tempfile.mkdtemp(prefix=".track-public-", dir=public_dir.parent))
-    hidden_stage = Path(tempfile.mkdtemp(prefix=".track-hidden-", dir=hidden_dir.parent))
-    try:
+    with staged_folders(public_dir, hidden_dir, prefix="track") as (public_stage, hidden_stage):
         public_items, hidden_items = [], []
         for index, (name, image_id) in enumerate(zip(names, ids, strict=True)):
             source, clean = _read_verified(dataset_dir / name, records[name])
@@ -246,14 +241,6 @@ def generate_track_data(
             "files": _files_manifest(hidden_stage),
         }
         (hidden_stage / TRACK_MANIFEST).write_text(_dump(hidden), encoding="utf-8")
-        for stage, final in ((public_stage, public_dir), (hidden_stage, hidden_dir)):
-            if final.exists():
-                shutil.rmtree(final)
-            stage.rename(final)
-    except BaseException:
-        shutil.rmtree(public_stage, ignore_errors=True)
-        shutil.rmtree(hidden_stage, ignore_errors=True)
-        raise
     return hidden
 
 

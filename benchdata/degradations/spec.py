@@ -271,9 +271,7 @@ class DegradationSpec:
         except TaskError as error:
             raise SpecError(str(error)) from None
         if not info.synthetic:
-            raise SpecError(
-                f"task {task!r} has no synthetic degradation: its data are the organizer's pairs"
-            )
+            raise SpecError(f"task {task!r} has no synthetic degradation: its data are the organizer's pairs")
         _reject_unknown(data, {"task", *info.degradation_keys}, f"{task} spec")
         data = {**info.degradation_defaults, **data}
         if task == "jpeg":
