@@ -5,6 +5,7 @@ every board, each at `phases/<id>/leaderboards/<slug>/`, with `.csv` and `.json`
 
 import json
 
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,7 +23,13 @@ from restorebench.csv_export import csv_text
 from restorebench.leaderboards.documents import phase_completeness, team_documents_submit
 from restorebench.leaderboards.report import FORMATS, challenge_report, report_archive, report_render
 from restorebench.leaderboards.reveal import reveal_changes
-from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
+from restorebench.leaderboards.selectors import (
+    LEADERBOARD_CACHE_SECONDS,
+    leaderboard_cache_key,
+    leaderboard_csv_rows,
+    leaderboard_for_viewer,
+    leaderboard_view_key,
+)
 from restorebench.leaderboards.services import phase_reveal
 
 
@@ -121,8 +129,32 @@ class LeaderboardApi(APIView):
     @extend_schema(responses=LeaderboardSerializer)
     def get(self, request, phase_id: int, board: str | None = None):
         phase = _phase_or_404(request, phase_id)
-        # The board is already plain JSON data; serialising it again field by field would only cost time.
-        return Response(_board(request, phase, board).as_dict())
+        if not isinstance(request.accepted_renderer, JSONRenderer):  # the browsable API
+            return Response(_board(request, phase, board).as_dict())
+        return HttpResponse(_board_json(request, phase, board), content_type=JSONRenderer.media_type)
+
+
+def _board_json(request, phase, slug: str | None) -> bytes:
+    """The board as the viewer sees it, rendered to JSON; kept in the cache for every viewer who sees
+    the same (`leaderboard_view_key`), so most reads are one cache lookup. (The board is already plain
+    JSON data: serialising it again field by field would only cost time.)"""
+    organizer = user_is_organizer(user=request.user, challenge=phase.track.challenge_id)
+    version = leaderboard_cache_key(phase)
+    key = leaderboard_view_key(
+        phase=phase, user=request.user, board=slug, version=version, organizer=organizer
+    )
+    body = cache.get(f"{key}:json") if key is not None else None
+    if body is None:
+        try:
+            shown = leaderboard_for_viewer(
+                phase=phase, user=request.user, board=slug, version=version, organizer=organizer
+            )
+        except KeyError:
+            raise Http404 from None
+        body = JSONRenderer().render(shown.as_dict())
+        if key is not None:
+            cache.set(f"{key}:json", body, LEADERBOARD_CACHE_SECONDS)
+    return body
 
 
 class LeaderboardBoardApi(LeaderboardApi):

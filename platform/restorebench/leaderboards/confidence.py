@@ -38,9 +38,19 @@ def _compute(phase: Phase) -> dict[str, dict[int, dict]]:
     }
 
 
-def phase_rank_confidence(*, phase: Phase) -> dict[str, dict[int, dict]]:
+def _key(phase: Phase, version: str | None) -> str:
+    return f"{version or leaderboard_cache_key(phase)}:confidence"
+
+
+def confidence_cached(*, phase: Phase, version: str | None = None) -> bool:
+    """Whether the phase's rank confidence is in the cache now (`version`: the phase's
+    `leaderboard_cache_key`, when the caller has it)."""
+    return cache.has_key(_key(phase, version))
+
+
+def phase_rank_confidence(*, phase: Phase, version: str | None = None) -> dict[str, dict[int, dict]]:
     """Board slug → submission id → {rank, rank_low, rank_high, p_vs_above, not_significantly_...}."""
-    key = f"{leaderboard_cache_key(phase)}:confidence"
+    key = _key(phase, version)
     result = cache.get(key)
     if result is None:
         result = _compute(phase)
@@ -48,10 +58,10 @@ def phase_rank_confidence(*, phase: Phase) -> dict[str, dict[int, dict]]:
     return result
 
 
-def board_confidence(*, phase: Phase, board: Leaderboard) -> dict[int, dict]:
+def board_confidence(*, phase: Phase, board: Leaderboard, version: str | None = None) -> dict[int, dict]:
     """The confidence of the rows of `board` as its viewer sees it: only ranked rows whose shown rank is
     the live one (a frozen, revealed board that a rescore has since changed shows none)."""
-    live = phase_rank_confidence(phase=phase).get(board.slug, {})
+    live = phase_rank_confidence(phase=phase, version=version).get(board.slug, {})
     return {
         row.submission_id: live[row.submission_id]
         for row in board.rows
@@ -59,10 +69,12 @@ def board_confidence(*, phase: Phase, board: Leaderboard) -> dict[int, dict]:
     }
 
 
-def board_confidence_if_cheap(*, phase: Phase, board: Leaderboard, max_ranked: int = 200) -> dict[int, dict]:
+def board_confidence_if_cheap(
+    *, phase: Phase, board: Leaderboard, max_ranked: int = 200, version: str | None = None
+) -> dict[int, dict]:
     """For pages: computed on the spot for boards of up to `max_ranked` ranked rows (tens of ms), else
     only when already cached (the API computes and caches it), so a page view never waits seconds."""
     ranked = sum(1 for row in board.rows if row.rank is not None)
-    if ranked > max_ranked and cache.get(f"{leaderboard_cache_key(phase)}:confidence") is None:
+    if ranked > max_ranked and not confidence_cached(phase=phase, version=version):
         return {}
-    return board_confidence(phase=phase, board=board)
+    return board_confidence(phase=phase, board=board, version=version)

@@ -200,13 +200,16 @@ def _row(
 
 # A computed leaderboard is cached under a key that changes with any write to the phase's submissions
 # (their count: inserts and deletions; the newest `updated_at`: every update) or to the ranking rule;
-# the timeout bounds how stale it can be if clocks of two hosts disagree about "newest". Both numbers
-# come from an index-only scan of the (phase, updated_at) index.
+# the timeout bounds how stale it can be if clocks of two hosts disagree about "newest" (and after an
+# edit the key does not see, such as a team renamed in the admin). Both numbers come from an
+# index-only scan of the (phase, updated_at) index. Every cache of the phase's boards (the boards,
+# rank confidence, what each class of viewer sees, the pages' rendered rows) starts with this key.
 LEADERBOARD_CACHE_SECONDS = 30
 
 
 def leaderboard_cache_key(phase: Phase) -> str:
-    """Changes with every write to the phase's submissions, its ranking rule or its requirements."""
+    """The phase's version: changes with every write to the phase's submissions, its ranking rule or
+    its requirements."""
     state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
     rule = json.dumps(
         [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
@@ -216,20 +219,49 @@ def leaderboard_cache_key(phase: Phase) -> str:
     return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def leaderboard_view_key(
+    *, phase: Phase, user: User, board: str | None, version: str | None = None, organizer: bool | None = None
+) -> str | None:
+    """A cache key for `board` as `user` sees it, shared by every viewer who sees the same: the
+    challenge's organizers, or everyone else when the board is public. None when the view is the
+    viewer's own (a board that is not public shows each team its own row only). It extends the phase's
+    version (`version`: `leaderboard_cache_key`, given when the caller has it) with every setting of
+    the phase that changes what a viewer sees, and the reveal of a phase with hidden results."""
+    if organizer is None:
+        organizer = user_is_organizer(user=user, challenge=phase.track.challenge_id)
+    if organizer:
+        who = "organizers"
+    elif not phase.leaderboard_public:
+        return None
+    elif phase.results_hidden:
+        from restorebench.leaderboards.services import reveal_if_due
+
+        reveal = reveal_if_due(phase=phase)
+        who = f"everyone|revealed {reveal.pk}" if reveal is not None else "everyone|hidden"
+    else:
+        who = "everyone"
+    shown = (phase.hidden_ground_truth, phase.score_decimals, phase.results_hidden, phase.reveal_at)
+    raw = f"{board or ''}|{who}|{shown}|{phase.ground_truth_installed_at}"
+    return f"{version or leaderboard_cache_key(phase)}:view:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
 def leaderboards_compute(*, phase: Phase) -> dict[str, Leaderboard]:
     """Every board of the phase by slug, in the track's order, as organizers see them (full
     precision, identical submissions flagged); computed afresh."""
     return _leaderboards_build(phase, None)
 
 
-def leaderboard_compute(*, phase: Phase, board: str | None = None, use_cache: bool = True) -> Leaderboard:
+def leaderboard_compute(
+    *, phase: Phase, board: str | None = None, use_cache: bool = True, version: str | None = None
+) -> Leaderboard:
     """One board (default: the first), as organizers see it; an unknown slug raises `KeyError`.
     Callers get their own copy and may change it. Each board is cached on its own: a cold read ranks
-    only the boards this one needs and builds only its rows."""
+    only the boards this one needs and builds only its rows. `version`: the phase's
+    `leaderboard_cache_key`, when the caller has it already."""
     slug = board if board is not None else track_boards(phase.track)[0].slug
     if not use_cache:
         return _leaderboards_build(phase, slug)[slug]
-    key = f"{leaderboard_cache_key(phase)}:{slug}"
+    key = f"{version or leaderboard_cache_key(phase)}:{slug}"
     result = cache.get(key)
     if result is None:
         result = _leaderboards_build(phase, slug)[slug]
@@ -338,17 +370,27 @@ def _round(value: float | str | None, decimals: int) -> float | str | None:
     return round(value, decimals) if isinstance(value, float) else value
 
 
-def leaderboard_for_viewer(*, phase: Phase, user: User, board: str | None = None) -> Leaderboard:
+def leaderboard_for_viewer(
+    *,
+    phase: Phase,
+    user: User,
+    board: str | None = None,
+    version: str | None = None,
+    organizer: bool | None = None,
+) -> Leaderboard:
     """One board (default: the first) as `user` may see it (see the module docstring); an unknown
-    slug raises `KeyError`."""
-    if user_is_organizer(user=user, challenge=phase.track.challenge_id):
-        return leaderboard_compute(phase=phase, board=board)
+    slug raises `KeyError`. `version` and `organizer` (whether `user` organizes the challenge): when
+    the caller knows them already."""
+    if organizer is None:
+        organizer = user_is_organizer(user=user, challenge=phase.track.challenge_id)
+    if organizer:
+        return leaderboard_compute(phase=phase, board=board, version=version)
     if phase.results_hidden:
-        result = _revealed_for_participants(phase, board)
+        result = _revealed_for_participants(phase, board, version)
         if result.hidden_until is not None:
             return result
     else:
-        result = leaderboard_compute(phase=phase, board=board)
+        result = leaderboard_compute(phase=phase, board=board, version=version)
     rows = [replace(row, flagged_identical=False) if row.flagged_identical else row for row in result.rows]
     rounded_to = None
     if phase.hidden_ground_truth:
@@ -377,14 +419,14 @@ def leaderboard_for_viewer(*, phase: Phase, user: User, board: str | None = None
     return replace(result, rows=rows, rounded_to=rounded_to, restricted=restricted)
 
 
-def _revealed_for_participants(phase: Phase, board: str | None) -> Leaderboard:
+def _revealed_for_participants(phase: Phase, board: str | None, version: str | None) -> Leaderboard:
     """Participants' view of a phase with hidden results: nothing before the reveal, the frozen
     boards after it (never the live ones, so a later rescore cannot change what was announced)."""
     from restorebench.leaderboards.services import reveal_if_due
 
     reveal = reveal_if_due(phase=phase)
     if reveal is None:
-        live = leaderboard_compute(phase=phase, board=board)
+        live = leaderboard_compute(phase=phase, board=board, version=version)
         when = phase.reveal_at.isoformat() if phase.reveal_at else ""
         return replace(live, rows=[], hidden_until=when)
     frozen = reveal.boards

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from restorebench.web import compare, console, views
+from restorebench.web import compare, console, leaderboard_page, views
 
 app_name = "web"
 
@@ -16,7 +16,7 @@ urlpatterns = [
     path("challenges/<slug:slug>/team/", views.team, name="team"),
     path("tracks/<int:track_id>/", views.track_detail, name="track"),
     path("tracks/<int:track_id>/enter/", views.track_enter, name="track-enter"),
-    path("phases/<int:phase_id>/leaderboard/", views.leaderboard, name="leaderboard"),
+    path("phases/<int:phase_id>/leaderboard/", leaderboard_page.leaderboard, name="leaderboard"),
     path("phases/<int:phase_id>/submit/", views.submit, name="submit"),
     path("phases/<int:phase_id>/plots/", views.phase_plots, name="plots"),
     path("submissions/", views.my_submissions, name="submissions"),

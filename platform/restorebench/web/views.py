@@ -33,8 +33,6 @@ from restorebench.challenges.selectors import (
     track_get,
     user_is_organizer,
 )
-from restorebench.leaderboards.confidence import board_confidence_if_cheap
-from restorebench.leaderboards.selectors import leaderboard_for_viewer
 from restorebench.submissions import selectors as submissions
 from restorebench.submissions import services as submitting
 from restorebench.submissions.models import Submission
@@ -167,9 +165,7 @@ def team(request: HttpRequest, slug: str) -> HttpResponse:
         "create_form": create_form,
         "join_form": join_form,
         # The first track the team entered gets the steps (the track pages have them for every track).
-        "start": next(
-            (selectors.getting_started(track=tv.track) for tv in view.tracks if tv.entered), None
-        ),
+        "start": next((selectors.getting_started(track=tv.track) for tv in view.tracks if tv.entered), None),
         "start_track": next((tv.track for tv in view.tracks if tv.entered), None),
     }
     return render(request, "web/team.html", context)
@@ -204,75 +200,6 @@ def track_enter(request: HttpRequest, track_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Team {my_team.name!r} entered {track.title!r}.")
     return redirect(_next_or(request, reverse("web:track", args=[track.pk])))
-
-
-def _metric_directions(ranking: dict) -> dict[str, bool]:
-    return {m["metric"]: m["higher_is_better"] for m in ranking.get("metrics", [])}
-
-
-LEADERBOARD_PAGE_ROWS = 100
-
-
-def _int_or(value: str | None, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
-    phase = _or_404(phase_get(user=request.user, phase_id=phase_id))
-    try:
-        board = leaderboard_for_viewer(phase=phase, user=request.user, board=request.GET.get("board"))
-    except KeyError:
-        raise Http404("no such leaderboard") from None
-    directions = _metric_directions(board.ranking)
-    confidence = board_confidence_if_cheap(phase=phase, board=board)
-    my_team = team_for_user(user=request.user, challenge=phase.track.challenge_id)
-    megapixels = selectors.phase_megapixels_per_image(phase=phase)
-    # A page of rows at a time: rendering 500 table rows is most of a big board's cost.
-    pages = max(1, -(-len(board.rows) // LEADERBOARD_PAGE_ROWS))
-    page = min(max(1, _int_or(request.GET.get("page"), 1)), pages)
-    shown = board.rows[(page - 1) * LEADERBOARD_PAGE_ROWS : page * LEADERBOARD_PAGE_ROWS]
-    rows = [
-        {
-            "row": row,
-            "values": [row.scores.get(metric) for metric in board.metrics],
-            "mine": my_team is not None and row.team_id == my_team.pk,
-            "linked": row.is_reference or (my_team is not None and row.team_id == my_team.pk),
-            "confidence": confidence.get(row.submission_id),
-            "runtime": selectors.seconds_per_image(
-                measured=row.seconds_per_image, reported_per_mp=row.runtime_per_mp, megapixels=megapixels
-            ),
-        }
-        for row in shown
-    ]
-    elsewhere = None
-    if my_team is not None and not any(item["mine"] for item in rows):
-        index = next((i for i, r in enumerate(board.rows) if r.team_id == my_team.pk), None)
-        if index is not None:
-            elsewhere = {"rank": board.rows[index].rank, "page": index // LEADERBOARD_PAGE_ROWS + 1}
-    context = {
-        "page": page,
-        "pages": range(1, pages + 1) if pages > 1 else None,
-        "my_row_elsewhere": elsewhere,
-        "phase": phase,
-        "track": phase.track,
-        "challenge": phase.track.challenge,
-        "siblings": phase.track.phases.all(),
-        "board": board,
-        "rows": rows,
-        "metrics": [
-            {"name": m, "higher_is_better": directions.get(m), "ranked": m in directions}
-            for m in board.metrics
-        ],
-        "primary": board.ranking["metrics"][0]["metric"] if board.ranking.get("metrics") else None,
-        "decimals": board.rounded_to if board.rounded_to is not None else 4,
-        "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
-        "state": selectors.phase_state(phase=phase),
-        "has_confidence": bool(confidence),
-    }
-    return render(request, "web/leaderboard.html", context)
 
 
 def _upload_url_template(name: str) -> str:
