@@ -7,7 +7,11 @@ browse the challenge list, a challenge, a leaderboard of `--entries` teams (page
 submission list and a submission page; `--submitters` percent of them also post small result sets
 (a zip of 3 PNGs of 64×64) to the submission API.
 
-Reports throughput, p50/p95/p99 per page and the error rate, then waits for every accepted
+The web processes share a Redis cache (`--cache-url`, as docs/deployment.md asks of production: it
+holds the sessions, read through to the database, and the leaderboards' rendered views).
+
+Reports throughput, p50/p95/p99 per page and the error rate, the CPU milliseconds per request of the
+web processes and of Locust itself (which shares the machine), then waits for every accepted
 submission to be scored and checks that no job was lost or doubled (one job per submission, done in
 one attempt, one score row per image and metric, nothing accepted that was not reported). Exits
 non-zero if a check fails. Everything it started is stopped and its database dropped at the end.
@@ -24,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform as stdlib_platform
+import resource
 import secrets
 import shutil
 import socket
@@ -107,10 +112,17 @@ def seed(work: Path, *, users: int, submitters: int, entries: int) -> dict:
     TrackEntry.objects.bulk_create(TrackEntry(team=t, track=track) for t in teams)
     board = Submission.objects.bulk_create(
         Submission(
-            phase=phase, team=t, submitted_by=u, method_name=f"method {i}",
-            archive_path="submissions/none.zip", archive_bytes=1, sha256="0" * 64,
-            content_fingerprint=f"seed-{i}", image_count=len(IMAGES),
-            status="scored", scores={"psnr": float(20 + rng.random() * 15), "ssim": float(rng.random())},
+            phase=phase,
+            team=t,
+            submitted_by=u,
+            method_name=f"method {i}",
+            archive_path="submissions/none.zip",
+            archive_bytes=1,
+            sha256="0" * 64,
+            content_fingerprint=f"seed-{i}",
+            image_count=len(IMAGES),
+            status="scored",
+            scores={"psnr": float(20 + rng.random() * 15), "ssim": float(rng.random())},
             scored_at=now,
         )  # fmt: skip
         for i, (t, u) in enumerate(zip(teams, people, strict=True))
@@ -220,6 +232,12 @@ def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tup
     return url, processes
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's finished, waited-for children (Locust, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_locust(work: Path, url: str, plan: dict, *, users: int, seconds: int) -> tuple[dict, list, dict]:
     plan_path, result_path = work / "plan.json", work / "locust-result.json"
     plan_path.write_text(json.dumps(plan))
@@ -277,9 +295,9 @@ def check_jobs(outcome: dict, plan: dict, timeout: float) -> dict:
     for job in jobs:
         per_submission[job.submission_id] = per_submission.get(job.submission_id, 0) + 1
     expected_rows = len(plan["images"]) * len(METRICS)
-    wrong_rows = [
-        j.pk for j in jobs if ImageScore.objects.filter(job=j).count() != expected_rows
-    ] if accepted else []
+    wrong_rows = (
+        [j.pk for j in jobs if ImageScore.objects.filter(job=j).count() != expected_rows] if accepted else []
+    )
     return {
         "accepted": len(accepted),
         "refused": len(outcome["refused"]),
@@ -294,6 +312,14 @@ def check_jobs(outcome: dict, plan: dict, timeout: float) -> dict:
     }
 
 
+def _forget_sessions(plan: dict) -> None:
+    """Remove the seeded sessions from the shared cache (they would otherwise stay for two weeks)."""
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import cache
+
+    cache.delete_many([KEY_PREFIX + user["session"] for user in plan.get("users", [])])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100)
@@ -303,6 +329,11 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument(
+        "--cache-url",
+        default=os.environ.get("RESTOREBENCH_BENCH_REDIS", "redis://127.0.0.1:6379/0"),
+        help="the web processes' shared cache ('': a cache in each process's memory)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.entries < args.users:
@@ -318,20 +349,25 @@ def main() -> None:
     }
     # One secret for this process and gunicorn: the seeded sessions carry a hash keyed on it.
     os.environ["RESTOREBENCH_SECRET_KEY"] = secrets.token_urlsafe(40)
+    os.environ["RESTOREBENCH_CACHE_URL"] = args.cache_url
+    plan: dict = {}
     try:
         env = _setup_environment(work, db_name)
         submitters = max(1, round(args.users * args.submitters / 100))
         plan = seed(work, users=args.users, submitters=submitters, entries=args.entries)
         url, processes = start_stack(work, env, web_workers=args.web_workers, threads=args.threads)
         print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
-        web_cpu_before = _web_cpu_s(processes[0].pid)
+        web_cpu_before, locust_cpu_before = _web_cpu_s(processes[0].pid), _children_cpu_s()
         pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
         web_cpu = _web_cpu_s(processes[0].pid) - web_cpu_before
+        locust_cpu = _children_cpu_s() - locust_cpu_before
         results["pages"], results["failures"] = pages, failures
         requests = pages.get("Aggregated", {}).get("requests") or 1
         # What the web processes spent per request (PostgreSQL's share not included): on a machine
-        # busy with other work, wall-clock latency mostly measures waiting for a core.
+        # busy with other work, wall-clock latency mostly measures waiting for a core. Locust's own
+        # share is the load generator's cost on the same cores, which a real site would not carry.
         results["web_cpu_ms_per_request"] = round(1000 * web_cpu / requests, 1)
+        results["locust_cpu_ms_per_request"] = round(1000 * locust_cpu / requests, 1)
         results["jobs"] = check_jobs(outcome, plan, args.drain_timeout)
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
@@ -340,6 +376,7 @@ def main() -> None:
         try:
             _delete_queues()
             _drop_database(db_name)
+            _forget_sessions(plan)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2))

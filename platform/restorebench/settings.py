@@ -178,13 +178,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The cache holds the sign-in throttles' counters. Several web processes must share it (Redis), or each
-# counts alone; the embedded site has one process and keeps it in memory.
+# The cache holds the sign-in throttles' counters and the leaderboards' rendered views. Several web
+# processes must share it (Redis), or each counts alone; the embedded site has one process and keeps it
+# in memory. With a shared cache, sessions are read from it (written through to the database), which
+# saves a signed-in request its session query; a per-process cache cannot hold them, since signing
+# out in one process would leave the session alive in the others' copies.
 _cache_url = os.environ.get("RESTOREBENCH_CACHE_URL", "")
 if _cache_url:
     if not _cache_url.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured(f"RESTOREBENCH_CACHE_URL: use redis:// (got {_cache_url.split(':')[0]}://)")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sign-in, token and sign-up attempts allowed per client address and per account name
