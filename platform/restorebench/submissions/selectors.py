@@ -7,7 +7,7 @@ phase are for organizers only.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from restorebench.accounts.models import TeamMembership
 from restorebench.challenges.models import ChallengeOrganizer, Phase
@@ -58,20 +58,30 @@ def submission_list(
     *, user: User, phase: Phase | None = None, mine_only: bool = True
 ) -> QuerySet[Submission]:
     """The user's teams' submissions (or, with mine_only=False, all those the user may see)."""
-    qs = submission_visible_qs(user=user)
     if mine_only:
         if not user.is_authenticated:
-            return qs.none()
-        qs = qs.filter(team_id__in=_my_team_ids(user))
+            return Submission.objects.none()
+        # A team's members may see all its submissions: no visibility test to add (its OR of
+        # subqueries kept PostgreSQL from using the team index).
+        qs = Submission.objects.select_related(
+            "team", "phase", "phase__track", "phase__track__challenge", "current_job"
+        ).filter(team_id__in=_my_team_ids(user))
+    else:
+        qs = submission_visible_qs(user=user)
     if phase is not None:
         qs = qs.filter(phase=phase)
     return qs.order_by("-created_at", "-id")
 
 
-def submission_can_see_image_scores(*, user: User, submission: Submission) -> bool:
-    if user_is_organizer(user=user, challenge=submission.phase.track.challenge_id):
+def submission_can_see_image_scores(
+    *, user: User, submission: Submission, organizer: bool | None = None
+) -> bool:
+    """`organizer`: whether `user` organizes the submission's challenge, when the caller knows it."""
+    if not submission.phase.hidden_ground_truth:
         return True
-    return not submission.phase.hidden_ground_truth
+    if organizer is None:
+        organizer = user_is_organizer(user=user, challenge=submission.phase.track.challenge_id)
+    return organizer
 
 
 def submission_image_scores(*, submission: Submission) -> QuerySet[ImageScore]:
@@ -97,7 +107,9 @@ def submission_active_job(*, submission: Submission) -> EvaluationJob | None:
 
 def submission_progress(*, submission: Submission) -> dict:
     """Status as a participant sees it: state, progress of the running job, and the failure reason."""
-    job = submission_active_job(submission=submission) or submission.jobs.first()
+    # The active job, else the latest: one query.
+    active = Case(When(status__in=ACTIVE_JOB_STATUSES, then=Value(0)), default=Value(1))
+    job = submission.jobs.order_by(active, *EvaluationJob._meta.ordering).first()
     progress = None
     if job is not None and job.status == JobStatus.RUNNING and job.progress_total:
         progress = {"done": job.progress_done, "total": job.progress_total}

@@ -60,7 +60,17 @@ def challenge_view(*, challenge: Challenge, user: User) -> ChallengeView:
     view = ChallengeView(
         challenge=challenge, team=team, is_organizer=user_is_organizer(user=user, challenge=challenge)
     )
-    view.tracks = [track_view(track=t, team=team, now=now) for t in track_list(challenge=challenge)]
+    # Three queries however many tracks: the tracks, their phases, the ones the team entered.
+    tracks = track_list(challenge=challenge).prefetch_related("phases")
+    entered = set(team_tracks(team=team).values_list("pk", flat=True)) if team is not None else set()
+    view.tracks = [
+        TrackView(
+            track=t,
+            entered=t.pk in entered,
+            phases=[PhaseView(phase=p, state=phase_state(phase=p, now=now)) for p in t.phases.all()],
+        )
+        for t in tracks
+    ]
     return view
 
 

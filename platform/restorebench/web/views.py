@@ -377,7 +377,10 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     scores = submissions.submission_scores_for_viewer(user=request.user, submission=submission) or {}
     ranked = [m["metric"] for m in phase.track.ranking_metrics]
     metrics = ranked + sorted(m for m in scores if m not in ranked)
-    can_see_images = submissions.submission_can_see_image_scores(user=request.user, submission=submission)
+    is_organizer = user_is_organizer(user=request.user, challenge=phase.track.challenge_id)
+    can_see_images = submissions.submission_can_see_image_scores(
+        user=request.user, submission=submission, organizer=is_organizer
+    )
     images = []
     image_metrics: list[str] = []
     if can_see_images and submission.scores is not None:
@@ -406,7 +409,7 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
         "can_choose": is_member and submission.status == "scored" and not submission.disqualified,
         "status_url": reverse("api-submission-detail", args=[submission.pk]),
         "model": model,
-        "is_organizer": user_is_organizer(user=request.user, challenge=phase.track.challenge_id),
+        "is_organizer": is_organizer,
         "reported_runtime": selectors.seconds_per_image(
             measured=None,
             reported_per_mp=submission.runtime_per_mp,

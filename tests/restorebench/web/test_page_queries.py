@@ -19,7 +19,7 @@ SIGNED_IN_AT_MOST = {
     "leaderboard page": 7,
     "leaderboard api": 5,
     "my submissions": 3,
-    "submission": 8,
+    "submission": 6,
 }
 ANONYMOUS_AT_MOST = {
     "home": 2,
@@ -91,3 +91,32 @@ def test_signed_in_reads_never_write_the_session(make_arena, make_participant):
     for url in pages.values():
         writes = [sql for sql in _warm_queries(client, url) if "django_session" in sql and "SELECT" not in sql]
         assert writes == []
+
+
+def test_the_challenge_page_costs_the_same_queries_with_one_track_or_three(make_arena, make_participant):
+    import datetime as dt
+
+    from django.utils import timezone
+    from restorebench.challenges.services import phase_create, track_create
+
+    arena = make_arena(images=1)
+    user, _ = make_participant(arena)
+    client = Client()
+    client.force_login(user)
+    url = f"/challenges/{arena.challenge.slug}/"
+    one = len(_warm_queries(client, url))
+    now = timezone.now()
+    for n in (2, 3):
+        track = track_create(
+            challenge=arena.challenge, slug=f"t{n}", title=f"Track {n}", task="denoise",
+            degradation_spec={"task": "denoise", "sigma": 25}, ranking_metrics=[{"metric": "psnr"}],
+            scoring_spec={"metrics": ["psnr"], "ranking_metric": "psnr"}, actor=arena.organizer,
+        )  # fmt: skip
+        for k in (1, 2):
+            phase_create(
+                track=track, slug=f"p{k}", title=f"Phase {k}", starts_at=now - dt.timedelta(days=k),
+                ends_at=now + dt.timedelta(days=k), actor=arena.organizer,
+            )  # fmt: skip
+    response = client.get(url)
+    assert response.content.decode().count("Phase 2") == 2  # every track's phases are on the page
+    assert len(_warm_queries(client, url)) == one
