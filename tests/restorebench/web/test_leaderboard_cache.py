@@ -26,7 +26,9 @@ def _client(user=None) -> Client:
 
 def api_rows(client: Client, phase) -> list[tuple]:
     body = client.get(f"/api/phases/{phase.pk}/leaderboard/").json()
-    return [(r["rank"], r["team_name"] or f"ref:{r['method_name']}", r["scores"]["psnr"]) for r in body["rows"]]
+    return [
+        (r["rank"], r["team_name"] or f"ref:{r['method_name']}", r["scores"]["psnr"]) for r in body["rows"]
+    ]
 
 
 def page_rows(client: Client, phase) -> list[dict]:
@@ -52,9 +54,15 @@ def board(make_arena, make_participant):
 def test_a_new_score_shows_on_the_very_next_read(board, make_participant):
     arena, (_, a, _), (_, b, _) = board
     viewer = _client()
-    assert both(viewer, arena.phase) == ([(1, a.name, 30.0), (2, b.name, 25.0)], [["1", a.name], ["2", b.name]])
+    assert both(viewer, arena.phase) == (
+        [(1, a.name, 30.0), (2, b.name, 25.0)],
+        [["1", a.name], ["2", b.name]],
+    )
     scored_submission(arena.phase, b, {"psnr": 31.0, "ssim": 0.9})
-    assert both(viewer, arena.phase) == ([(1, b.name, 31.0), (2, a.name, 30.0)], [["1", b.name], ["2", a.name]])
+    assert both(viewer, arena.phase) == (
+        [(1, b.name, 31.0), (2, a.name, 30.0)],
+        [["1", b.name], ["2", a.name]],
+    )
 
 
 def test_a_disqualification_and_a_requalification_show_on_the_very_next_read(board):
@@ -75,9 +83,15 @@ def test_a_finished_rescore_shows_its_new_scores_on_the_very_next_read(board, mo
     phase_rescore(phase=arena.phase, actor=arena.organizer, reason="metric fix")
     job = EvaluationJob.objects.get(submission=first, purpose="rescore")
     claim = jobs.evaluation_job_claim(job_id=job.pk, worker="test")
-    result = {"aggregates": {"psnr": 20.0, "ssim": 0.5}, "rows": [{"name": "0000.png", "scores": {"psnr": 20.0}}]}
+    result = {
+        "aggregates": {"psnr": 20.0, "ssim": 0.5},
+        "rows": [{"name": "0000.png", "scores": {"psnr": 20.0}}],
+    }
     assert jobs.evaluation_job_complete(job_id=job.pk, token=claim.token, result=result)
-    assert both(viewer, arena.phase) == ([(1, b.name, 25.0), (2, a.name, 20.0)], [["1", b.name], ["2", a.name]])
+    assert both(viewer, arena.phase) == (
+        [(1, b.name, 25.0), (2, a.name, 20.0)],
+        [["1", b.name], ["2", a.name]],
+    )
 
 
 def test_a_reveal_shows_the_frozen_ranking_to_participants_on_the_very_next_read(board):
@@ -96,7 +110,11 @@ def test_visibility_and_rounding_changes_show_on_the_very_next_read(board):
     arena, (user_a, a, _), (user_b, b, _) = board
     scored_submission(arena.phase, None, {"psnr": 27.123456, "ssim": 0.7}, method_name="bm3d")
     viewer = _client(user_a)
-    assert api_rows(viewer, arena.phase) == [(1, a.name, 30.0), (None, "ref:bm3d", 27.123456), (2, b.name, 25.0)]
+    assert api_rows(viewer, arena.phase) == [
+        (1, a.name, 30.0),
+        (None, "ref:bm3d", 27.123456),
+        (2, b.name, 25.0),
+    ]
     phase_update(phase=arena.phase, actor=arena.organizer, leaderboard_public=False)
     assert api_rows(viewer, arena.phase) == [(None, a.name, 30.0), (None, "ref:bm3d", 27.123456)]
     assert [row["cells"][1] for row in page_rows(viewer, arena.phase)] == [f"{a.name} you", "baseline"]

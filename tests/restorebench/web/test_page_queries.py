@@ -89,7 +89,9 @@ def test_signed_in_reads_never_write_the_session(make_arena, make_participant):
     client = Client()
     client.force_login(user)
     for url in pages.values():
-        writes = [sql for sql in _warm_queries(client, url) if "django_session" in sql and "SELECT" not in sql]
+        writes = [
+            sql for sql in _warm_queries(client, url) if "django_session" in sql and "SELECT" not in sql
+        ]
         assert writes == []
 
 
