@@ -2,6 +2,7 @@
 else its best on the track's picking board) and the latest entry of each reference method, with what
 the ranking needs of them (scores, measured quantities, per-image scores for per-image boards)."""
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -55,7 +56,40 @@ def leaderboard_entries(phase: Phase, board: MetricsBoard | FormulaBoard) -> tup
     main cost), then the picked rows with their team names."""
     if connection.vendor != "postgresql":
         return _team_candidates(phase, board), _references(phase)
-    scored = Submission.objects.filter(phase=phase, status=SubmissionStatus.SCORED, disqualified=False)
+    sql, params = _statement(phase.pk, board)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    teams, references = [], []
+    scores = FIELDS.index("scores")
+    for values in fetched:
+        row = dict(zip(FIELDS, values[:-1], strict=True))
+        if values[scores] is not None:  # jsonb comes as text, as Django's JSONField reads it
+            row["scores"] = json.loads(values[scores])
+        (references if values[-1] else teams).append(row)
+    return teams, references
+
+
+# The statement depends only on the phase and the picking board. Building and compiling it through the
+# ORM costs a cold leaderboard ~3 ms (a formula is a tree of expressions), so each process keeps the
+# compiled SQL of the boards it has seen (boards are few; the oldest is dropped past the limit).
+_STATEMENTS: dict[tuple[int, str], tuple[str, tuple]] = {}
+_STATEMENTS_MAX = 256
+
+
+def _statement(phase_id: int, board: MetricsBoard | FormulaBoard) -> tuple[str, tuple]:
+    key = (phase_id, json.dumps(board.to_data(), sort_keys=True))
+    compiled = _STATEMENTS.get(key)
+    if compiled is None:
+        compiled = _compile_statement(phase_id, board)
+        if len(_STATEMENTS) >= _STATEMENTS_MAX:
+            _STATEMENTS.pop(next(iter(_STATEMENTS)))
+        _STATEMENTS[key] = compiled
+    return compiled
+
+
+def _compile_statement(phase_id: int, board: MetricsBoard | FormulaBoard) -> tuple[str, tuple]:
+    scored = Submission.objects.filter(phase_id=phase_id, status=SubmissionStatus.SCORED, disqualified=False)
     team_winners = (
         scored.filter(is_reference=False)
         .order_by("team_id", F("is_chosen").desc(), *board_order_by(board), "created_at", "id")
@@ -71,11 +105,11 @@ def leaderboard_entries(phase: Phase, board: MetricsBoard | FormulaBoard) -> tup
     # `id = ANY(ARRAY(... UNION ALL ...))`: PostgreSQL runs the subqueries once and fetches the ~500
     # picked rows by primary key, rather than hashing them and scanning the table against the hash.
     ids = ArraySubquery(team_winners.union(latest_references, all=True))
-    picked = Submission.objects.filter(_EqualsAny(F("id"), ids)).order_by()
-    teams, references = [], []
-    for row in picked.values(*FIELDS, "is_reference"):
-        (references if row.pop("is_reference") else teams).append(row)
-    return teams, references
+    picked = (
+        Submission.objects.filter(_EqualsAny(F("id"), ids)).order_by().values_list(*FIELDS, "is_reference")
+    )
+    sql, params = picked.query.sql_with_params()
+    return sql, tuple(params)
 
 
 def _team_candidates(phase: Phase, board: MetricsBoard | FormulaBoard) -> list[dict]:
