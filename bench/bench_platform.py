@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -369,8 +370,30 @@ FORMULA_RANKING = {
 }
 
 
+class _GcClock:
+    """A `gc.callbacks` entry: how many full (generation 2) collections ran, and their total CPU time."""
+
+    def __init__(self) -> None:
+        self.full, self.full_ms, self._start = 0, 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.full += 1
+            self.full_ms += (time.process_time() - self._start) * 1000
+
+
 def bench_leaderboard(
-    submissions: int, teams: int, requests: int, formula: bool = False, profile: bool = False
+    submissions: int,
+    teams: int,
+    requests: int,
+    formula: bool = False,
+    profile: bool = False,
+    cold_requests: int = 100,
+    freeze: bool = True,
 ) -> dict:
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
@@ -420,6 +443,9 @@ def bench_leaderboard(
         cursor.execute("ANALYZE")
     client = APIClient()
     url = f"/api/phases/{site.phase.pk}/" + ("leaderboards/main/" if formula else "leaderboard/")
+    if freeze:
+        gc.collect()
+        gc.freeze()  # as restorebench/wsgi.py does in each web process once the site is loaded
     for _ in range(5):
         assert client.get(url).status_code == 200
     timings = []
@@ -437,7 +463,9 @@ def bench_leaderboard(
     # /proc/<pid>/schedstat (same machine; the test client keeps one connection for every request).
     backend = _backend_pid()
     cold, cold_cpu, cold_db_cpu = [], [], []  # every request ranks again (first view after a change)
-    for _ in range(max(10, requests // 10)):
+    collections = _GcClock()
+    gc.callbacks.append(collections)
+    for _ in range(cold_requests):
         cache.clear()
         start, cpu, db_cpu = time.perf_counter(), time.process_time(), _on_cpu_ms(backend)
         assert client.get(url).status_code == 200
@@ -445,6 +473,7 @@ def bench_leaderboard(
         cold_cpu.append((time.process_time() - cpu) * 1000)
         if db_cpu is not None:
             cold_db_cpu.append(_on_cpu_ms(backend) - db_cpu)
+    gc.callbacks.remove(collections)
     assert _backend_pid() == backend, "the client changed database connections; backend CPU is wrong"
     if profile:  # where a cold request's client CPU goes (not part of the timings above)
         import cProfile
@@ -468,6 +497,8 @@ def bench_leaderboard(
         "p95_ms": percentile(timings, 95),
         "max_ms": max(timings),
         "cold_requests": len(cold),
+        "gc_frozen": freeze,
+        "cold_full_gc": {"collections": collections.full, "ms": round(collections.full_ms, 1)},
         "cold_median_ms": statistics.median(cold),
         "cold_p95_ms": percentile(cold, 95),
         "cold_client_cpu_median_ms": statistics.median(cold_cpu),
@@ -514,6 +545,10 @@ def main() -> None:
     parser.add_argument("--leaderboard-submissions", type=int, default=10_000, help="0: skip")
     parser.add_argument("--teams", type=int, default=500)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--cold-requests", type=int, default=100, help="requests with the cache cleared")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="leave out the gc.freeze() that restorebench/wsgi.py does"
+    )
     parser.add_argument(
         "--formula-board", action="store_true", help="rank the leaderboard part by a gated formula board"
     )
@@ -545,6 +580,8 @@ def main() -> None:
                 args.requests,
                 formula=args.formula_board,
                 profile=args.profile,
+                cold_requests=args.cold_requests,
+                freeze=not args.no_gc_freeze,
             )
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
