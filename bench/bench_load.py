@@ -232,6 +232,25 @@ def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tup
     return url, processes
 
 
+def warm_up(url: str, plan: dict, rounds: int) -> None:
+    """Each page the users read, `rounds` times, before anything is measured: a fresh web process
+    spends its first requests importing, compiling templates and connecting, which is not the
+    per-request cost (and on a short run would be a large share of it)."""
+    import urllib.request
+
+    user = plan["users"][0]
+    phase = plan["phase_id"]
+    pages = [
+        "/", "/api/challenges/", f"/challenges/{plan['slug']}/", f"/phases/{phase}/leaderboard/",
+        f"/api/phases/{phase}/leaderboard/", "/submissions/", f"/submissions/{user['submission_id']}/",
+    ]  # fmt: skip
+    for _ in range(rounds):
+        for page in pages:
+            request = urllib.request.Request(url + page, headers={"Cookie": f"sessionid={user['session']}"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+
+
 def _children_cpu_s() -> float:
     """CPU seconds of this process's finished, waited-for children (Locust, once it has exited)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -357,6 +376,7 @@ def main() -> None:
         plan = seed(work, users=args.users, submitters=submitters, entries=args.entries)
         url, processes = start_stack(work, env, web_workers=args.web_workers, threads=args.threads)
         print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
+        warm_up(url, plan, rounds=5 * args.web_workers)
         web_cpu_before, locust_cpu_before = _web_cpu_s(processes[0].pid), _children_cpu_s()
         pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
         web_cpu = _web_cpu_s(processes[0].pid) - web_cpu_before

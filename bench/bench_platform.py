@@ -11,12 +11,14 @@ appears, scored, in the leaderboard API.
    PSNR+SSIM; upload, queue, scoring and leaderboard times.
 3. Leaderboard API latency (GET /api/phases/<id>/leaderboard/) with `--leaderboard-submissions`
    scored submissions from `--teams` teams in one phase: median and p95 over `--requests` calls, then
-   with the cache cleared before each call, also as CPU time (this process, and the PostgreSQL
-   backend's from /proc/<pid>/schedstat) since wall times on a shared machine mostly measure waiting.
+   over `--cold-requests` calls with the cache cleared before each, also as CPU time (this process,
+   and the PostgreSQL backend's from /proc/<pid>/schedstat) since wall times on a shared machine
+   mostly measure waiting; full garbage collections during the cold calls are counted. The process
+   calls gc.freeze() before timing, as restorebench/wsgi.py does in a web process (`--no-gc-freeze`).
    `--runs 0 --large-images 0` runs this part alone. With `--formula-board` the track ranks as NTIRE
    Efficient SR does (docs/ranking.md): a gated exp formula over the measured runtime and parameters
    of model submissions, a fidelity board and a combined board; the timed resource is the formula
-   board (`/api/phases/<id>/leaderboards/main/`), and a cold read ranks all three boards.
+   board (`/api/phases/<id>/leaderboards/main/`); a cold read ranks the boards it needs (here one).
 
 Usage: .venv/bin/python bench/bench_platform.py [--runs 10] [--large-images 100] [--json out.json]
 Results are recorded in docs/benchmarks.md.
