@@ -18,7 +18,6 @@ REPO_ROOT = BASE_DIR.parent
 VAR_DIR = Path(os.environ.get("RESTOREBENCH_VAR_DIR", REPO_ROOT / "var")).resolve()
 
 
-
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -186,7 +185,9 @@ AUTH_PASSWORD_VALIDATORS = [
 _cache_url = os.environ.get("RESTOREBENCH_CACHE_URL", "")
 if _cache_url:
     if not _cache_url.startswith(("redis://", "rediss://")):
-        raise ImproperlyConfigured(f"RESTOREBENCH_CACHE_URL: use redis:// (got {_cache_url.split(':')[0]}://)")
+        raise ImproperlyConfigured(
+            f"RESTOREBENCH_CACHE_URL: use redis:// (got {_cache_url.split(':')[0]}://)"
+        )
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
