@@ -23,14 +23,13 @@ from restorebench.csv_export import csv_text
 from restorebench.leaderboards.documents import phase_completeness, team_documents_submit
 from restorebench.leaderboards.report import FORMATS, challenge_report, report_archive, report_render
 from restorebench.leaderboards.reveal import reveal_changes
-from restorebench.leaderboards.selectors import (
+from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
+from restorebench.leaderboards.services import phase_reveal
+from restorebench.leaderboards.versions import (
     LEADERBOARD_CACHE_SECONDS,
     leaderboard_cache_key,
-    leaderboard_csv_rows,
-    leaderboard_for_viewer,
     leaderboard_view_key,
 )
-from restorebench.leaderboards.services import phase_reveal
 
 
 class RowSerializer(serializers.Serializer):

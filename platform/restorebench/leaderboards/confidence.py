@@ -8,7 +8,8 @@ from evaluator.ranking.confidence import ConfidenceError, rank_confidence
 from restorebench.challenges.models import Phase
 from restorebench.challenges.track_ranking import track_boards
 from restorebench.leaderboards.entries import per_image_tables
-from restorebench.leaderboards.selectors import Leaderboard, leaderboard_cache_key, ranking_inputs
+from restorebench.leaderboards.selectors import Leaderboard, ranking_inputs
+from restorebench.leaderboards.versions import leaderboard_cache_key
 
 RESAMPLES = 1000
 LEVEL = 0.95

@@ -18,12 +18,10 @@ from restorebench.accounts.selectors import team_for_user
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import phase_get, user_is_organizer
 from restorebench.leaderboards.confidence import board_confidence_if_cheap, confidence_cached
-from restorebench.leaderboards.selectors import (
+from restorebench.leaderboards.selectors import Leaderboard, LeaderboardRow, leaderboard_for_viewer
+from restorebench.leaderboards.versions import (
     LEADERBOARD_CACHE_SECONDS,
-    Leaderboard,
-    LeaderboardRow,
     leaderboard_cache_key,
-    leaderboard_for_viewer,
     leaderboard_view_key,
 )
 from restorebench.web import selectors

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from rb_test_helpers import scored_submission
 from restorebench.challenges.services import phase_update
-from restorebench.leaderboards.selectors import leaderboard_view_key
+from restorebench.leaderboards.versions import leaderboard_view_key
 from restorebench.submissions import jobs
 from restorebench.submissions.models import EvaluationJob
 from restorebench.submissions.services import phase_rescore, submission_disqualify, submission_requalify

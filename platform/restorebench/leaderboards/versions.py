@@ -1,0 +1,62 @@
+"""The phase's version: one key that changes whenever anything a leaderboard shows changes, the start
+of every cache key of the phase's boards (the computed boards, rank confidence, what each class of
+viewer sees, the pages' rendered rows)."""
+
+import hashlib
+import json
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Max
+
+from restorebench.challenges.models import Phase
+from restorebench.challenges.selectors import user_is_organizer
+from restorebench.leaderboards.documents import documents_state
+from restorebench.submissions.models import Submission
+
+User = AbstractBaseUser | AnonymousUser
+
+# A computed leaderboard is cached under a key that changes with any write to the phase's submissions
+# (their count: inserts and deletions; the newest `updated_at`: every update) or to the ranking rule;
+# the timeout bounds how stale it can be if clocks of two hosts disagree about "newest" (and after an
+# edit the key does not see, such as a team renamed in the admin). Both numbers come from an
+# index-only scan of the (phase, updated_at) index. Every cache of the phase's boards (the boards,
+# rank confidence, what each class of viewer sees, the pages' rendered rows) starts with this key.
+LEADERBOARD_CACHE_SECONDS = 30
+
+
+def leaderboard_cache_key(phase: Phase) -> str:
+    """The phase's version: changes with every write to the phase's submissions, its ranking rule or
+    its requirements."""
+    state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
+    rule = json.dumps(
+        [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
+    )
+    needs = (phase.requires_factsheet, phase.requires_code, phase.max_team_size, documents_state(phase=phase))
+    raw = f"{phase.pk}|{state['n']}|{state['last']}|{rule}|{needs}"
+    return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def leaderboard_view_key(
+    *, phase: Phase, user: User, board: str | None, version: str | None = None, organizer: bool | None = None
+) -> str | None:
+    """A cache key for `board` as `user` sees it, shared by every viewer who sees the same: the
+    challenge's organizers, or everyone else when the board is public. None when the view is the
+    viewer's own (a board that is not public shows each team its own row only). It extends the phase's
+    version (`version`: `leaderboard_cache_key`, given when the caller has it) with every setting of
+    the phase that changes what a viewer sees, and the reveal of a phase with hidden results."""
+    if organizer is None:
+        organizer = user_is_organizer(user=user, challenge=phase.track.challenge_id)
+    if organizer:
+        who = "organizers"
+    elif not phase.leaderboard_public:
+        return None
+    elif phase.results_hidden:
+        from restorebench.leaderboards.services import reveal_if_due
+
+        reveal = reveal_if_due(phase=phase)
+        who = f"everyone|revealed {reveal.pk}" if reveal is not None else "everyone|hidden"
+    else:
+        who = "everyone"
+    shown = (phase.hidden_ground_truth, phase.score_decimals, phase.results_hidden, phase.reveal_at)
+    raw = f"{board or ''}|{who}|{shown}|{phase.ground_truth_installed_at}"
+    return f"{version or leaderboard_cache_key(phase)}:view:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
