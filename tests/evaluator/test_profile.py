@@ -102,3 +102,52 @@ def test_flops_of_the_reference_models_agree_with_fvcore_within_one_percent(tmp_
     counts = profile_counts(path, (1, channels, side, side))
     assert counts["uncounted_ops"] == {}
     assert abs(counts["flops"] - reference) / reference < 0.01
+
+
+def _graph(path, nodes, inputs, weights):
+    graph = helper.make_graph(
+        nodes,
+        "ops",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, n) for n, w in weights.items()],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_transposed_convolution_gemm_matmul_and_normalisations_are_counted_as_by_hand(tmp_path):
+    import numpy as np
+
+    weights = {
+        "wt": np.ones((4, 2, 3, 3), np.float32),  # ConvTranspose 4→2, 3×3, stride 2
+        "g": np.ones(2, np.float32),
+        "b": np.zeros(2, np.float32),
+        "m": np.zeros(2, np.float32),
+        "v": np.ones(2, np.float32),
+        "ln": np.ones(9, np.float32),
+        "wa": np.ones((5, 6), np.float32),  # Gemm with transA: A is (5, 6) stored, used as (6, 5)
+        "wb": np.ones((5, 7), np.float32),
+        "q": np.ones((1, 2, 9, 3), np.float32),  # a MatMul's second operand
+    }
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "wt"], ["t"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["t", "g", "b", "m", "v"], ["n"]),
+        helper.make_node("LayerNormalization", ["n", "ln"], ["l"], axis=-1),
+        helper.make_node("MatMul", ["l", "q"], ["p"]),
+        helper.make_node("Gemm", ["wa", "wb"], ["z"], transA=1),
+    ]
+    path = _graph(tmp_path / "ops.onnx", nodes, [("x", [1, 4, 5, 5])], weights)
+    counts = profile_counts(path, (1, 4, 5, 5))
+    # ConvTranspose: each of the 4·5·5 = 100 input elements meets 2 output channels × 3·3 taps;
+    # its output is (1, 2, 9, 9) (stride 2, pad 1: (5 - 1)·2 - 2 + 3 = 9).
+    transpose = 100 * 2 * 9
+    batch_norm = 2 * 81 * 2  # fvcore: 2 per element
+    layer_norm = 2 * 81 * 5  # fvcore: 5 per element with a scale
+    matmul = (2 * 9 * 3) * 9  # (1, 2, 9, 9) @ (1, 2, 9, 3): 54 outputs, each contracting 9
+    gemm = (6 * 7) * 5  # Aᵀ (6, 5) @ B (5, 7): 42 outputs, each contracting 5
+    assert counts["macs"] == transpose + batch_norm + layer_norm + matmul + gemm
+    # NTIRE's activations count Conv outputs only; a transposed convolution is not one
+    assert counts["activations"] == 0 and counts["conv_layers"] == 0
+    assert counts["params"] == sum(w.size for w in weights.values())
+    assert counts["uncounted_ops"] == {}
