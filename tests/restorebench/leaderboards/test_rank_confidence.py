@@ -76,3 +76,24 @@ def test_participants_of_a_non_public_board_get_no_confidence(make_arena, make_p
     assert client.get(f"/api/phases/{arena.phase.pk}/leaderboards/main/confidence/").json()["rows"] == []
     client.force_authenticate(arena.organizer)
     assert len(client.get(f"/api/phases/{arena.phase.pk}/leaderboards/main/confidence/").json()["rows"]) == 2
+
+
+def test_the_confidence_is_cached_until_the_phase_changes(make_arena, make_participant):
+    from restorebench.leaderboards.confidence import confidence_cached
+
+    arena = make_arena(images=1)
+    _, first = make_participant(arena)
+    _, second = make_participant(arena)
+    _scored_with_images(arena.phase, first, {"a.png": 30.0, "b.png": 31.0, "c.png": 32.0}, "one")
+    _scored_with_images(arena.phase, second, {"a.png": 29.0, "b.png": 30.5, "c.png": 30.0}, "two")
+    url = f"/api/phases/{arena.phase.pk}/leaderboards/main/confidence/"
+    assert not confidence_cached(phase=arena.phase)
+    before = APIClient().get(url).json()
+    assert len(before["rows"]) == 2 and confidence_cached(phase=arena.phase)  # computed once, kept
+    # A new scored entry changes the phase: the cached answer no longer applies, and the next one
+    # is computed afresh and includes it.
+    _, third = make_participant(arena)
+    newest = _scored_with_images(arena.phase, third, {"a.png": 35.0, "b.png": 36.0, "c.png": 34.0}, "three")
+    assert not confidence_cached(phase=arena.phase)
+    after = {row["submission_id"]: row for row in APIClient().get(url).json()["rows"]}
+    assert len(after) == 3 and after[newest.pk]["rank"] == 1
