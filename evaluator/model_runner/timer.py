@@ -20,7 +20,6 @@ model runner's child can load this file as a sibling, without the evaluator pack
 
 # No `from __future__ import annotations`: loaded by path (not in sys.modules), a dataclass with string
 # annotations could not be built.
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -108,7 +107,8 @@ def time_repeats(
 
 
 def device_name(device: str) -> str:
-    """The device in words: the GPU's name for a CUDA device, else the host's processor."""
+    """The device in words: the GPU's name for a CUDA device, else the CPU's model name (what the
+    sandbox records too; `platform.processor()` is empty on most Linux hosts)."""
     if clock_for(device) == "cuda_events":
         import torch
 
@@ -116,7 +116,9 @@ def device_name(device: str) -> str:
             int(device.split(":")[1]) if device.count(":") == 1 and device.split(":")[1].isdigit() else None
         )
         return torch.cuda.get_device_name(index)
-    return platform.processor() or platform.machine()
+    from evaluator.model_runner.efficiency import cpu_name
+
+    return cpu_name()
 
 
 def ort_cuda_provider() -> tuple[str, dict[str, str]]:

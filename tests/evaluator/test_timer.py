@@ -2,6 +2,8 @@
 not timed, and the median and mean are those of the timed calls (checked against a scripted clock)."""
 
 import itertools
+import platform
+from pathlib import Path
 
 import pytest
 import torch
@@ -64,6 +66,13 @@ def test_the_profile_on_the_cpu_says_which_clock_timed_it(conv_onnx):
         1,
     )
     assert runtime["median_s"] > 0 and "onnxruntime" in runtime["libraries"]
+    # The CPU's model name, as /proc/cpuinfo gives it (not just the architecture)
+    model_names = [
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("model name")
+    ]
+    assert runtime["device"] == (model_names[0] if model_names else platform.machine())
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where CUDA is absent")
