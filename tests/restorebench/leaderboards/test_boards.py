@@ -156,3 +156,48 @@ def test_participants_of_a_non_public_phase_see_no_rank_made_score(arena, make_p
     assert [(r["rank"], r["score"], r["ranks"]) for r in overall["rows"]] == [(None, None, None)]
     main = client.get(f"/api/phases/{arena.phase.pk}/leaderboards/main/").json()
     assert [r["rank"] for r in main["rows"]] == [None] and main["rows"][0]["score"] == pytest.approx(math.e)
+
+
+def _with_images(phase, team, psnrs: dict[str, float]):
+    from restorebench.submissions.models import EvaluationJob, ImageScore, Submission
+
+    mean = sum(psnrs.values()) / len(psnrs)
+    submission = scored_submission(phase, team, {"psnr": mean, "ssim": 0.8}, method_name=team.name)
+    job = EvaluationJob.objects.create(submission=submission, status="done", attempts=1)
+    Submission.objects.filter(pk=submission.pk).update(current_job=job)
+    ImageScore.objects.bulk_create(
+        [ImageScore(job=job, image_name=n, metric=m, value=v if m == "psnr" else 0.8)
+         for n, v in psnrs.items() for m in ("psnr", "ssim")]
+    )  # fmt: skip
+    return submission
+
+
+def test_a_per_image_board_applies_the_formula_to_each_stored_image_then_averages(
+    make_arena, make_participant, client
+):
+    arena = make_arena(images=1)
+    formula = {"score": "max(0, psnr - 30)", "order": "higher_first"}
+    ranking = {
+        "leaderboards": [
+            {"slug": "per-image", "title": "Per image", **formula, "per_image": True},
+            {"slug": "means", "title": "Means", **formula},
+        ]
+    }
+    track_update(track=arena.track, actor=arena.organizer, ranking=ranking)
+    _, uneven = make_participant(arena)
+    _, even = make_participant(arena)
+    # Both have a mean PSNR of 30 dB. Per image: uneven max(0, -10), max(0, 10) -> mean 5; even 0 and 0.
+    _with_images(arena.phase, uneven, {"a.png": 20.0, "b.png": 40.0})
+    _with_images(arena.phase, even, {"a.png": 30.0, "b.png": 30.0})
+    base = f"/api/phases/{arena.phase.pk}/leaderboards"
+    per_image = APIClient().get(f"{base}/per-image/").json()
+    assert per_image["aggregation"] == "per_image"
+    assert [(r["team_name"], r["rank"], r["score"]) for r in per_image["rows"]] == [
+        (uneven.name, 1, pytest.approx(5.0)),
+        (even.name, 2, pytest.approx(0.0)),
+    ]
+    means = APIClient().get(f"{base}/means/").json()
+    assert means["aggregation"] == "means"
+    assert [(r["rank"], r["score"]) for r in means["rows"]] == [(1, 0.0), (1, 0.0)]  # the same mean: a tie
+    page = client.get(f"/phases/{arena.phase.pk}/leaderboard/?board=per-image").content.decode()
+    assert "computed per image, then averaged" in page
