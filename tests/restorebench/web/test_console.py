@@ -154,3 +154,29 @@ def test_a_bundle_with_problems_is_shown_against_its_lines_and_loads_nothing(
         assert f'<tr id="line-{line}" class="bad">' in html
     assert "/tmp/" not in html
     assert not Challenge.objects.filter(slug="tiny-web").exists()
+
+
+def test_a_valid_bundle_is_validated_then_loaded_from_the_form_it_came_back_in(
+    client, make_user, platform_dirs
+):
+    import html
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(make_user("staffer", is_staff=True))
+    good = TINY.format(slug="tiny-ok", ends="2030-12-31T23:59:59Z")
+    answer = client.post("/organize/bundle/", {"bundle": SimpleUploadedFile("tiny.yaml", good.encode()),
+                                               "action": "validate"})  # fmt: skip
+    page = answer.content.decode()
+    assert answer.status_code == 200 and 'id="bundle-valid"' in page and 'id="load-button"' in page
+    assert not Challenge.objects.filter(slug="tiny-ok").exists()  # validating creates nothing
+    # Load posts back the hidden fields the answer page carries, as the browser does.
+    hidden = dict(re.findall(r'<input type="hidden" name="(text|name)" value="([^"]*)"', page))
+    assert html.unescape(hidden["text"]) == good and hidden["name"] == "tiny.yaml"
+    loaded = client.post(
+        "/organize/bundle/", {"text": html.unescape(hidden["text"]), "name": hidden["name"], "action": "load"}
+    )
+    assert loaded.status_code == 302 and loaded["Location"] == "/challenges/tiny-ok/organize/"
+    challenge = Challenge.objects.get(slug="tiny-ok")
+    assert [t.slug for t in challenge.tracks.all()] == ["denoise"]
