@@ -70,12 +70,17 @@ class FolderReport:
 
 
 def methods_table(task: str | None = None) -> str:
-    """The registry as a plain-text table: name, family, tasks, citation (one method per line)."""
+    """The registry as a plain-text table, one method per line: name, family, tasks, SR scales
+    ("any" = every integer scale), citation, and the method's documented known failures, if any,
+    in brackets at the end of its line."""
     infos = list_methods(task)
-    rows = [("name", "family", "tasks", "citation")]
-    rows += [(m.name, m.family, ",".join(m.tasks), m.citation) for m in infos]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
+    rows = [("name", "family", "tasks", "scales", "citation")]
+    for m in infos:
+        scales = ",".join(f"×{s}" for s in m.scales) if m.scales else ("any" if "sr" in m.tasks else "-")
+        failures = "".join(f"  [{f.label()}]" for f in m.known_failures)
+        rows.append((m.name, m.family, ",".join(m.tasks), scales, m.citation + failures))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(r[:4], widths, strict=True)) + f"  {r[4]}" for r in rows]
     return "\n".join(lines)
 
 

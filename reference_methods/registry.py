@@ -127,6 +127,30 @@ def track_disclosures(task: str, spec: Mapping[str, Any], *, kernel: bool, mask:
 RestoreFn = Callable[[np.ndarray, RestorationContext], np.ndarray]
 DefaultsFn = Callable[[RestorationContext], dict[str, Any]]
 
+# The scales a super-resolution method without a `scales=` declaration is held to (the tracks' scales).
+TRACK_SCALES = (2, 3, 4)
+
+
+@dataclass(frozen=True)
+class KnownFailure:
+    """A documented case where a method does not meet the contract's bar (it does not beat the task's
+    baseline on `metric`): kept in the registry so listings, docs and the contract test all show it.
+
+    scales: the SR scales concerned, None for every scale the method serves (or a task without one).
+    """
+
+    task: str
+    metric: str
+    reason: str
+    scales: tuple[int, ...] | None = None
+
+    def covers(self, task: str, scale: int | None = None) -> bool:
+        return task == self.task and (self.scales is None or scale in self.scales)
+
+    def label(self) -> str:
+        where = self.task + (" " + " ".join(f"×{s}" for s in self.scales) if self.scales else "")
+        return f"known failure on {where} ({self.metric.upper()}): {self.reason}"
+
 
 @dataclass(frozen=True)
 class MethodInfo:
@@ -144,6 +168,19 @@ class MethodInfo:
     defaults: DefaultsFn
     summary: str = ""
     explicit_needs: tuple[str, ...] | None = None
+    scales: tuple[int, ...] | None = None
+    known_failures: tuple[KnownFailure, ...] = ()
+
+    def served_scales(self, task: str) -> tuple[int, ...]:
+        """The SR scales the method serves on `task` (its declaration, else the track scales); () for
+        a task without a scale."""
+        if not _task(task).scaled:
+            return ()
+        return self.scales or TRACK_SCALES
+
+    def known_failure(self, task: str, scale: int | None = None) -> KnownFailure | None:
+        """The documented known failure covering `task` (at `scale`), or None."""
+        return next((f for f in self.known_failures if f.covers(task, scale)), None)
 
     def needs(self, task: str) -> tuple[str, ...]:
         """The disclosures the method needs on `task`: its own declaration (those the task can
@@ -207,17 +244,26 @@ def register_method(
     defaults: DefaultsFn | None = None,
     summary: str = "",
     needs: tuple[str, ...] | None = None,
+    scales: tuple[int, ...] | None = None,
+    known_failures: tuple[KnownFailure, ...] = (),
 ) -> Callable[[RestoreFn], RestoreFn]:
     """Register `fn(degraded, context) -> image` under `name`. Duplicate names are refused.
 
     needs: the disclosures the method cannot work without (e.g. `("kernel",)`); None = the task
     table's `method_needs` for each task it serves, `()` = nothing beyond what every track gives.
+    scales: the only SR scales it serves (trained weights exist for these); None = any integer scale.
+    known_failures: documented cases where it does not beat the task's baseline, with the reason.
     """
     if family not in FAMILIES:
         raise MethodError(f"method {name!r}: unknown family {family!r}; valid: {', '.join(FAMILIES)}")
     bad_tasks = [t for t in tasks if t not in TASKS]
     if bad_tasks or not tasks:
         raise MethodError(f"method {name!r}: tasks must be a non-empty subset of {TASKS}, got {tasks!r}")
+    if scales is not None and (not scales or any(int(k) != k or k < 2 for k in scales)):
+        raise MethodError(f"method {name!r}: scales must be integers >= 2, got {scales!r}")
+    stray = [f for f in known_failures if f.task not in tasks]
+    if stray:
+        raise MethodError(f"method {name!r}: known failures on tasks it does not serve: {stray!r}")
 
     def decorator(fn: RestoreFn) -> RestoreFn:
         if name in _REGISTRY:
@@ -231,6 +277,8 @@ def register_method(
             defaults=defaults or _no_parameters,
             summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
             explicit_needs=None if needs is None else tuple(needs),
+            scales=None if scales is None else tuple(sorted(scales)),
+            known_failures=tuple(known_failures),
         )
         return fn
 
@@ -326,6 +374,11 @@ def restore(name: str, degraded: np.ndarray, context: RestorationContext) -> np.
     if not np.isfinite(image).all():
         raise MethodError(f"{name}: the degraded image contains NaN or infinite values")
     _check_context(name, context, sample)
+    if _task(context.task).scaled and info.scales and context.scale not in info.scales:
+        raise MethodError(
+            f"{name}: serves scale(s) {', '.join(map(str, info.scales))}, not {context.scale} (its "
+            "registry entry; trained weights exist for those only)"
+        )
     info.parameters(context)  # unknown or ill-typed overrides fail here, even for methods without parameters
     result = info.fn(image.astype(np.float64, copy=False), context)
     expected = _expected_shape(image, context)

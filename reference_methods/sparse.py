@@ -810,6 +810,7 @@ def _scsr_defaults(context: RestorationContext) -> dict[str, Any]:
     "scsr",
     family="sparse",
     tasks=("sr",),
+    scales=(2, 3, 4),
     citation="Yang, Wright, Huang & Ma, Image super-resolution via sparse representation, IEEE TIP 2010",
     defaults=_scsr_defaults,
 )
