@@ -42,6 +42,7 @@ SUBMISSIONS: dict[str, Submission] = {
     **{f"espcn_x{s}": Submission(f"espcn_x{s}", "sr", s) for s in (2, 3, 4)},
     **{f"srresnet_x{s}": Submission(f"srresnet_x{s}", "sr", s) for s in (2, 4)},
     **{f"srgan_x{s}": Submission(f"srgan_x{s}", "sr", s) for s in (2, 4)},
+    "esrgan_x4": Submission("esrgan_x4", "sr", 4),
     "dncnn_s25": Submission("dncnn_s25", "denoise"),
     "ipt_denoise25": Submission("ipt", "denoise", 1, {"task": "denoise25"}),
     **{f"ipt_x{s}": Submission("ipt", "sr", s, {"task": f"sr{s}"}) for s in (2, 3, 4)},
@@ -100,9 +101,10 @@ def manifest_for(sub: Submission, fixed_size: int | None) -> dict[str, Any]:
     return manifest
 
 
-def export_submission(name: str, out_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """Export SUBMISSIONS[name] with its trained weights; return (onnx path, manifest)."""
-    sub = SUBMISSIONS[name]
+def export_submission(name: str, out_dir: Path, sub: Submission | None = None) -> tuple[Path, dict[str, Any]]:
+    """Export SUBMISSIONS[name] (or `sub`, an entry kept off the leaderboards) with its trained weights;
+    return (onnx path, manifest)."""
+    sub = sub or SUBMISSIONS[name]
     net = load_network(sub.weights, **sub.overrides)
     fixed = getattr(net, "size", None)
     path = export_module(ClampedOutput(net), out_dir / f"{name}.onnx", fixed_size=fixed)

@@ -16,6 +16,9 @@ Recipes (one per committed weights file) fix the architecture, loss, optimiser a
   SRResNet and train with the SRGAN loss (VGG feature loss + 1e-3 adversarial), see gan.py.
 - dncnn_s25: σ = 25, MSE on the residual (DnCNN-S).
 - ipt: all four IPT tasks (denoise σ = 25, SR ×2/×3/×4), one task per step in turn, L1.
+- esrgan_psnr_x4: the ESRGAN generator (RRDBNet) trained PSNR-oriented with L1, as the paper pretrains;
+  esrgan_x4 starts from it and trains with the ESRGAN loss (VGG16 conv5_3 features before activation,
+  relativistic average GAN, L1 pixel term; see esrgan.py).
 Adam everywhere (the papers mostly used SGD with far longer schedules), learning rate divided by 10 at
 80% of the iterations; VDSR clips the gradient norm (at 1), as its paper clips gradients.
 """
@@ -49,7 +52,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "Train4
 class Recipe:
     arch: str
     params: dict[str, Any]
-    kind: str  # "sr" | "denoise" | "ipt" | "srgan"
+    kind: str  # "sr" | "denoise" | "ipt" | "srgan" | "esrgan"
     scales: tuple[int, ...] = ()
     patch: int = 16  # LR patch side for SR, clean patch side for denoising
     batch: int = 16
@@ -89,6 +92,21 @@ RECIPES: dict[str, Recipe] = {
         lr=1e-4,
         init_from="srresnet_x4",
         extra={"adversarial_weight": 1e-3, "vgg_layer": "relu2_2", "pixel_weight": 1.0},
+    ),
+    "esrgan_psnr_x4": Recipe(
+        "rrdbnet", {"scale": 4}, "sr", scales=(4,), patch=16, batch=8, lr=5e-4, loss="l1"
+    ),
+    "esrgan_x4": Recipe(
+        "rrdbnet",
+        {"scale": 4},
+        "esrgan",
+        scales=(4,),
+        patch=16,
+        batch=8,
+        lr=1e-4,
+        init_from="esrgan_psnr_x4",
+        # The paper's weights: perceptual 1, relativistic adversarial 5e-3, L1 pixel 1e-2.
+        extra={"adversarial_weight": 5e-3, "pixel_weight": 1e-2, "vgg_layer": "conv5_3 before ReLU"},
     ),
     "dncnn_s25": Recipe("dncnn", {}, "denoise", patch=40, batch=16, extra={"sigma": 25.0}),
     "ipt": Recipe(
@@ -183,6 +201,24 @@ def train(
     return record
 
 
+def _gan_loss(recipe: Recipe, device: torch.device, seed: int):  # noqa: ANN202 - SRGANLoss | ESRGANLoss
+    """The adversarial training loss of a GAN recipe, or None."""
+    if recipe.kind == "srgan":
+        from reference_methods.deep.training.gan import SRGANLoss
+
+        return SRGANLoss(
+            device,
+            recipe.extra["adversarial_weight"],
+            seed=seed,
+            pixel_weight=recipe.extra.get("pixel_weight", 0.0),
+        )
+    if recipe.kind == "esrgan":
+        from reference_methods.deep.training.esrgan import ESRGANLoss
+
+        return ESRGANLoss(device, recipe.extra, seed=seed)
+    return None
+
+
 def _fit(
     name: str,
     recipe: Recipe,
@@ -201,7 +237,7 @@ def _fit(
 
         net.load_state_dict(load_file(str(out_dir / f"{recipe.init_from}.safetensors")))
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr)
-    if recipe.kind in ("sr", "srgan"):
+    if recipe.kind in ("sr", "srgan", "esrgan"):
         sampler = SRPatches(images, recipe.scales, recipe.patch, seed)
     elif recipe.kind == "denoise":
         sampler = NoisyPatches(images, recipe.extra["sigma"], recipe.patch, seed)
@@ -211,16 +247,7 @@ def _fit(
             SRPatches(images, recipe.scales, recipe.patch, seed),
             NoisyPatches(images, recipe.extra["sigma"], recipe.patch, seed + 1),
         )
-    gan = None
-    if recipe.kind == "srgan":
-        from reference_methods.deep.training.gan import SRGANLoss
-
-        gan = SRGANLoss(
-            device,
-            recipe.extra["adversarial_weight"],
-            seed=seed,
-            pixel_weight=recipe.extra.get("pixel_weight", 0.0),
-        )
+    gan = _gan_loss(recipe, device, seed)
     start = time.perf_counter()
     history: list[tuple[int, float, float]] = []
     running: list[float] = []
@@ -229,7 +256,7 @@ def _fit(
         if step == math.ceil(0.8 * steps):
             for group in optimiser.param_groups:
                 group["lr"] *= 0.1
-        if recipe.kind in ("sr", "srgan"):
+        if recipe.kind in ("sr", "srgan", "esrgan"):
             scale = recipe.scales[step % len(recipe.scales)]
             if hasattr(net, "up") and hasattr(net.up, "scale"):
                 net.up.scale = scale  # multi-scale models: the fixed bicubic stage follows the batch

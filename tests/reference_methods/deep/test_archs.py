@@ -16,6 +16,8 @@ CASES = [
     ("srresnet", {"scale": 4}, 13, 4),
     ("srresnet", {"scale": 3}, 13, 3),
     ("dncnn", {}, 21, 1),
+    ("rrdbnet", {"scale": 4}, 13, 4),
+    ("rrdbnet", {"scale": 3, "blocks": 1}, 13, 3),
     *[("ipt", {"task": t}, 40, 1 if t.startswith("denoise") else int(t[2:])) for t in IPT_TASKS],
 ]
 
@@ -78,3 +80,17 @@ def test_ipt_refuses_other_input_sizes_and_tasks():
 def test_unknown_architecture_lists_the_registered_ones():
     with pytest.raises(ValueError, match="registered: dncnn, espcn, ipt"):
         create_arch("edsr")
+
+
+def test_rrdbnet_is_bicubic_plus_a_learned_residual_with_dense_connections():
+    torch.manual_seed(0)
+    net = create_arch("rrdbnet", scale=4, features=8, growth=4, blocks=1).eval()
+    # Dense block: conv k reads the input and the k earlier outputs (features + k·growth channels).
+    block = net.blocks[0].body[0]
+    assert [c.in_channels for c in block.convs] == [8, 12, 16, 20, 24]
+    assert [c.out_channels for c in block.convs] == [4, 4, 4, 4, 8]
+    with torch.no_grad():
+        net.tail.weight.zero_()
+        net.tail.bias.zero_()
+        x = torch.rand(1, 1, 9, 11)
+        np.testing.assert_allclose(net(x).numpy(), bicubic_upsample(x, 4).numpy(), atol=1e-6)

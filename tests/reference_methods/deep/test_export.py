@@ -26,6 +26,7 @@ CASES = [
     ("espcn", {"scale": 4}, None),
     ("srresnet", {"scale": 4}, None),
     ("dncnn", {}, None),
+    ("rrdbnet", {"scale": 4}, None),
     ("ipt", {"task": "sr2"}, 40),
     ("ipt", {"task": "denoise25"}, 40),
 ]
@@ -72,6 +73,7 @@ def test_every_submission_entry_names_a_task_and_scale():
         "espcn_x2",
         "srresnet_x4",
         "srgan_x4",
+        "esrgan_x4",
         "dncnn_s25",
         "ipt_denoise25",
         "ipt_x4",
