@@ -11,7 +11,8 @@ Which weights serve what:
 - dncnn: DnCNN-S for σ = 25 (a specific-noise-level model, like the paper's DnCNN-S).
 - ipt: one model, four tasks: denoise σ = 25 and SR ×2/×3/×4.
 - esrgan: ×4 (the paper's scale): the RRDB generator after PSNR pretraining and GAN fine-tuning
-  (esrgan_x4); a documented known failure on PSNR (it trades PSNR for perceptual quality, LPIPS).
+  (esrgan_x4). It trades PSNR for LPIPS against its pretraining but still beats bicubic on PSNR, so it
+  carries no known failure (docs/reference_methods.md, section Deep methods).
 A scale or noise level without trained weights raises MethodError naming what exists.
 """
 
@@ -144,15 +145,6 @@ def srgan(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     citation="Wang et al., ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks, ECCV Workshops "
     "2018 (a small RRDB generator trained here)",
     summary="ESRGAN (x4): RRDB generator, relativistic average GAN, VGG features before activation",
-    known_failures=(
-        KnownFailure(
-            "sr",
-            "psnr",
-            "a perceptual (GAN) method: the adversarial and VGG-feature losses trade PSNR for texture, so "
-            "it does not beat bicubic on PSNR; it beats bicubic on LPIPS (docs/reference_methods.md, "
-            "Deep methods)",
-        ),
-    ),
 )
 def esrgan(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     scale = _check_scale("esrgan", context, (4,))

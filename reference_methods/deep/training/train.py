@@ -185,7 +185,10 @@ def train(
         "recipe": {k: v for k, v in recipe.__dict__.items() if k not in ("arch", "params")},
         "data": [str(Path(d)) for d in data] + (["starter benchmark, train split"] if starter_train else []),
         "training_images": len(images),
-        "command": " ".join(shlex.quote(a) for a in sys.argv) if __name__ == "__main__" else None,
+        # sys.argv[0] is the file's absolute path under `python -m`: record the module form instead.
+        "command": f"python -m {__spec__.name} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if __name__ == "__main__"
+        else None,
         "seconds": round(seconds, 1),
         "steps": steps,
         "seed": seed,

@@ -121,14 +121,17 @@ def test_fixed_size_ipt_runs_tiled_in_the_sandbox_like_the_in_process_tiling(tmp
     assert np.abs(got - np.floor(expected * 255 + 0.5)).max() <= 1
 
 
-def test_exported_reference_submission_is_the_trained_network_clamped_to_its_declared_range(tmp_path):
-    path, manifest = export_submission("srresnet_x2", tmp_path)
-    assert manifest == {"format": "onnx", "task": "sr", "color": "y", "scale": 2}
-    assert json.loads((tmp_path / "srresnet_x2.manifest.json").read_text()) == manifest
+@pytest.mark.parametrize(("entry", "scale"), [("srresnet_x2", 2), ("esrgan_x4", 4)])
+def test_exported_reference_submission_is_the_trained_network_clamped_to_its_declared_range(
+    tmp_path, entry, scale
+):
+    path, manifest = export_submission(entry, tmp_path)
+    assert manifest == {"format": "onnx", "task": "sr", "color": "y", "scale": scale}
+    assert json.loads((tmp_path / f"{entry}.manifest.json").read_text()) == manifest
     # A hard black/white checkerboard: unclamped, the network overshoots at its edges.
     x = np.kron(np.indices((4, 4)).sum(0) % 2, np.ones((6, 6))).astype(np.float32)[None, None]
     got = ort.InferenceSession(str(path)).run(None, {"input": x})[0]
     with torch.no_grad():
-        raw = load_network("srresnet_x2")(torch.from_numpy(x)).numpy()
+        raw = load_network(entry)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, np.clip(raw, 0, 1), atol=2e-5)
     assert got.min() >= 0 and got.max() <= 1
