@@ -7,7 +7,7 @@ from reference_methods.cli import methods_table
 
 
 class Command(BaseCommand):
-    help = "List the registered reference methods: name, family, tasks, citation."
+    help = "List the registered reference methods: name, family, tasks, SR scales, citation, known failures."
 
     def add_arguments(self, parser):
         parser.add_argument(
