@@ -295,6 +295,8 @@ METHOD_MODULES = (
     "reference_methods.transforms",
     "reference_methods.variational",
     "reference_methods.sparse",
+    "reference_methods.lssc",
+    "reference_methods.octobos",
     "reference_methods.low_rank",
     "reference_methods.blind_deblur",
     "reference_methods.deep.methods",
