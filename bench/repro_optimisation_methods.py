@@ -23,7 +23,8 @@ numbers sit in one table with the other classic methods:
   first N Set12 and M BSD68 images (sorted by name, `--limits`); the table says how many images each
   number averages, prints the published BM3D/WNNM averages (DnCNN paper, Table II and its Set12
   table) beside ours, and the difference to BM3D on the same images (comparable with the published
-  WNNM − BM3D gap even on a subset).
+  WNNM − BM3D gap even on a subset). `lssc` and `octobos` (learned sparse models) print LSSC's
+  published BSD68 averages (TNRD paper's comparison table); OCTOBOS has none on these sets.
 - sr: CSet14 ×2 / ×3 / ×4, LR = MATLAB bicubic imresize of the modcropped HR rounded to uint8;
   PSNR / SSIM on BT.601 Y with `scale` pixels shaved; `bicubic` beside `scsr`.
 - deblur, inpaint: the starter benchmark's test split under the settings of repro_classic_methods.
@@ -58,6 +59,9 @@ SR = ("bicubic", "scsr")
 PUBLISHED = {
     "bm3d": {"BSD68": (31.07, 28.57, 25.62), "Set12": (32.37, 29.97, 26.72)},
     "wnnm": {"BSD68": (31.37, 28.83, 25.87), "Set12": (32.70, 30.26, 27.05)},
+    # LSSC on the 68 BSD images as compiled in Chen & Pock's comparison (TNRD, TPAMI 2017); the DnCNN
+    # paper does not list LSSC. No Set12 table exists for LSSC, none for OCTOBOS on either set.
+    "lssc": {"BSD68": (31.27, 28.70, 25.72)},
 }
 SIGMAS = (15, 25, 50)
 
