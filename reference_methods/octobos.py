@@ -277,7 +277,7 @@ def octobos_denoise_channel(
     iterations: int = 8,
     training_patches: int = 20000,
     sparsity_fraction: float = 0.15,
-    lam0: float = 3.1e-3,
+    lam0: float = 3.1e-2,
     gain: float = 1.08,
     lam_factor: float = 30.0,
     seed: int = 0,
