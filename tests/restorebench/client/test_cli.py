@@ -185,3 +185,41 @@ def test_the_restorebench_command_is_installed_with_the_project():
     assert command is not None
     shown = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "download" in shown.stdout and "submit" in shown.stdout
+
+
+class _Terminal(__import__("io").StringIO):
+    """What `submit` writes to stderr when a person watches it: a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_submit_draws_a_progress_bar_on_a_terminal_and_none_in_a_log(
+    live_server, client_home, make_arena, make_participant, monkeypatch, tmp_path
+):
+    arena = make_arena(images=3, size=(64, 64))
+    make_participant(arena, username="piet")
+    assert _login(live_server, monkeypatch, "piet", "pw-piet") == cli.DONE
+    upload = tmp_path / "results.zip"
+    upload.write_bytes(arena.submission_zip(noise=3))
+    size, chunk = upload.stat().st_size, 4096
+    args = ["--server", live_server.url, "submit", str(arena.phase.pk), str(upload), "--no-wait"]
+    args += ["--chunk-mb", str(chunk / (1 << 20))]
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert cli.main(args) == cli.DONE
+    # tqdm redraws one line with "\r" (at most every 0.1 s): the file's name, the percentage, bytes sent
+    # of the total (unit_scale: 37573 bytes show as "37.6k").
+    frames = [f for f in terminal.getvalue().split("\r") if f.startswith("results.zip:")]
+    percents = [int(f.split(":")[1].split("%")[0]) for f in frames]
+    assert percents[0] == 0 and percents[-1] == 100 and percents == sorted(percents)
+    total = f"{size / 1000:.3g}k"
+    assert f" 0.00/{total} " in frames[0] and f" {total}/{total} " in frames[-1]
+
+    log = __import__("io").StringIO()  # not a terminal (a CI log, a pipe): no bar, only the messages
+    monkeypatch.setattr("sys.stderr", log)
+    upload.write_bytes(arena.submission_zip(noise=4))  # another file: a new upload
+    assert cli.main(args) == cli.DONE, log.getvalue()
+    assert "results.zip:" not in log.getvalue() and "\r" not in log.getvalue()
+    assert "submitted: submission" in log.getvalue()
