@@ -6,7 +6,8 @@ Enable with `RESTOREBENCH_PYIQA_METRICS="musiq,clipiqa"` (read when `evaluator.m
 (`lower_better`) and mode (FR: needs ground truth; NR: scores the prediction alone). Weights are looked
 up in `RESTOREBENCH_PYIQA_CACHE` (default `<weights dir>/pyiqa`), the folder pyiqa's `load_file_from_url`
 is pointed at. While the metric is built, every download pyiqa or torch.hub would start raises
-`WeightsNotInstalled` naming the missing file instead, and every file `torch.load` reads is recorded: the
+`WeightsNotInstalled` naming the missing file instead, and every file `torch.load` or `scipy.io.loadmat`
+(pyiqa's NIQE, IL-NIQE and MATLAB-version BRISQUE parameters) reads is recorded: the
 record names the implementation (pyiqa and its version, the metric's options) and each weight file's
 SHA-256. pyiqa is PolyForm Noncommercial 1.0.0: we call it, never copy it.
 """
@@ -40,6 +41,7 @@ def pyiqa_cache_dir() -> Path:
 @contextmanager
 def _offline(cache: Path) -> Iterator[list[str]]:
     """Point pyiqa at `cache`, refuse every download, and collect the files `torch.load` reads."""
+    import scipy.io
     import torch.hub
     from pyiqa.utils import download_util
 
@@ -51,12 +53,15 @@ def _offline(cache: Path) -> Iterator[list[str]]:
             f"({PYIQA_CACHE_ENV}); the platform never downloads — copy the file there"
         )
 
-    real_load = torch.load
+    real_load, real_loadmat = torch.load, scipy.io.loadmat
 
-    def recording_load(f: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(f, str | os.PathLike):
-            loaded.append(os.fspath(f))
-        return real_load(f, *args, **kwargs)
+    def recording(real: Any) -> Any:
+        def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(f, str | os.PathLike):
+                loaded.append(os.fspath(f))
+            return real(f, *args, **kwargs)
+
+        return load
 
     saved = (
         download_util.DEFAULT_CACHE_DIR,
@@ -67,13 +72,13 @@ def _offline(cache: Path) -> Iterator[list[str]]:
         download_util.DEFAULT_CACHE_DIR = str(cache)
         download_util.download_url_to_file = refuse
         torch.hub.download_url_to_file = refuse
-        torch.load = recording_load
+        torch.load, scipy.io.loadmat = recording(real_load), recording(real_loadmat)
         try:
             yield loaded
         finally:
             download_util.DEFAULT_CACHE_DIR, download_util.download_url_to_file = saved[0], saved[1]
             torch.hub.download_url_to_file = saved[2]
-            torch.load = real_load
+            torch.load, scipy.io.loadmat = real_load, real_loadmat
 
 
 class PyiqaMetric:

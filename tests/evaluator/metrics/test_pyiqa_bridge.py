@@ -1,6 +1,8 @@
 """The pyiqa bridge: an operator-enabled pyiqa metric runs from local files only, with pyiqa's direction
 and mode, and its record names the implementation, version and weight files."""
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import torch
 from evaluator.errors import WeightsNotInstalled
 from evaluator.metrics import create_metric, metric_info
 from evaluator.metrics.pyiqa_bridge import PYIQA_CACHE_ENV, enable_pyiqa_metric
+from evaluator.pyiqa_nr_files import write_pyiqa_brisque_file, write_pyiqa_niqe_file
 
 
 def test_an_enabled_weightless_no_reference_pyiqa_metric_agrees_with_our_independent_piqe(
@@ -51,3 +54,22 @@ def test_a_pyiqa_metric_whose_weights_are_not_local_is_refused_without_downloadi
 def test_an_unknown_pyiqa_metric_is_refused_by_name():
     with pytest.raises(ValueError, match="pyiqa has no metric 'no_such_metric'"):
         enable_pyiqa_metric("no_such_metric")
+
+
+def test_the_record_of_a_pyiqa_metric_with_local_weights_names_each_files_sha256(tmp_path, monkeypatch):
+    # pyiqa's BRISQUE weights, produced locally from LIVE's provisioned allmodel (no download): the record
+    # must carry the SHA-256 of the very file pyiqa loaded, and pyiqa then agrees with our BRISQUE.
+    monkeypatch.setenv(PYIQA_CACHE_ENV, str(tmp_path))
+    weights = write_pyiqa_brisque_file(tmp_path)
+    niqe_weights = write_pyiqa_niqe_file(tmp_path)  # read by scipy.io.loadmat, not torch.load
+    expected = hashlib.sha256(weights.read_bytes()).hexdigest()
+    metric = create_metric(enable_pyiqa_metric("brisque"), device="cpu")
+    assert metric.record()["weights"] == {"brisque_svm_weights.pth": expected}
+    niqe_record = create_metric(enable_pyiqa_metric("niqe"), device="cpu").record()
+    niqe_sha256 = hashlib.sha256(niqe_weights.read_bytes()).hexdigest()
+    assert niqe_record["weights"] == {"niqe_modelparameters.mat": niqe_sha256}
+    g = torch.Generator().manual_seed(2)
+    img = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 64, 80, generator=g, dtype=torch.float64), 3, 1, 1)
+    ours, theirs = create_metric("brisque")(img, None).item(), metric(img, None).item()
+    assert abs(ours - theirs) < 0.5, (ours, theirs)  # same LIVE model; float32 and resize details differ
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([weights.name, niqe_weights.name])
