@@ -66,17 +66,22 @@ def test_the_efficient_sr_example_ranks_by_the_gate_and_the_exp_formula(tmp_path
 
 
 def test_the_image_sr_example_has_restoration_perceptual_and_overall_boards(tmp_path):
+    # Perceptual = (1 - lpips) + (1 - dists) + max(0, (10 - niqe) / 10), by hand:
     entries = [
-        {"team": "sharp", "scores": {"psnr": 30.0, "ssim": 0.85, "lpips": 0.10, "dists": 0.08}},  # 1.82
-        {"team": "smooth", "scores": {"psnr": 31.0, "ssim": 0.88, "lpips": 0.25, "dists": 0.15}},  # 1.60
-        {"team": "ok", "scores": {"psnr": 29.0, "ssim": 0.80, "lpips": 0.20, "dists": 0.12}},  # 1.68
-    ]
+        {"team": "sharp", "scores": {"psnr": 30.0, "ssim": 0.85, "lpips": 0.10, "dists": 0.08, "niqe": 4.0}},
+        {"team": "smooth", "scores": {"psnr": 31.0, "ssim": 0.88, "lpips": 0.25, "dists": 0.15, "niqe": 9.5}},
+        {"team": "ok", "scores": {"psnr": 29.0, "ssim": 0.80, "lpips": 0.20, "dists": 0.12, "niqe": 12.0}},
+    ]  # sharp 1.82 + 0.6 = 2.42; smooth 1.60 + 0.05 = 1.65; ok 1.68 + 0 (not -0.2: clipped) = 1.68
     result = json.loads(
         run(str(IMAGE_SR), "--track", "sr-x4", "--scores", write_entries(tmp_path, entries), "--json")
     )["leaderboards"]
     assert [r["team"] for r in result["restoration"]] == ["smooth", "sharp", "ok"]
-    assert [r["team"] for r in result["perceptual"]] == ["sharp", "ok", "smooth"]
-    assert result["perceptual"][0]["score"] == pytest.approx(1.82)
+    assert [r["team"] for r in result["perceptual"]] == [
+        "sharp",
+        "ok",
+        "smooth",
+    ]  # without the clip: smooth 2nd
+    assert [r["score"] for r in result["perceptual"]] == pytest.approx([2.42, 1.68, 1.65])
     # Best rank then mean: smooth (1; 2.0) and sharp (1; 1.5): sharp first; ok (2; 2.5).
     assert [(r["team"], r["rank"]) for r in result["overall"]] == [("sharp", 1), ("smooth", 2), ("ok", 3)]
 
