@@ -1,9 +1,10 @@
 """Benchmark: NIQE, BRISQUE and PIQE per DIV2K-size image (2040×1356 RGB), ours next to pyiqa's on the
-same image where pyiqa can run offline.
+same image.
 
-pyiqa's NIQE and BRISQUE download their parameter files at construction (no network here, and the
-platform never downloads), so only its PIQE (no parameters) is timed; ours use the provisioned official
-parameters. One image, synthesised deterministically (smooth field + texture + noise), best of `--repeats`.
+pyiqa's NIQE and BRISQUE would download their parameter files at construction; for this run they are
+written from our provisioned official parameters into a temporary folder used as pyiqa's cache
+(`evaluator/pyiqa_nr_files.py`), and pyiqa is built through our bridge, which refuses any download. One
+image, synthesised deterministically (smooth field + texture + noise), best of `--repeats`.
 
 Usage: nice .venv/bin/python bench/bench_no_reference.py [--repeats 3]
 """
@@ -14,6 +15,7 @@ import argparse
 import os
 import platform as std_platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,9 +60,17 @@ def main() -> None:
         print(f"ours   {name:<8} {seconds:6.2f} s/image  value {value:.4f}", flush=True)
     import pyiqa
 
-    piqe = pyiqa.create_metric("piqe", device="cpu")
-    seconds, value = _best(lambda: piqe(img.float()).item(), args.repeats)
-    print(f"pyiqa  piqe     {seconds:6.2f} s/image  value {value:.4f}  (pyiqa {pyiqa.__version__})")
+    from evaluator.metrics.pyiqa_bridge import PYIQA_CACHE_ENV, enable_pyiqa_metric
+    from evaluator.pyiqa_nr_files import write_pyiqa_brisque_file, write_pyiqa_niqe_file
+
+    with tempfile.TemporaryDirectory(prefix="pyiqa-cache-") as cache:
+        os.environ[PYIQA_CACHE_ENV] = cache
+        write_pyiqa_niqe_file(Path(cache))
+        write_pyiqa_brisque_file(Path(cache))
+        for name in ("niqe", "brisque", "piqe"):
+            metric = create_metric(enable_pyiqa_metric(name), device="cpu")
+            seconds, value = _best(lambda m=metric: m(img, None).item(), args.repeats)
+            print(f"pyiqa  {name:<8} {seconds:6.2f} s/image  value {value:.4f}  (pyiqa {pyiqa.__version__})")
 
 
 if __name__ == "__main__":
