@@ -301,6 +301,7 @@ METHOD_MODULES = (
     "reference_methods.blind_deblur",
     "reference_methods.deep.methods",
     "reference_methods.generative.methods",
+    "reference_methods.generative.methods_ar",
 )
 
 _loaded = False

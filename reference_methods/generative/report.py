@@ -44,7 +44,7 @@ TRAIN_MODULE = "reference_methods.generative.training.train"
 INPAINT_SPEC = {"task": "inpaint", "mask": {"type": "boxes", "coverage": 0.2}}
 SR_SCALE = 4
 GENERATIVE = {
-    "inpaint": ["pixelcnn", "vae", "dcgan", "realnvp", "vqvae"],
+    "inpaint": ["pixelcnn", "vae", "dcgan", "realnvp", "vqvae", "pixelrnn", "vqvae2"],
     "sr": ["vae", "dcgan", "realnvp", "vqvae"],
 }
 CLASSIC = {"inpaint": ["harmonic_inpaint", "biharmonic_inpaint"], "sr": ["bicubic"]}
@@ -54,6 +54,8 @@ MODEL_OF_METHOD = {
     "dcgan": ["dcgan"],
     "realnvp": ["realnvp"],
     "vqvae": ["vqvae", "vqvae_prior"],
+    "pixelrnn": ["pixelrnn"],
+    "vqvae2": ["vqvae2", "vqvae2_top_prior", "vqvae2_bottom_prior"],
 }
 
 
@@ -135,8 +137,12 @@ def run(
 
 
 def write_cards(scores: dict[str, Any], weights_dir: Path = WEIGHTS_DIR) -> None:
-    """weights/<model>.md from the training record and the restoration scores."""
+    """weights/<model>.md from the training record and the restoration scores, for the methods that
+    `scores` holds (a run of some methods leaves the other cards alone)."""
+    scored = {name for rows in scores["tasks"].values() for name in rows}
     for method, models in MODEL_OF_METHOD.items():
+        if method not in scored:
+            continue
         for model in models:
             record = json.loads((weights_dir / f"{model}.train.json").read_text())
             lines = [

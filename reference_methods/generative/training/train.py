@@ -24,6 +24,12 @@ Recipes (Adam throughout; learning rate divided by 10 at 80% of the iterations, 
   restarted at random encoder outputs (a common fix for dead codes, not in the paper).
 - vqvae_prior: PixelCNN over the trained vqvae's codes of the training images (and their flips),
   16×16 crops of the code maps, NLL. Needs weights/vqvae.safetensors.
+- pixelrnn: Row LSTM PixelRNN over 8-bit pixels, 16×16 patches, NLL.
+- vqvae2: the two-level VQ-VAE-2, 32×32 patches, MSE + 0.25 · (top + bottom commitment), both EMA
+  codebooks with the dead-code restarts of vqvae (`training/hierarchical.py`).
+- vqvae2_top_prior: PixelCNN over the vqvae2's top codes (8×8 crops); vqvae2_bottom_prior: the
+  PixelCNN over the bottom codes conditioned on the top codes (16×16 bottom crops with their 8×8
+  top crops). Both need weights/vqvae2.safetensors.
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ from torch import nn
 
 from reference_methods.deep.training.data import NoisyPatches, load_images
 from reference_methods.deep.training.determinism import deterministic, device_label, pick_device, save_weights
+from reference_methods.generative import pixelrnn  # noqa: F401  (registers its architecture)
 from reference_methods.generative.archs import DCGANDiscriminator, create_generative
+from reference_methods.generative.training import hierarchical as h2
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "Train400"
@@ -71,6 +79,29 @@ RECIPES: dict[str, Recipe] = {
         {"levels": 256, "features": 32, "blocks": 4, "first_kernel": 7, "hidden": 64},
         24,
         16,
+        1e-3,
+    ),
+    "pixelrnn": Recipe("pixelrnn", {"levels": 256, "features": 32, "hidden": 32, "layers": 2}, 16, 16, 1e-3),
+    "vqvae2": Recipe(
+        "vqvae2",
+        {"top_codes": 32, "bottom_codes": 64, "dim": 16, "features": 32},
+        32,
+        16,
+        1e-3,
+        extra={"commitment": 0.25},
+    ),
+    "vqvae2_top_prior": Recipe(
+        "pixelcnn",
+        {"levels": 32, "features": 32, "blocks": 3, "first_kernel": 5, "hidden": 64, "discrete_input": True},
+        8,
+        32,
+        1e-3,
+    ),
+    "vqvae2_bottom_prior": Recipe(
+        "conditional_pixelcnn",
+        {"levels": 64, "top_levels": 32, "features": 32, "blocks": 3, "first_kernel": 5, "hidden": 64},
+        16,
+        32,
         1e-3,
     ),
     "vae": Recipe("vae", {"size": 16, "latent": 32, "features": 32}, 16, 64, 1e-3),
@@ -132,7 +163,10 @@ class _Trainer:
             )
         ]
         self.held_images, self.weights_dir = held, weights_dir
-        if name == "vqvae_prior":
+        if name in h2.PRIORS:
+            self.pairs = h2.code_pairs(weights_dir / "vqvae2.safetensors", images, device)
+            self.rng = np.random.default_rng(seed)
+        elif name == "vqvae_prior":
             self.codes = _code_maps(weights_dir / "vqvae.safetensors", images, device)
             self.rng = np.random.default_rng(seed)
             # Crops of the code maps; smaller when the training images are small.
@@ -143,8 +177,14 @@ class _Trainer:
             self.disc = DCGANDiscriminator(recipe.params["size"], recipe.params["features"]).to(device)
             self.optimisers.append(torch.optim.Adam(self.disc.parameters(), lr=recipe.lr, betas=(0.5, 0.999)))
         self.unused = None
+        self.care = h2.CodebookCare(self.net, self.gen) if name == "vqvae2" else None
 
-    def batch(self) -> torch.Tensor:
+    def batch(self) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.name in h2.PRIORS:
+            # The recipe's patch counts cells of the map the prior models; crops are aligned pairs.
+            cells = self.recipe.patch * (2 if self.name == "vqvae2_top_prior" else 1)
+            top, bottom = h2.prior_batch(self.pairs, self.rng, self.batch_size, cells, self.device)
+            return top if self.name == "vqvae2_top_prior" else (bottom, top)
         if self.name == "vqvae_prior":
             p, out = self.code_patch, []
             for _ in range(self.batch_size):
@@ -155,10 +195,14 @@ class _Trainer:
             return torch.stack(out).to(self.device)
         return self.sampler.batch(self.batch_size)[1].to(self.device)
 
-    def step(self, x: torch.Tensor, first: bool) -> float:
+    def step(self, x: torch.Tensor | tuple[torch.Tensor, torch.Tensor], first: bool) -> float:
         name, net = self.name, self.net
-        if name in ("pixelcnn", "vqvae_prior"):
+        if name in ("pixelcnn", "vqvae_prior", "pixelrnn", "vqvae2_top_prior"):
             loss = net.nll(x)
+        elif name == "vqvae2_bottom_prior":
+            loss = net.nll(*x)
+        elif name == "vqvae2":
+            loss = h2.vqvae2_loss(net, self.care, x, first, self.recipe.extra["commitment"])
         elif name == "vae":
             loss = net.loss(x, self.gen)
         elif name == "realnvp":
@@ -221,7 +265,8 @@ class _Trainer:
         net.eval()
         rng = np.random.default_rng(12345)
         smallest = min(min(im.shape) for im in self.held_images)
-        p = min(self.recipe.patch if name != "vqvae_prior" else 64, smallest // 4 * 4)
+        p = self.recipe.patch if name not in ("vqvae_prior", *h2.PRIORS) else 64
+        p = min(p, smallest // 8 * 8) if name.startswith("vqvae2") else min(p, smallest // 4 * 4)
         patches = []
         for _ in range(256):
             im = self.held_images[int(rng.integers(len(self.held_images)))]
@@ -230,7 +275,9 @@ class _Trainer:
         x = torch.from_numpy(np.stack(patches)[:, None].astype(np.float32)).to(self.device)
         out: dict[str, float] = {"held_out_patches": len(patches), "patch": p}
         with torch.no_grad():
-            if name == "pixelcnn":
+            if name.startswith("vqvae2"):
+                out.update(h2.held_out(name, net, x, self.weights_dir, self.device))
+            elif name in ("pixelcnn", "pixelrnn"):
                 out["bits_per_pixel"] = float(net.nll(x)) / math.log(2)
             elif name == "vae":
                 out["neg_elbo_bits_per_pixel_8bit"] = (
