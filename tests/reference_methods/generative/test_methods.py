@@ -10,7 +10,8 @@ import pytest
 from reference_methods.generative import methods
 from reference_methods.registry import MethodError, RestorationContext, list_methods, restore
 
-GENERATIVE = ("pixelcnn", "vae", "dcgan", "realnvp", "vqvae")
+GENERATIVE = ("pixelcnn", "vae", "dcgan", "realnvp", "vqvae", "pixelrnn", "vqvae2")
+INPAINT_ONLY = ("pixelcnn", "pixelrnn", "vqvae2")
 # Fewer iterations than the defaults: these tests check the contract, not the quality.
 FAST = {"vae": {"iterations": 10}, "dcgan": {"iterations": 10}, "realnvp": {"iterations": 10}}
 
@@ -36,7 +37,7 @@ def _mask(h: int, w: int) -> np.ndarray:
 def _cases() -> list:
     cases = []
     for name in GENERATIVE:
-        tasks = ("inpaint",) if name == "pixelcnn" else ("inpaint", "sr")
+        tasks = ("inpaint",) if name in INPAINT_ONLY else ("inpaint", "sr")
         for task in tasks:
             for shape in ((14, 18), (14, 18, 3)):
                 kind = "rgb" if len(shape) == 3 else "gray"
@@ -54,9 +55,9 @@ def _context(name: str, task: str, shape: tuple[int, ...], seed: int = 0) -> Res
 def test_the_generative_family_serves_inpainting_and_sr() -> None:
     family = {m.name: m for m in list_methods() if m.family == "generative"}
     assert set(family) == set(GENERATIVE)
-    assert family["pixelcnn"].tasks == ("inpaint",)
-    for name in GENERATIVE[1:]:
-        assert set(family[name].tasks) == {"inpaint", "sr"}
+    for name in GENERATIVE:
+        expected = {"inpaint"} if name in INPAINT_ONLY else {"inpaint", "sr"}
+        assert set(family[name].tasks) == expected
 
 
 @pytest.mark.parametrize("name, task, shape", _cases())
@@ -110,6 +111,11 @@ def test_pixelcnn_sampling_depends_on_the_seed() -> None:
         ("dcgan", {"iterations": 0}, "iterations"),
         ("realnvp", {"stride": 40}, "stride"),
         ("vqvae", {"top_k": 0}, "top_k"),
+        ("pixelrnn", {"directions": 2}, "directions"),
+        ("pixelrnn", {"fill": "median"}, "fill"),
+        ("vqvae2", {"top_k": 0}, "top_k"),
+        ("vqvae2", {"noise": 0.0}, "noise"),
+        ("vqvae2", {"sample": "yes"}, "sample"),
     ],
 )
 def test_bad_parameters_are_refused_with_their_name(name: str, params: dict, message: str) -> None:
@@ -130,6 +136,17 @@ def test_missing_weights_name_the_file_and_the_training_command(tmp_path: Path) 
 
 
 def test_committed_weights_load_for_every_model() -> None:
-    for name in ("pixelcnn", "vae", "realnvp", "dcgan", "vqvae", "vqvae_prior"):
+    for name in (
+        "pixelcnn",
+        "vae",
+        "realnvp",
+        "dcgan",
+        "vqvae",
+        "vqvae_prior",
+        "pixelrnn",
+        "vqvae2",
+        "vqvae2_top_prior",
+        "vqvae2_bottom_prior",
+    ):
         net = methods.load_model(name)
         assert not any(p.requires_grad for p in net.parameters())

@@ -40,12 +40,22 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     "name, steps, batch",
-    [("pixelcnn", 30, 4), ("vae", 60, 16), ("realnvp", 30, 8), ("vqvae", 60, 8), ("vqvae_prior", 30, 8)],
+    [
+        ("pixelcnn", 30, 4),
+        ("vae", 60, 16),
+        ("realnvp", 30, 8),
+        ("vqvae", 60, 8),
+        ("vqvae_prior", 30, 8),
+        ("pixelrnn", 30, 4),
+        ("vqvae2", 60, 8),
+        ("vqvae2_top_prior", 30, 8),
+        ("vqvae2_bottom_prior", 30, 8),
+    ],
 )
 def test_a_short_training_run_reduces_the_loss(
     name: str, steps: int, batch: int, folder: Path, out_dir: Path
 ) -> None:
-    # vqvae_prior needs the vqvae trained just before it (parametrize order).
+    # vqvae_prior needs the vqvae trained just before it, the vqvae2 priors the vqvae2 (parametrize order).
     record = train(
         name,
         [folder],
@@ -110,3 +120,19 @@ def test_training_refuses_a_benchmark_test_set(tmp_path: Path) -> None:
 def test_unknown_recipe_lists_the_recipes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="recipes: .*pixelcnn"):
         train("stylegan", [tmp_path], steps=1, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["pixelrnn", "vqvae2"])
+def test_the_same_short_training_twice_gives_bit_identical_weights_and_another_seed_does_not(
+    name: str, folder: Path, tmp_path: Path
+) -> None:
+    def weights(seed: int, where: str) -> bytes:
+        out = tmp_path / where
+        train(
+            name, [folder], steps=4, seed=seed, out_dir=out, quiet=True, held_out=4, batch=4, evaluate=False
+        )
+        return (out / f"{name}.safetensors").read_bytes()
+
+    first = weights(0, "a")
+    assert weights(0, "b") == first
+    assert weights(1, "c") != first
