@@ -150,7 +150,8 @@ def write_cards(scores: dict[str, Any], weights_dir: Path = WEIGHTS_DIR) -> None
                 "",
                 f"- Architecture: `{record['arch']}` {json.dumps(record['arch_params'])}, "
                 f"{record['parameters']:,} parameters, file `{model}.safetensors`.",
-                f"- Used by the registered method `{method}` (reference_methods/generative/methods.py).",
+                f"- Used by the registered method `{method}` (reference_methods/generative/"
+                f"{'methods_ar' if method in ('pixelrnn', 'vqvae2') else 'methods'}.py).",
                 f"- Training data: {', '.join(record['data'])}: {record['training_images']} gray images "
                 f"(the last {record['held_out_images']} held out for the metrics below); never a test set.",
                 f"- Command: `{record['command']}`",
