@@ -49,9 +49,9 @@ from repro_classic_methods import DEBLUR_SETTINGS, INPAINT_SETTINGS, Table, mark
 from benchdata.degradations import degrade  # noqa: E402
 from reference_methods.registry import RestorationContext  # noqa: E402
 
-DENOISERS = ("bm3d", "wnnm", "nnm", "ksvd", "tv", "lssc", "octobos")
-DEBLURRERS = ("tv", "hyper_laplacian", "richardson_lucy")
-INPAINTERS = ("tv", "ksvd", "lowrank_completion")
+DENOISERS = ("bm3d", "wnnm", "nnm", "ksvd", "tv", "lssc", "octobos", "ncsr", "gsr")
+DEBLURRERS = ("tv", "hyper_laplacian", "richardson_lucy", "ncsr", "gsr")
+INPAINTERS = ("tv", "ksvd", "lowrank_completion", "gsr")
 SR = ("bicubic", "scsr")
 
 # PSNR (dB) published in the DnCNN paper (Zhang et al., TIP 2017): Table II (BSD68) and the Set12

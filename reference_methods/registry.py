@@ -299,6 +299,8 @@ METHOD_MODULES = (
     "reference_methods.octobos",
     "reference_methods.low_rank",
     "reference_methods.blind_deblur",
+    "reference_methods.ncsr",
+    "reference_methods.gsr",
     "reference_methods.deep.methods",
     "reference_methods.generative.methods",
     "reference_methods.generative.methods_ar",
