@@ -203,7 +203,7 @@ def gsr_denoise(
 # Registration
 
 # Denoising: κ and γ chosen on Train400 validation crops (docs/reference_methods.md); iterations per σ.
-_DENOISE = {"kappa": 0.8, "gain": 0.6}
+_DENOISE = {"kappa": 0.8, "gain": 0.7}
 
 
 def _denoise_iterations(sigma255: float) -> int:
