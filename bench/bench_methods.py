@@ -169,7 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-part-one", action="store_true")
     parser.add_argument("--skip-part-two", action="store_true")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds a 512x512 run may take")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: the process's CPU time, which on a saturated shared machine estimates the wall time of "
+        "an idle one for single-threaded code (BLAS at one thread)",
+    )
     args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     clean = data.camera().astype(np.float64) / 255.0
     import skimage
 
