@@ -38,8 +38,15 @@ from typing import Any
 
 import numpy as np
 
+from reference_methods.group_kernels import (
+    band_distances,
+    gather_groups,
+    patch_mean_sq,
+    scatter_groups,
+)
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.sparse import extract_patches, grid_positions
+from reference_methods.spectral_kernels import SOFT, WEIGHTED, shrink_groups
 from reference_methods.variational import normalized_convolution_fill
 
 # --------------------------------------------------------------------------------------------------
@@ -72,50 +79,24 @@ def block_match(
     (sorted); candidates are the positions within ±window
     of the reference in each direction that lie inside the image. Returns (R, k) indices sorted by
     distance (the reference itself, at distance 0, first). References are processed in bands of
-    rows; within a band, for each vertical displacement, the squared differences for a block of
-    horizontal displacements are box-summed at once with integral images.
+    rows; the compiled kernel fills each band's distance table (float32, as the selection needs no
+    more) and numpy's introselect picks the k nearest.
     """
-    channels = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
+    chans = np.ascontiguousarray(
+        image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0), dtype=np.float64
+    )
     h, w = image.shape[:2]
     hp, wp = h - patch + 1, w - patch + 1
     span = 2 * window + 1
     k = min(k, span * span)
-    padded = [np.pad(ch, window) for ch in channels]
-    dx = np.arange(-window, window + 1)
-    cols_bad = (ref_xs[:, None] + dx < 0) | (ref_xs[:, None] + dx >= wp)  # (Rx, span)
-    # Bands of reference rows sized so the band's distance table stays around 16M entries.
-    per_band = max(1, 16_000_000 // (len(ref_xs) * span * span))
+    ref_ys = np.ascontiguousarray(ref_ys, dtype=np.int64)
+    ref_xs = np.ascontiguousarray(ref_xs, dtype=np.int64)
+    # Bands of reference rows sized so the band's distance table stays around 4M entries.
+    per_band = max(1, 4_000_000 // (len(ref_xs) * span * span))
     out = []
     for b0 in range(0, len(ref_ys), per_band):
         ys = ref_ys[b0 : b0 + per_band]
-        top, bottom = int(ys[0]), int(ys[-1]) + patch  # pixel rows the band's patches cover
-        rows = bottom - top
-        block = max(1, min(span, 4_000_000 // (rows * w)))
-        dist = np.full((len(ys), len(ref_xs), span, span), np.inf, dtype=np.float32)
-        for iy, dy in enumerate(range(-window, window + 1)):
-            rows_ok = (ys + dy >= 0) & (ys + dy < hp)
-            if not rows_ok.any():
-                continue
-            for j0 in range(0, span, block):
-                j1 = min(span, j0 + block)
-                sq = np.zeros((rows, j1 - j0, w))
-                for ch, pad in zip(channels, padded, strict=True):
-                    cand = pad[top + dy + window : bottom + dy + window]
-                    shifted = np.lib.stride_tricks.sliding_window_view(cand, w, axis=1)  # (rows, span, W)
-                    diff = ch[top:bottom, None, :] - shifted[:, j0:j1, :]
-                    sq += diff * diff
-                c = np.zeros((rows + 1, j1 - j0, w + 1))
-                np.cumsum(np.cumsum(sq, axis=0), axis=2, out=c[1:, :, 1:])
-                # ssd[i, j, x]: distance between positions (top + i, x) and (top + i + dy, x + dx_j)
-                ssd = (
-                    c[patch:, :, patch:]
-                    - c[:-patch, :, patch:]
-                    - c[patch:, :, :-patch]
-                    + c[:-patch, :, :-patch]
-                )
-                picked = ssd[(ys[rows_ok] - top)[:, None, None], np.arange(j1 - j0)[None, :, None], ref_xs]
-                dist[rows_ok, :, iy, j0:j1] = np.moveaxis(picked, 1, 2)
-        dist[:, cols_bad[:, None, :].repeat(span, axis=1)] = np.inf
+        dist = band_distances(chans, patch, ys, ref_xs, window, hp, wp)
         flat = dist.reshape(len(ys) * len(ref_xs), span * span)
         nearest = np.argpartition(flat, k - 1, axis=1)[:, :k]
         order = np.argsort(np.take_along_axis(flat, nearest, axis=1), axis=1, kind="stable")
@@ -231,45 +212,36 @@ def group_denoise(
     p = s.patch
     if min(h, w) < p:
         raise MethodError(f"wnnm/nnm: the image {noisy.shape} is smaller than the {p}x{p} patch")
-    hp, wp = h - p + 1, w - p + 1
+    wp = w - p + 1
     ref_ys, ref_xs = wnnm_grid(h, p, s.step), wnnm_grid(w, p, s.step)
-    ref_flat = np.repeat(ref_ys, len(ref_xs)) * wp + np.tile(ref_xs, len(ref_ys))
-    all_ys, all_xs = np.arange(hp), np.arange(wp)
-    noisy_patches = extract_patches(noisy, p, all_ys, all_xs)
+    noisy = np.ascontiguousarray(noisy, dtype=np.float64)
     estimate = noisy.copy()
-    groups = None
-    k = s.patches
+    groups = np.zeros((0, 0), dtype=np.int64)
     n = p * p
     for it in range(s.iterations):
         current = estimate + s.delta * (noisy - estimate)
-        cur_patches = extract_patches(current, p, all_ys, all_xs)
-        local = s.noise_gain * np.sqrt(
-            np.abs(sigma255**2 - ((noisy_patches - cur_patches) ** 2).mean(axis=1))
-        )
+        # Per-reference noise re-estimate from its own patch (in the ys × xs order of `groups`).
+        local = s.noise_gain * np.sqrt(np.abs(sigma255**2 - patch_mean_sq(noisy, current, ref_ys, ref_xs, p)))
         if it % s.rematch_every == 0:
             k = max(s.patches - 10 * (it // s.rematch_every + 1), 10)
             groups = block_match(current, p, ref_ys, ref_xs, s.window, k)
             if it == 0:
                 local = np.full(local.shape, float(sigma255))
-        acc = np.zeros(h * w)
-        cnt = np.zeros(h * w)
+        acc = np.zeros((1, h, w))
+        cnt = np.zeros((h, w))
         for start in range(0, len(groups), chunk):
             g = groups[start : start + chunk]
-            y = cur_patches[g]  # (R, k, n)
+            y = gather_groups(current, g, wp, p)  # (R, k, n)
             mean = y.mean(axis=1, keepdims=True)
-            sig = local[ref_flat[start : start + chunk]]
+            sig = local[start : start + chunk]
             kk = g.shape[1]
             if weighted:
-                c_const = s.c * np.sqrt(kk) * 2.0 * sig * sig
-                est = shrink_singular_values(y - mean, lambda sv, c=c_const: weighted_svt(sv, c)) + mean
+                est = shrink_groups(y - mean, WEIGHTED, s.c * np.sqrt(kk) * 2.0 * sig * sig) + mean
             else:
-                tau = nnm_lambda * sig * (np.sqrt(n) + np.sqrt(kk))
-                est = shrink_singular_values(y - mean, lambda sv, t=tau: svt(sv, t)) + mean
-            pix = _pixel_index(g, p, w, wp)
-            acc += np.bincount(pix.ravel(), weights=est.ravel(), minlength=h * w)
-            cnt += np.bincount(pix.ravel(), minlength=h * w)
+                est = shrink_groups(y - mean, SOFT, nnm_lambda * sig * (np.sqrt(n) + np.sqrt(kk))) + mean
+            scatter_groups(acc, cnt, est, g, wp, p)
         covered = cnt > 0
-        estimate = np.where(covered, acc / np.maximum(cnt, 1), current.ravel()).reshape(h, w)
+        estimate = np.where(covered, acc[0] / np.maximum(cnt, 1), current)
     return estimate
 
 

@@ -9,8 +9,10 @@ import pytest
 
 from benchdata.degradations import degrade
 from reference_methods import low_rank as L
+from reference_methods import spectral_kernels as K
 from reference_methods.registry import MethodError, RestorationContext, restore
 
+from . import slow_low_rank as slow
 from .conftest import gray_image, rgb_image
 
 
@@ -44,6 +46,15 @@ def test_block_matching_finds_the_nearest_patches_within_the_window():
         assert np.all(np.abs(gy - y) <= window) and np.all(np.abs(gx - x) <= window)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_compiled_block_matching_equals_the_integral_image_reference(channels):
+    rng = np.random.default_rng(3)
+    image = rng.random((45, 38) if channels == 1 else (45, 38, 3))
+    ref_ys, ref_xs = L.wnnm_grid(45, 6, 2), L.wnnm_grid(38, 6, 2)
+    fast = L.block_match(image, 6, ref_ys, ref_xs, 9, 25)
+    assert np.array_equal(fast, slow.block_match(image, 6, ref_ys, ref_xs, 9, 25))
+
+
 def test_wnnm_grid_covers_the_tail_densely():
     assert L.wnnm_grid(20, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
     assert L.wnnm_grid(21, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14, 15]
@@ -58,6 +69,23 @@ def test_shrink_singular_values_equals_the_svd_formula(shape):
     u, s, vt = np.linalg.svd(y, full_matrices=False)
     expected = (u * np.maximum(s - 1.0, 0.0)[:, None, :]) @ vt
     assert np.allclose(L.shrink_singular_values(y, lambda sv: L.svt(sv, 1.0)), expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(30, 40, 16), (30, 9, 16)])
+@pytest.mark.parametrize("level", [0.3, 1.0, 3.0])
+def test_compiled_group_shrinkage_equals_the_svd_formula(shape, level):
+    # Low-rank groups plus noise; `level` scales the thresholds so that none, a few (the MRRR path)
+    # or many (the divide-and-conquer path) singular values survive.
+    rng = np.random.default_rng(4)
+    r, a, b = shape
+    y = rng.standard_normal((r, a, 2)) @ rng.standard_normal((r, 2, b)) * 4 + rng.standard_normal(shape)
+    u, s, vt = np.linalg.svd(y, full_matrices=False)
+    tau = level * rng.uniform(1.0, 6.0, r)
+    soft = (u * np.maximum(s - tau[:, None], 0.0)[:, None, :]) @ vt
+    assert np.allclose(K.shrink_groups(y, K.SOFT, tau), soft, atol=1e-9)
+    c = level * rng.uniform(1.0, 9.0, r)
+    weighted = (u * L.weighted_svt(s, c)[:, None, :]) @ vt
+    assert np.allclose(K.shrink_groups(y, K.WEIGHTED, c), weighted, atol=1e-9)
 
 
 def test_singular_value_thresholding_is_the_nuclear_norm_prox():
@@ -107,6 +135,17 @@ def test_wnnm_beats_nnm_and_the_noisy_input():
     w = restore("wnnm", noisy, ctx)
     n = restore("nnm", noisy, ctx)
     assert _psnr(w, clean) > _psnr(n, clean) > _psnr(noisy, clean) + 3
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_group_denoising_fast_path_equals_the_reference_loop(weighted):
+    # The compiled kernels change summation order only: far below the 0.01 dB the speed-up may cost.
+    clean = gray_image(40)
+    noisy = degrade(clean, {"task": "denoise", "sigma": 25}, 5).image * 255.0
+    schedule = L.GroupSchedule(patch=6, patches=40, iterations=4, noise_gain=0.56, step=2, window=10)
+    fast = L.group_denoise(noisy, 25.0, schedule, weighted=weighted, nnm_lambda=0.3)
+    reference = slow.group_denoise(noisy, 25.0, schedule, weighted=weighted, nnm_lambda=0.3)
+    assert np.abs(fast - reference).max() < 1e-6
 
 
 def test_group_denoising_leaves_a_noise_free_flat_image_unchanged():
