@@ -40,13 +40,14 @@ import numpy as np
 
 from reference_methods.group_kernels import (
     band_distances,
+    gather_channel_groups,
     gather_groups,
     patch_mean_sq,
     scatter_groups,
 )
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.sparse import extract_patches, grid_positions
-from reference_methods.spectral_kernels import SOFT, WEIGHTED, shrink_groups
+from reference_methods.sparse import grid_positions
+from reference_methods.spectral_kernels import SOFT, WEIGHTED, shrink_groups, shrink_groups_relative
 from reference_methods.variational import normalized_convolution_fill
 
 # --------------------------------------------------------------------------------------------------
@@ -330,15 +331,6 @@ def nnm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
 # Low-rank matrix completion on patch groups (inpainting)
 
 
-def _channel_patches(image: np.ndarray, patch: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Patches of every channel side by side: (N, C · patch²) (C = 1 for a 2-D image)."""
-    if image.ndim == 2:
-        return extract_patches(image, patch, ys, xs)
-    return np.concatenate(
-        [extract_patches(image[..., c], patch, ys, xs) for c in range(image.shape[2])], axis=1
-    )
-
-
 def lowrank_complete(
     observed: np.ndarray,
     mask: np.ndarray,
@@ -367,43 +359,40 @@ def lowrank_complete(
         raise MethodError(
             f"lowrank_completion: the image {observed.shape} is smaller than the {patch}x{patch} patch"
         )
-    hp, wp = h - patch + 1, w - patch + 1
+    wp = w - patch + 1
     known = ~mask
     known_img = known if observed.ndim == 2 else known[..., None]
     estimate = normalized_convolution_fill(observed, mask)
     ref_ys, ref_xs = grid_positions(h, patch, step), grid_positions(w, patch, step)
-    all_ys, all_xs = np.arange(hp), np.arange(wp)
-    known_patches = np.tile(extract_patches(known.astype(np.float64), patch, all_ys, all_xs) > 0.5, (1, n_ch))
-    obs_patches = _channel_patches(np.where(known_img, observed, 0.0), patch, all_ys, all_xs)
+    # (C, H, W) planes for the compiled gathers: the known mask once per channel, the observation
+    # with its missing pixels zeroed.
+    known_planes = np.ascontiguousarray(np.repeat(known[None].astype(np.float64), n_ch, axis=0))
+    obs_planes = _planes(np.where(known_img, observed, 0.0))
     ratios = np.geomspace(tau_start, tau_end, outer) if outer > 1 else np.array([tau_end])
-    n = patch * patch
     for ratio in ratios:
         groups = block_match(estimate, patch, ref_ys, ref_xs, window, patches)
-        cur_patches = _channel_patches(estimate, patch, all_ys, all_xs)
-        acc = np.zeros((n_ch, h * w))
-        cnt = np.zeros(h * w)
+        cur_planes = _planes(estimate)
+        acc = np.zeros((n_ch, h, w))
+        cnt = np.zeros((h, w))
         for start in range(0, len(groups), chunk):
             g = groups[start : start + chunk]
-            omega = known_patches[g]
-            y = obs_patches[g]
-            x = cur_patches[g]
-            tau: list[np.ndarray] = []
-
-            def soft(sv: np.ndarray, tau: list[np.ndarray] = tau, ratio: float = ratio) -> np.ndarray:
-                if not tau:  # the threshold is fixed from the group's first largest singular value
-                    tau.append(ratio * sv.max(axis=1))
-                return svt(sv, tau[0])
-
-            for _ in range(inner):
-                x = shrink_singular_values(np.where(omega, y, x), soft)
-            pix = _pixel_index(g, patch, w, wp).ravel()
-            for c in range(n_ch):
-                acc[c] += np.bincount(pix, weights=x[..., c * n : (c + 1) * n].ravel(), minlength=h * w)
-            cnt += np.bincount(pix, minlength=h * w)
-        previous = estimate.reshape(h * w, n_ch).T
-        fill = np.where(cnt > 0, acc / np.maximum(cnt, 1), previous).T.reshape(observed.shape)
-        estimate = np.where(known_img, observed, fill)
+            omega = gather_channel_groups(known_planes, g, wp, patch) > 0.5
+            y = gather_channel_groups(obs_planes, g, wp, patch)
+            x = gather_channel_groups(cur_planes, g, wp, patch)
+            # The threshold is fixed from each group's first largest singular value.
+            x, tau = shrink_groups_relative(np.where(omega, y, x), ratio)
+            for _ in range(inner - 1):
+                x = shrink_groups(np.where(omega, y, x), SOFT, tau)
+            scatter_groups(acc, cnt, x, g, wp, patch)
+        fill = np.where(cnt > 0, acc / np.maximum(cnt, 1), cur_planes)
+        estimate = np.where(known_img, observed, np.moveaxis(fill, 0, -1).reshape(observed.shape))
     return estimate
+
+
+def _planes(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) as contiguous float64 (C, H, W) planes (C = 1 for a 2-D image)."""
+    stack = image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)
+    return np.ascontiguousarray(stack, dtype=np.float64)
 
 
 def _completion_defaults(context: RestorationContext) -> dict[str, Any]:

@@ -37,6 +37,43 @@ _dstedc = _lapack("dstedc", 11)
 
 SOFT = 0  # f(σ) = max(σ − τ, 0); param = τ
 WEIGHTED = 1  # WNNM: f(σ) = (σ + sqrt(σ² − 4C)) / 2 when σ² > 4C else 0; param = C
+RELATIVE = 2  # soft-thresholding with τ = param · σ_max(group); param is replaced by that τ
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _count_below(diag, off, x):
+    """Eigenvalues of the symmetric tridiagonal (diag, off) below x: the negative pivots of the
+    LDLᵀ factorisation of T − x·I (Sturm count), O(r)."""
+    below = 0
+    q = 1.0
+    for j in range(diag.shape[0]):
+        q = diag[j] - x - (off[j - 1] * off[j - 1] / q if j else 0.0)
+        if q == 0.0:
+            q = -1e-300
+        if q < 0.0:
+            below += 1
+    return below
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _largest_eigenvalue(diag, off):
+    """The largest eigenvalue of the symmetric tridiagonal (diag, off), by bisection on the Sturm
+    count inside the Gershgorin interval, to the last bit."""
+    r = diag.shape[0]
+    lo, hi = np.inf, -np.inf
+    for j in range(r):
+        radius = (abs(off[j - 1]) if j else 0.0) + (abs(off[j]) if j < r - 1 else 0.0)
+        lo = min(lo, diag[j] - radius)
+        hi = max(hi, diag[j] + radius)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if _count_below(diag, off, mid) == r:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def _shrink_groups_py(groups, grams, mode, params):
@@ -79,12 +116,6 @@ def _shrink_groups_py(groups, grams, mode, params):
     a_mat = np.empty((r, r))
     ratios = np.empty(r)
     for g in range(n_ref):
-        p = params[g]
-        # Eigenvalue λ = σ² above which f(σ) > 0.
-        if mode == SOFT:
-            threshold = p * p if p > 0 else 0.0
-        else:
-            threshold = 4.0 * p
         a_mat[:, :] = grams[g]
         _dsytrd(
             c_l.ctypes,
@@ -98,18 +129,12 @@ def _shrink_groups_py(groups, grams, mode, params):
             lwork.ctypes,
             info.ctypes,
         )
-        # How many eigenvalues exceed the threshold: a Sturm count on the tridiagonal (LDLᵀ of
-        # T − threshold·I has as many negative pivots as T has eigenvalues below it), O(r).
-        below = 0
-        q = diag[0] - threshold
-        for j in range(r):
-            if j:
-                q = diag[j] - threshold - off[j - 1] * off[j - 1] / q
-            if q == 0.0:
-                q = -1e-300
-            if q < 0.0:
-                below += 1
-        count = r - below
+        if mode == RELATIVE:
+            params[g] *= np.sqrt(max(_largest_eigenvalue(diag, off[: r - 1]), 0.0))
+        p = params[g]
+        # Eigenvalue λ = σ² above which f(σ) > 0, and how many exceed it.
+        threshold = 4.0 * p if mode == WEIGHTED else (p * p if p > 0 else 0.0)
+        count = r - _count_below(diag, off[: r - 1], threshold)
         if count == 0:
             continue
         if count <= few:
@@ -196,7 +221,7 @@ def _shrink_groups_py(groups, grams, mode, params):
         # Only the kept directions: X = (Y Vₘ) diag(ratio) Vₘᵀ (tall) or Vₘ diag(ratio) (Vₘᵀ Y) (wide).
         for j in range(count):
             sigma = np.sqrt(max(wm[j], 0.0))
-            if mode == SOFT:
+            if mode != WEIGHTED:
                 shrunk = max(sigma - p, 0.0)
             else:
                 disc = sigma * sigma - 4.0 * p
@@ -232,5 +257,15 @@ def shrink_groups(groups: np.ndarray, mode: int, params: np.ndarray) -> np.ndarr
     groups = np.ascontiguousarray(groups, dtype=np.float64)
     tall = groups.shape[1] >= groups.shape[2]
     gram = np.swapaxes(groups, 1, 2) @ groups if tall else groups @ np.swapaxes(groups, 1, 2)
-    params = np.ascontiguousarray(np.broadcast_to(np.asarray(params, dtype=np.float64), (groups.shape[0],)))
+    params = np.array(np.broadcast_to(np.asarray(params, dtype=np.float64), (groups.shape[0],)))
     return _shrink_groups(groups, np.ascontiguousarray(gram), mode, params)
+
+
+def shrink_groups_relative(groups: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Soft-thresholding of every matrix of `groups` at τ = ratio · (its largest singular value);
+    returns (X, τ per group)."""
+    groups = np.ascontiguousarray(groups, dtype=np.float64)
+    tall = groups.shape[1] >= groups.shape[2]
+    gram = np.swapaxes(groups, 1, 2) @ groups if tall else groups @ np.swapaxes(groups, 1, 2)
+    taus = np.full(groups.shape[0], float(ratio))
+    return _shrink_groups(groups, np.ascontiguousarray(gram), RELATIVE, taus), taus
