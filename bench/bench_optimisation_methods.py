@@ -4,7 +4,7 @@ scikit-image.
     OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/bench_optimisation_methods.py [--repeat 3]
         [--methods NAME,...]
 
-Part 1: each method of `reference_methods.variational`, `.sparse` and `.low_rank`, with its defaults,
+Part 1: each method of `reference_methods.variational`, `.ksvd`, `.scsr` and `.low_rank`, with its defaults,
 on each task it serves, on scikit-image's 512×512 gray `camera` degraded as in bench/bench_methods.py
 (denoise σ = 25; deblur Gaussian 15×15 σ = 2 + noise σ = 2.55; inpaint random boxes 20%; SR ×4 from
 the 128×128 bicubic LR). The median of `--repeat` runs (a single run for methods slower than 20 s).
@@ -38,7 +38,12 @@ from benchdata.degradations import degrade  # noqa: E402
 from reference_methods.registry import RestorationContext, list_methods, restore  # noqa: E402
 from reference_methods.variational import richardson_lucy, rof_denoise  # noqa: E402
 
-OWN_MODULES = ("reference_methods.variational", "reference_methods.sparse", "reference_methods.low_rank")
+OWN_MODULES = (
+    "reference_methods.variational",
+    "reference_methods.ksvd",
+    "reference_methods.scsr",
+    "reference_methods.low_rank",
+)
 SPECS = {
     "denoise": {"task": "denoise", "sigma": 25},
     "deblur": {"task": "deblur", "sigma": 2.55, "kernel": {"type": "gaussian", "size": 15, "sigma": 2.0}},

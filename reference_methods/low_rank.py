@@ -45,8 +45,8 @@ from reference_methods.group_kernels import (
     patch_mean_sq,
     scatter_groups,
 )
+from reference_methods.patches import grid_positions
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.sparse import grid_positions
 from reference_methods.spectral_kernels import SOFT, WEIGHTED, shrink_groups, shrink_groups_relative
 from reference_methods.variational import normalized_convolution_fill
 

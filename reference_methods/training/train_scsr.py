@@ -9,7 +9,7 @@ scale, LR = imresize(HR, 1/s) rounded to uint8, M = imresize(LR, s) (MATLAB bicu
 maps of M at that patch); pairs whose HR patch variance is below 10 are pruned (the authors' rule).
 Both halves are normalised to unit norm and stacked, x = [x_h; x_l]/√2, and one dictionary D is
 learned for min Σ ½||x − Dα||² + λ||α||₁ s.t. ||d_j|| ≤ 1 by alternating the lasso (all signals,
-`reference_methods.sparse.lasso`) with block-coordinate descent on the atoms (Mairal et al., JMLR
+`reference_methods.scsr.lasso`) with block-coordinate descent on the atoms (Mairal et al., JMLR
 2010, Alg. 2). D splits into D_h and D_l, each column-normalised (as the authors do). The contrast
 gain ||x_h|| ≈ g ||m − mean(m)|| is fitted by least squares on the same pairs.
 
@@ -30,9 +30,9 @@ import numpy as np
 
 from benchdata.image_files import read_image, round_to_uint8
 from benchdata.resize import imresize, modcrop
-from reference_methods.sparse import (
+from reference_methods.patches import extract_patches
+from reference_methods.scsr import (
     WEIGHTS_DIR,
-    extract_patches,
     lasso,
     scsr_feature_patches,
     scsr_features,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from reference_methods.low_rank import GroupSchedule, shrink_singular_values, svt, weighted_svt, wnnm_grid
+from reference_methods.patches import extract_patches, grid_positions
 from reference_methods.registry import MethodError
-from reference_methods.sparse import extract_patches, grid_positions
 from reference_methods.variational import normalized_convolution_fill
 
 

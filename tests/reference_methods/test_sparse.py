@@ -1,5 +1,6 @@
-"""Tests for reference_methods.sparse: OMP, masked OMP, K-SVD, the lasso solver, and the K-SVD and
-sparse-coding super-resolution methods, each against an independent computation."""
+"""Tests for the sparse family (reference_methods.ksvd and .scsr, through the `sparse` re-exports):
+OMP, masked OMP, K-SVD, the lasso solver, and the K-SVD and sparse-coding super-resolution methods,
+each against an independent computation."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 
 from benchdata.degradations import degrade
 from benchdata.resize import imresize
+from reference_methods import ksvd as K
 from reference_methods import sparse as S
 from reference_methods.registry import MethodError, RestorationContext, restore
 
+from . import slow_sparse as slow
 from .conftest import gray_image, rgb_image
 
 
@@ -68,6 +71,23 @@ def test_omp_equals_textbook_omp_for_a_fixed_number_of_atoms():
     found = S.omp(d, x, max_atoms=5)
     expected = np.stack([_naive_omp(d, x[:, i], 5) for i in range(25)], axis=1)
     assert np.allclose(found, expected, atol=1e-10)
+
+
+def test_compiled_omp_equals_the_batch_omp_reference():
+    d = _random_dictionary(36, 90, 11)
+    x = d @ _sparse_codes(90, 200, 4, 12) + 0.05 * np.random.default_rng(13).standard_normal((36, 200))
+    for tol, atoms in [(0.1, 18), (None, 5), (np.linspace(0.01, 2.0, 200), 10)]:
+        fast = S.omp(d, x, tol_sq=tol, max_atoms=atoms)
+        assert np.allclose(fast, slow.omp(d, x, tol_sq=tol, max_atoms=atoms), atol=1e-10)
+
+
+def test_ksvd_denoising_with_the_compiled_omp_equals_the_reference(monkeypatch):
+    clean = gray_image(32)
+    noisy = degrade(clean, {"task": "denoise", "sigma": 20}, 3).image
+    fast = K.ksvd_denoise_channel(noisy, 20.0, iterations=2, training_patches=400)
+    monkeypatch.setattr(K, "omp", slow.omp)
+    reference = K.ksvd_denoise_channel(noisy, 20.0, iterations=2, training_patches=400)
+    assert np.abs(fast - reference).max() < 1e-9
 
 
 def test_omp_stops_at_the_error_target():
