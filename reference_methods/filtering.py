@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from reference_methods.nlm_kernels import nl_means_kernel
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +371,8 @@ def nl_means(
 
     Implementation: w(x, x+δ) = w(x+δ, x), so each offset δ of one half of the window is computed
     once and credited to both pixels (Darbon et al. 2008's trick); patch sums are box filters.
-    Distances in float32 (torch, CUDA when present), accumulation in float64.
+    Distances in float32, accumulation in float64: a compiled numba kernel on the CPU
+    (`nlm_kernels`), torch on CUDA when present (not GPU-verified here).
     """
     f, t = int(patch_radius), int(search_radius)
     x_hwc = _as_hwc(image)
@@ -378,6 +380,37 @@ def nl_means(
     pad = 2 * t + f  # the extended box [-t, H+t) around the image, plus patch margins
     xp_np = np.pad(x_hwc, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     device = torch_device()
+    if device.type == "cpu":
+        planes = np.ascontiguousarray(np.moveaxis(xp_np, 2, 0), dtype=np.float64)
+        out = nl_means_kernel(
+            planes,
+            planes.astype(np.float32).astype(np.float64),
+            hh,
+            ww,
+            f,
+            t,
+            2.0 * noise_std * noise_std,
+            1.0 / (h * h),
+            center_weight == "max",
+        )
+        return _like_input(np.moveaxis(out, 0, 2), image)
+    return _nl_means_torch(xp_np, hh, ww, f, t, h, noise_std, center_weight, image, device)
+
+
+def _nl_means_torch(
+    xp_np: np.ndarray,
+    hh: int,
+    ww: int,
+    f: int,
+    t: int,
+    h: float,
+    noise_std: float,
+    center_weight: str,
+    image: np.ndarray,
+    device: torch.device,
+) -> np.ndarray:
+    """`nl_means` in torch (the CUDA path; on the CPU the compiled kernel is used instead)."""
+    pad = 2 * t + f
     xp = torch.as_tensor(np.moveaxis(xp_np, 2, 0).copy(), dtype=torch.float64, device=device)
     xp32 = xp.float()
     eh, ew = hh + 2 * t, ww + 2 * t  # extended box size

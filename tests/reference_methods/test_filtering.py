@@ -254,6 +254,22 @@ def test_nlm_denoises_like_scikit_image_fast_mode(gray, psnr):
     assert np.mean(np.abs(ours - theirs)) < 0.015
 
 
+@pytest.mark.parametrize(("channels", "center"), [(1, "max"), (3, "one")])
+def test_nlm_cpu_kernel_equals_the_torch_path(channels, center):
+    # The torch code is what runs on CUDA; on the CPU the compiled kernel replaces it.
+    import torch
+
+    from reference_methods import filtering
+
+    rng = np.random.default_rng(12)
+    image = rng.random((23, 19) if channels == 1 else (23, 19, 3))
+    f, t = 2, 4
+    pad = 2 * t + f
+    xp = np.pad(filtering._as_hwc(image), ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    torch_out = filtering._nl_means_torch(xp, 23, 19, f, t, 0.15, 0.05, center, image, torch.device("cpu"))
+    assert np.abs(nl_means(image, 0.15, 0.05, f, t, center) - torch_out).max() < 1e-6
+
+
 def test_nlm_rgb_uses_one_weight_for_all_channels():
     rng = np.random.default_rng(11)
     gray = rng.random((16, 16))
