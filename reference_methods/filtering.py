@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from reference_methods.nlm_kernels import nl_means_kernel
+from reference_methods.nlm_kernels import nl_means_kernel, nlm_inpaint_step
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 
 # ---------------------------------------------------------------------------------------------
@@ -587,9 +587,25 @@ def nlm_inpaint_filter(
 
     f, t = int(patch_radius), int(search_radius)
     u_np = _as_hwc(fill_missing(image, mask, order=2))
-    hh, ww, _ = u_np.shape
     device = torch_device()
     conf_np = np.where(mask, filled_confidence, 1.0)
+    if device.type == "cpu":
+        return _like_input(_nlm_inpaint_cpu(u_np, mask, conf_np, h, f, t, iterations), image)
+    return _like_input(_nlm_inpaint_torch(u_np, mask, conf_np, h, f, t, iterations, device), image)
+
+
+def _nlm_inpaint_torch(
+    u_np: np.ndarray,
+    mask: np.ndarray,
+    conf_np: np.ndarray,
+    h: float,
+    f: int,
+    t: int,
+    iterations: int,
+    device: torch.device,
+) -> np.ndarray:
+    """`nlm_inpaint_filter`'s iterations in torch (the CUDA path), on the whole image."""
+    hh, ww, _ = u_np.shape
     pad = f + t
     k = 2 * f + 1
 
@@ -625,7 +641,29 @@ def nlm_inpaint_filter(
         update = torch.where(den > 1e-300, num / torch.clamp(den, min=1e-300), current)
         current = torch.where(missing[None], update, current)
         u_np = np.moveaxis(current.cpu().numpy(), 0, 2)
-    return _like_input(np.ascontiguousarray(u_np), image)
+    return np.ascontiguousarray(u_np)
+
+
+def _nlm_inpaint_cpu(
+    u_hwc: np.ndarray, mask: np.ndarray, conf: np.ndarray, h: float, f: int, t: int, iterations: int
+) -> np.ndarray:
+    """`nlm_inpaint_filter`'s iterations on the CPU: the compiled kernel visits the missing pixels
+    only (the torch code filters the whole image, then keeps the missing pixels)."""
+    pad, k = f + t, 2 * f + 1
+    cp = np.pad(conf, pad, mode="reflect").astype(np.float32).astype(np.float64)
+    # Patch sums of the confidences: box filter of the padded map, (H + 2t, W + 2t).
+    c_int = np.pad(np.cumsum(np.cumsum(cp, axis=0), axis=1), ((1, 0), (1, 0)))
+    c_patch = c_int[k:, k:] - c_int[:-k, k:] - c_int[k:, :-k] + c_int[:-k, :-k]
+    ys, xs = np.nonzero(mask)
+    current = np.ascontiguousarray(np.moveaxis(u_hwc, 2, 0), dtype=np.float64)
+    for _ in range(iterations):
+        up = np.pad(current, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+        out = current.copy()
+        nlm_inpaint_step(
+            up.astype(np.float32).astype(np.float64), cp, c_patch, ys, xs, f, t, 1.0 / (h * h), out
+        )
+        current = out
+    return np.ascontiguousarray(np.moveaxis(current, 0, 2))
 
 
 # Tuned on the starter benchmark's validation split (bench/tune_classic_methods.py): scattered

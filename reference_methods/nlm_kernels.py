@@ -110,3 +110,53 @@ def _nl_means(xp, xq, hh, ww, f, t, offset2, inv_h2, max_centre):
 
 _box_mean_compiled = _compile(_box_mean)
 nl_means_kernel = _compile(_nl_means)
+
+
+def _nlm_inpaint_step(up, cp, c_patch, missing_ys, missing_xs, f, t, inv_h2, out):
+    """One iteration of `filtering.nlm_inpaint_filter`, evaluated at the missing pixels only.
+
+    up (C, H + 2p, W + 2p) the current estimate rounded to float32 values, cp (H + 2p, W + 2p) the
+    confidences, both reflect-padded by p = f + t; c_patch (H + 2t, W + 2t) the confidence sums of
+    every patch (the torch code's box filter of cp). For each search offset, the confidence-weighted
+    squared differences are box-summed over the whole image with running sums (as the torch code
+    does), and the weights are then formed for the missing pixels only. Writes the new value of each
+    missing pixel into out (C, H, W); a pixel with no usable exemplar keeps its value.
+    """
+    n_ch = up.shape[0]
+    hh, ww = out.shape[1], out.shape[2]
+    k = 2 * f + 1
+    inv_k2 = 1.0 / (k * k)
+    inv_c = 1.0 / n_ch
+    n_missing = missing_ys.shape[0]
+    num = np.zeros((n_missing, n_ch))
+    den = np.zeros(n_missing)
+    e = np.empty((hh + 2 * f, ww + 2 * f))
+    box = np.empty((hh, ww))
+    column = np.empty(ww + 2 * f)
+    for dy in range(-t, t + 1):
+        for dx in range(-t, t + 1):
+            if dy == 0 and dx == 0:
+                continue  # x is not its own exemplar
+            for i in range(hh + 2 * f):
+                for j in range(ww + 2 * f):
+                    d = 0.0
+                    for c in range(n_ch):
+                        diff = up[c, t + dy + i, t + dx + j] - up[c, t + i, t + j]
+                        d += diff * diff
+                    e[i, j] = cp[t + i, t + j] * d * inv_c
+            _box_mean_compiled(e, k, box, column)  # patch means: × k² gives the sums
+            for idx in range(n_missing):
+                y = missing_ys[idx]
+                x = missing_xs[idx]
+                d2 = box[y, x] * (k * k) / c_patch[t + y, t + x]
+                w = np.float64(np.float32(np.exp(-d2 * inv_h2))) * (c_patch[t + y + dy, t + x + dx] * inv_k2)
+                for c in range(n_ch):
+                    num[idx, c] += w * up[c, f + t + y + dy, f + t + x + dx]
+                den[idx] += w
+    for idx in range(n_missing):
+        if den[idx] > 1e-300:
+            for c in range(n_ch):
+                out[c, missing_ys[idx], missing_xs[idx]] = num[idx, c] / den[idx]
+
+
+nlm_inpaint_step = _compile(_nlm_inpaint_step)

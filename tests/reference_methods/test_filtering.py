@@ -270,6 +270,24 @@ def test_nlm_cpu_kernel_equals_the_torch_path(channels, center):
     assert np.abs(nl_means(image, 0.15, 0.05, f, t, center) - torch_out).max() < 1e-6
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_nlm_inpainting_cpu_kernel_equals_the_torch_path(channels):
+    import torch
+
+    from reference_methods import filtering
+
+    rng = np.random.default_rng(13)
+    image = rng.random((26, 21) if channels == 1 else (26, 21, 3))
+    mask = np.zeros((26, 21), dtype=bool)
+    mask[8:14, 5:12] = True
+    mask[rng.random((26, 21)) < 0.1] = True
+    u = filtering._as_hwc(image)
+    conf = np.where(mask, 0.1, 1.0)
+    kernel = filtering._nlm_inpaint_cpu(u, mask, conf, 0.1, 2, 3, 3)
+    torch_out = filtering._nlm_inpaint_torch(u, mask, conf, 0.1, 2, 3, 3, torch.device("cpu"))
+    assert np.abs(kernel - torch_out).max() < 1e-6
+
+
 def test_nlm_rgb_uses_one_weight_for_all_channels():
     rng = np.random.default_rng(11)
     gray = rng.random((16, 16))
