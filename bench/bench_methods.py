@@ -1,7 +1,7 @@
 """Time every registered classic method on a 512x512 image, and compare with scikit-image.
 
     nice .venv/bin/python bench/bench_methods.py [--repeat 3] [--methods NAME,...] [--tasks TASK,...]
-        [--budget SECONDS] [--skip-part-one | --skip-part-two] [--clock wall|cpu]
+        [--budget SECONDS] [--skip-part-one | --skip-part-two] [--clock wall|cpu] [--pairs NLM,...]
 
 Part 1: each non-deep method, with its defaults, on each task it serves: 512x512 gray `camera`
 (scikit-image's bundled photo) degraded by `benchdata.degradations.degrade` (denoise σ=25; deblur
@@ -101,7 +101,7 @@ def part_one(
             print(f"| {info.name} | {info.family} | {task} | {seconds:.3f} |", flush=True)
 
 
-def part_two(clean: np.ndarray, repeat: int) -> None:
+def part_two(clean: np.ndarray, repeat: int, only: set[str] | None = None) -> None:
     from reference_methods.variational import richardson_lucy, rof_denoise
 
     sigma = 25 / 255
@@ -153,6 +153,8 @@ def part_two(clean: np.ndarray, repeat: int) -> None:
     }
     print("\n| operation | ours (s) | scikit-image (s) | ratio ours / scikit-image |\n|---|---|---|---|")
     for label, (ours, theirs) in pairs.items():
+        if only and label.split(" (")[0] not in only:
+            continue
         t_ours, t_theirs = [], []
         for _ in range(repeat):  # alternate, so load changes hit both alike
             t_ours.append(timed(ours, 1))
@@ -168,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default=None, help="comma-separated tasks for part 1 (default: all)")
     parser.add_argument("--skip-part-one", action="store_true")
     parser.add_argument("--skip-part-two", action="store_true")
+    parser.add_argument("--pairs", default=None, help="comma-separated part-2 operations, e.g. NLM,bilateral")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds a 512x512 run may take")
     parser.add_argument(
         "--clock",
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         tasks = set(args.tasks.split(",")) if args.tasks else None
         part_one(clean, args.repeat, only, args.budget, tasks)
     if not args.skip_part_two:
-        part_two(clean, args.repeat)
+        part_two(clean, args.repeat, set(args.pairs.split(",")) if args.pairs else None)
     return 0
 
 

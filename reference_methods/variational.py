@@ -36,6 +36,7 @@ from scipy import fft as sfft
 from scipy import ndimage, signal
 
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
+from reference_methods.tv_kernels import tv_inpaint_iterations
 
 # --------------------------------------------------------------------------------------------------
 # Parameter checks shared by the methods of this module
@@ -299,18 +300,21 @@ def tv_inpaint(
     per iteration, falls below `tol`.
     """
     known = ~mask
-    u = normalized_convolution_fill(f, mask)
+    u = np.ascontiguousarray(normalized_convolution_fill(f, mask), dtype=np.float64)
     u_bar = u.copy()
     y = np.zeros((2, *f.shape))
     tau = sigma = 1.0 / np.sqrt(8.0)
     check_from = u.copy()
-    for it in range(1, max_iter + 1):
-        y += sigma * grad_neumann(u_bar)
-        y /= np.maximum(1.0, _pointwise_norm(y))
-        u_old = u
-        u = u + tau * div_neumann(y)
-        u[known] = f[known]
-        u_bar = 2.0 * u - u_old
+    # The iterations run in the compiled kernel (bit-identical to the numpy formulation in
+    # `grad_neumann` / `div_neumann` / `_pointwise_norm`), in blocks up to the next convergence check.
+    gray = f.ndim == 2
+    views = (u[..., None], u_bar[..., None], y[..., None]) if gray else (u, u_bar, y)
+    data = np.ascontiguousarray(f[..., None] if gray else f, dtype=np.float64)
+    it = 0
+    while it < max_iter:
+        count = min(10 - it % 10, max_iter - it)
+        tv_inpaint_iterations(*views, data, known, tau, sigma, count, not gray)
+        it += count
         if it % 10 == 0:
             change = np.sqrt(np.mean((u - check_from) ** 2)) / 10.0
             if change < tol:
