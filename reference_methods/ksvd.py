@@ -6,8 +6,8 @@ and trained on the noisy image's own patches by K-SVD (Aharon, Elad & Bruckstein
 sparse coding by error-constrained OMP (||x − Dα||² ≤ n (C σ)², C = 1.15), and the paper's
 closed-form averaging x̂ = (λ y + Σ Rᵢᵀ D αᵢ) / (λ + Σ Rᵢᵀ Rᵢ) with λ = 30/σ (σ on 0–255).
 For speed: the dictionary is trained on a random subset of patches (as the authors' code does,
-with a smaller cap) for a fixed number of K-SVD iterations; OMP is vectorised over patches
-(Batch-OMP, Rubinstein, Zibulevsky & Elad 2008).
+with a smaller cap) for a fixed number of K-SVD iterations; OMP is Batch-OMP (Rubinstein,
+Zibulevsky & Elad 2008), compiled per signal (`omp_kernels`).
 Inpainting: OMP and K-SVD restricted to each patch's known pixels ("masked OMP"; Mairal, Elad &
 Sapiro, IEEE TIP 2008 for the missing-data K-SVD), the dictionary update fed with the current
 estimate in the missing entries (an EM step), and the missing pixels set to the average of the

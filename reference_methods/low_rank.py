@@ -26,6 +26,10 @@ from its known entries fills missing pixels.
   2007 MATLAB release's fixed parameters, for comparing with tables made with it); colour images
   use its CBM3D (opponent colour space).
 
+Speed: block matching, the group gathers / aggregation (`group_kernels`) and the singular-value
+shrinkage (`spectral_kernels`: only the eigenpairs above the threshold) are compiled numba kernels;
+the previous numpy code is kept as the tests' reference (tests/reference_methods/slow_low_rank.py).
+
 Array convention: float64, (H, W) gray or (H, W, 3) RGB on [0, 1] at the edge; the group methods
 work internally on one channel on the 0–255 scale (the scale their constants are given in). Colour
 images are processed channel by channel (the published WNNM is a grayscale method).
