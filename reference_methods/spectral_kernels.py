@@ -76,167 +76,127 @@ def _largest_eigenvalue(diag, off):
     return hi
 
 
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@numba.njit(**_JIT)
+def _int(value):
+    """A one-element int32 array (LAPACK takes every argument by reference)."""
+    return np.full(1, value, np.int32)
+
+
+@numba.njit(**_JIT)
+def _char(code):
+    """A one-element character argument, `code` = ord(letter)."""
+    return np.full(1, code, np.uint8)
+
+
+@numba.njit(**_JIT)
+def _tridiagonalise(a_mat, diag, off, tau, work):
+    """dsytrd: a_mat (r, r) symmetric → tridiagonal (diag, off) and the reflectors (in a_mat, tau)."""
+    r = a_mat.shape[0]
+    n_i, info = _int(r), _int(0)
+    lwork = _int(work.shape[0])
+    _dsytrd(_char(ord("L")).ctypes, n_i.ctypes, a_mat.ctypes, n_i.ctypes, diag.ctypes,
+            off.ctypes, tau.ctypes, work.ctypes, lwork.ctypes, info.ctypes)  # fmt: skip
+
+
+@numba.njit(**_JIT)
+def _top_by_mrrr(diag, off, count, w, z, work, iwork):
+    """dstemr: the `count` largest eigenpairs of the tridiagonal into w, z (rows); False on failure."""
+    r = diag.shape[0]
+    n_i, info, m = _int(r), _int(0), _int(0)
+    c_v = _char(ord("V"))
+    il, iu = _int(r - count + 1), _int(r)
+    unused = np.zeros(1)
+    _dstemr(c_v.ctypes, _char(ord("I")).ctypes, n_i.ctypes, diag.ctypes, off.ctypes,
+            unused.ctypes, unused.ctypes, il.ctypes, iu.ctypes, m.ctypes, w.ctypes, z.ctypes, n_i.ctypes,
+            n_i.ctypes, iwork[: 2 * r].ctypes, _int(0).ctypes, work.ctypes,
+            _int(work.shape[0]).ctypes, iwork[2 * r :].ctypes,
+            _int(iwork.shape[0] - 2 * r).ctypes, info.ctypes)  # fmt: skip
+    return info[0] == 0 and m[0] == count
+
+
+@numba.njit(**_JIT)
+def _top_by_divide_and_conquer(diag, off, count, w, z, z_full, work, iwork):
+    """dstedc: every eigenpair of the tridiagonal; the `count` largest copied into w, z (rows)."""
+    r = diag.shape[0]
+    n_i, info = _int(r), _int(0)
+    _dstedc(_char(ord("I")).ctypes, n_i.ctypes, diag.ctypes, off.ctypes, z_full.ctypes,
+            n_i.ctypes, work.ctypes, _int(work.shape[0]).ctypes, iwork.ctypes,
+            _int(iwork.shape[0]).ctypes, info.ctypes)  # fmt: skip
+    if info[0] != 0:
+        raise RuntimeError("spectral_kernels: LAPACK dstedc did not converge")
+    z[:count] = z_full[r - count :]
+    w[:count] = diag[r - count :]
+
+
+@numba.njit(**_JIT)
+def _back_transform(a_mat, tau, z, count, work):
+    """dormtr: rows 0..count of z (eigenvectors of the tridiagonal) ← Q z, Q from the reflectors."""
+    r = a_mat.shape[0]
+    c_l = _char(ord("L"))
+    n_i, info = _int(r), _int(0)
+    _dormtr(c_l.ctypes, c_l.ctypes, _char(ord("N")).ctypes, n_i.ctypes,
+            _int(count).ctypes, a_mat.ctypes, n_i.ctypes, tau.ctypes, z.ctypes, n_i.ctypes,
+            work.ctypes, _int(work.shape[0]).ctypes, info.ctypes)  # fmt: skip
+
+
+@numba.njit(**_JIT)
+def _apply_shrinkage(y, vm, wm, mode, p, tall):
+    """X = (Y Vₘ) diag(f(σ)/σ) Vₘᵀ (tall) or Vₘ diag(f(σ)/σ) (Vₘᵀ Y) (wide), σ = sqrt(wm)."""
+    count = wm.shape[0]
+    ratios = np.empty(count)
+    for j in range(count):
+        sigma = np.sqrt(max(wm[j], 0.0))
+        if mode != WEIGHTED:
+            shrunk = max(sigma - p, 0.0)
+        else:
+            disc = sigma * sigma - 4.0 * p
+            shrunk = 0.5 * (sigma + np.sqrt(disc)) if disc > 0 else 0.0
+        ratios[j] = shrunk / sigma if sigma > 0.0 else 0.0
+    if tall:
+        t_mat = np.dot(y, vm.T)  # (a, count)
+        for j in range(count):
+            t_mat[:, j] *= ratios[j]
+        return np.dot(t_mat, vm)
+    t_mat = np.dot(vm, y)  # (count, b)
+    for j in range(count):
+        t_mat[j] *= ratios[j]
+    return np.dot(vm.T, t_mat)
+
+
 def _shrink_groups_py(groups, grams, mode, params):
-    """groups (R, a, b) (centred), grams (R, r, r) their smaller Gram matrices; returns X (R, a, b)."""
+    """groups (R, a, b) (centred), grams (R, r, r) their smaller Gram matrices; returns X (R, a, b).
+    mode RELATIVE replaces params[g] by the threshold it used."""
     n_ref, a, b = groups.shape
     r = grams.shape[1]
-    tall = a >= b
     out = np.zeros_like(groups)
-    # LAPACK arguments are passed by reference: one-element arrays.
-    c_l = np.array([ord("L")], np.uint8)
-    c_v = np.array([ord("V")], np.uint8)
-    c_n = np.array([ord("N")], np.uint8)
-    n_i = np.array([r], np.int32)
-    info = np.zeros(1, np.int32)
-    lwork = np.array([64 * r], np.int32)
-    work = np.empty(max(64 * r, 18 * r))
-    iwork = np.empty(10 * r, np.int32)
-    liwork = np.array([10 * r], np.int32)
-    diag = np.empty(r)
-    off = np.empty(r)
-    tau = np.empty(max(r - 1, 1))
-    vl = np.empty(1)
-    vu = np.empty(1)
-    il = np.ones(1, np.int32)
-    iu = np.array([r], np.int32)
-    m = np.zeros(1, np.int32)
-    w = np.empty(r)
-    z = np.empty((r, r))  # row j: eigenvector j (column j in LAPACK's column-major view)
-    nzc = np.array([r], np.int32)
-    isuppz = np.empty(2 * r, np.int32)
-    tryrac = np.zeros(1, np.int32)
-    c_i = np.array([ord("I")], np.uint8)
-    few = max(1, r // 6)
-    zfull = np.empty((r, r))
-    dc_work = np.empty(1 + 4 * r + r * r)
-    dc_lwork = np.array([1 + 4 * r + r * r], np.int32)
-    dc_iwork = np.empty(3 + 5 * r, np.int32)
-    dc_liwork = np.array([3 + 5 * r], np.int32)
-    m_cols = np.zeros(1, np.int32)
+    diag, off, tau = np.empty(r), np.empty(r), np.empty(max(r - 1, 1))
+    d_copy, e_copy = np.empty(r), np.empty(r)
+    w, z, z_full = np.empty(r), np.empty((r, r)), np.empty((r, r))
     a_mat = np.empty((r, r))
-    ratios = np.empty(r)
+    work = np.empty(max(64 * r, 1 + 4 * r + r * r))
+    iwork = np.empty(3 + 12 * r, np.int32)  # dstemr: ISUPPZ (2r) then IWORK (≥ 10r)
+    few = max(1, r // 6)
     for g in range(n_ref):
         a_mat[:, :] = grams[g]
-        _dsytrd(
-            c_l.ctypes,
-            n_i.ctypes,
-            a_mat.ctypes,
-            n_i.ctypes,
-            diag.ctypes,
-            off.ctypes,
-            tau.ctypes,
-            work.ctypes,
-            lwork.ctypes,
-            info.ctypes,
-        )
+        _tridiagonalise(a_mat, diag, off, tau, work)
         if mode == RELATIVE:
             params[g] *= np.sqrt(max(_largest_eigenvalue(diag, off[: r - 1]), 0.0))
         p = params[g]
-        # Eigenvalue λ = σ² above which f(σ) > 0, and how many exceed it.
+        # Eigenvalue λ = σ² above which f(σ) > 0, and how many exceed it (Sturm count, O(r)).
         threshold = 4.0 * p if mode == WEIGHTED else (p * p if p > 0 else 0.0)
         count = r - _count_below(diag, off[: r - 1], threshold)
         if count == 0:
             continue
-        if count <= few:
-            # A few: MRRR for the top `count` eigenpairs only, mapped back by the reflectors.
-            il[0] = r - count + 1
-            _dstemr(
-                c_v.ctypes,
-                c_i.ctypes,
-                n_i.ctypes,
-                diag.ctypes,
-                off.ctypes,
-                vl.ctypes,
-                vu.ctypes,
-                il.ctypes,
-                iu.ctypes,
-                m.ctypes,
-                w.ctypes,
-                z.ctypes,
-                n_i.ctypes,
-                nzc.ctypes,
-                isuppz.ctypes,
-                tryrac.ctypes,
-                work.ctypes,
-                lwork.ctypes,
-                iwork.ctypes,
-                liwork.ctypes,
-                info.ctypes,
-            )
-            count = m[0]
-            m_cols[0] = count
-            _dormtr(
-                c_l.ctypes,
-                c_l.ctypes,
-                c_n.ctypes,
-                n_i.ctypes,
-                m_cols.ctypes,
-                a_mat.ctypes,
-                n_i.ctypes,
-                tau.ctypes,
-                z.ctypes,
-                n_i.ctypes,
-                work.ctypes,
-                lwork.ctypes,
-                info.ctypes,
-            )
-            vm = z[:count]
-            wm = w[:count]
-        else:
-            # Many: all eigenpairs of the tridiagonal by divide and conquer (as dsyevd), and only
-            # the kept ones mapped back by the reflectors.
-            _dstedc(
-                c_i.ctypes,
-                n_i.ctypes,
-                diag.ctypes,
-                off.ctypes,
-                zfull.ctypes,
-                n_i.ctypes,
-                dc_work.ctypes,
-                dc_lwork.ctypes,
-                dc_iwork.ctypes,
-                dc_liwork.ctypes,
-                info.ctypes,
-            )
-            z[:count] = zfull[r - count :]
-            w[:count] = diag[r - count :]
-            m_cols[0] = count
-            _dormtr(
-                c_l.ctypes,
-                c_l.ctypes,
-                c_n.ctypes,
-                n_i.ctypes,
-                m_cols.ctypes,
-                a_mat.ctypes,
-                n_i.ctypes,
-                tau.ctypes,
-                z.ctypes,
-                n_i.ctypes,
-                work.ctypes,
-                lwork.ctypes,
-                info.ctypes,
-            )
-            vm = z[:count]
-            wm = w[:count]
-        # Only the kept directions: X = (Y Vₘ) diag(ratio) Vₘᵀ (tall) or Vₘ diag(ratio) (Vₘᵀ Y) (wide).
-        for j in range(count):
-            sigma = np.sqrt(max(wm[j], 0.0))
-            if mode != WEIGHTED:
-                shrunk = max(sigma - p, 0.0)
-            else:
-                disc = sigma * sigma - 4.0 * p
-                shrunk = 0.5 * (sigma + np.sqrt(disc)) if disc > 0 else 0.0
-            ratios[j] = shrunk / sigma if sigma > 0.0 else 0.0
-        if tall:
-            t_mat = np.dot(groups[g], vm.T)  # (a, count)
-            for j in range(count):
-                t_mat[:, j] *= ratios[j]
-            out[g] = np.dot(t_mat, vm)
-        else:
-            t_mat = np.dot(vm, groups[g])  # (count, b)
-            for j in range(count):
-                t_mat[j] *= ratios[j]
-            out[g] = np.dot(vm.T, t_mat)
+        d_copy[:] = diag
+        e_copy[:] = off
+        # A few: MRRR for the wanted eigenpairs only; many (or MRRR failing): divide and conquer.
+        if not (count <= few and _top_by_mrrr(d_copy, e_copy, count, w, z, work, iwork)):
+            _top_by_divide_and_conquer(diag, off, count, w, z, z_full, work, iwork)
+        _back_transform(a_mat, tau, z, count, work)
+        out[g] = _apply_shrinkage(groups[g], z[:count], w[:count], mode, p, a >= b)
     return out
 
 

@@ -88,6 +88,23 @@ def test_compiled_group_shrinkage_equals_the_svd_formula(shape, level):
     assert np.allclose(K.shrink_groups(y, K.WEIGHTED, c), weighted, atol=1e-9)
 
 
+def test_the_mrrr_path_returns_the_largest_eigenpairs():
+    # The "few kept" path of the shrinkage kernel must not silently fall back to the full solver.
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal((30, 16))
+    gram = y.T @ y
+    r = 16
+    a_mat, diag, off, tau = gram.copy(), np.empty(r), np.empty(r), np.empty(r - 1)
+    work, iwork = np.empty(64 * r + r * r), np.empty(3 + 12 * r, np.int32)
+    K._tridiagonalise(a_mat, diag, off, tau, work)
+    w, z = np.empty(r), np.empty((r, r))
+    assert K._top_by_mrrr(diag.copy(), off.copy(), 3, w, z, work, iwork)
+    K._back_transform(a_mat, tau, z, 3, work)
+    evals, evecs = np.linalg.eigh(gram)
+    assert np.allclose(w[:3], evals[-3:], rtol=1e-12)
+    assert np.allclose(np.abs(np.sum(z[:3] * evecs[:, -3:].T, axis=1)), 1.0, atol=1e-10)
+
+
 def test_singular_value_thresholding_is_the_nuclear_norm_prox():
     rng = np.random.default_rng(2)
     y = rng.standard_normal((1, 7, 5))
