@@ -113,13 +113,6 @@ def block_match(
     return np.concatenate(out)
 
 
-def _pixel_index(positions: np.ndarray, patch: int, width: int, wp: int) -> np.ndarray:
-    """Flat pixel indices (…, patch²) of the patches at flat patch positions (…)."""
-    py, px = np.divmod(positions, wp)
-    dy, dx = np.divmod(np.arange(patch * patch), patch)
-    return (py[..., None] + dy) * width + (px[..., None] + dx)
-
-
 # --------------------------------------------------------------------------------------------------
 # Singular-value shrinkage
 
@@ -142,6 +135,9 @@ def weighted_svt(singular: np.ndarray, c_const: np.ndarray) -> np.ndarray:
 
 def shrink_singular_values(groups: np.ndarray, shrink: Any) -> np.ndarray:
     """Apply X = U f(Σ) Vᵀ to every matrix of `groups` (R, a, b); f = shrink((R, r) singular values).
+
+    The general (any f) numpy form; the methods use the compiled `spectral_kernels.shrink_groups`
+    for their two shrinkages (both are checked against the SVD formula in the tests).
 
     Computed from the eigen-decomposition of the smaller Gram matrix (YᵀY or YYᵀ, r = min(a, b)):
     for Y = U Σ Vᵀ, YᵀY = V Σ² Vᵀ and X = Y V diag(f(σ)/σ) Vᵀ. Several times cheaper than a batched
