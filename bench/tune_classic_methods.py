@@ -12,7 +12,8 @@ Validation data (never Set12, BSD68, CSet14 or a starter test image):
 
 For each method and σ a small grid is searched; iterative diffusions are evaluated along their
 iterations (one run per other setting). The best mean PSNR per setting is printed with the grid
-values, to be written into the tables of `reference_methods/filtering.py` and `transforms.py`.
+values, to be written into the tables of `reference_methods/filtering.py`, `transforms.py`,
+`ridgelet.py` and `bandlet.py`.
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ def tune_denoisers(clean: list[np.ndarray], sigmas: list[float], only: set[str] 
         if wanted("curvelet"):
             grid = {"k_fine": (2.5, 3.0, 3.5, 4.0, 4.5), "k_other": (2.0, 2.5, 3.0, 3.5)}
             report("curvelet", grid_search(pairs, "curvelet", sigma, grid))
+        if wanted("ridgelet"):
+            grid = {"k": (2.25, 2.5, 2.75, 3.0, 3.25), "block": (11, 17, 23), "step": (4,)}
+            report("ridgelet", grid_search(pairs, "ridgelet", sigma, grid))
+        if wanted("bandlet"):
+            grid = {"k": (2.5, 2.75, 3.0, 3.25), "cost": (0.5, 1.0, 2.0)}
+            report("bandlet", grid_search(pairs, "bandlet", sigma, grid))
 
 
 def starter_val_cases(spec: dict) -> list:

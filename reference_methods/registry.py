@@ -293,6 +293,8 @@ METHOD_MODULES = (
     "reference_methods.deblocking",
     "reference_methods.filtering",
     "reference_methods.transforms",
+    "reference_methods.ridgelet",
+    "reference_methods.bandlet",
     "reference_methods.variational",
     "reference_methods.ksvd",
     "reference_methods.scsr",
@@ -302,6 +304,8 @@ METHOD_MODULES = (
     "reference_methods.blind_deblur",
     "reference_methods.ncsr",
     "reference_methods.gsr",
+
+    "reference_methods.twsc",
     "reference_methods.deep.methods",
     "reference_methods.generative.methods",
     "reference_methods.generative.methods_ar",
