@@ -141,10 +141,10 @@ def tune_denoisers(clean: list[np.ndarray], sigmas: list[float], only: set[str] 
             grid = {"k_fine": (2.5, 3.0, 3.5, 4.0, 4.5), "k_other": (2.0, 2.5, 3.0, 3.5)}
             report("curvelet", grid_search(pairs, "curvelet", sigma, grid))
         if wanted("ridgelet"):
-            grid = {"k": (2.25, 2.5, 2.75, 3.0, 3.25), "block": (11, 17, 23), "step": (4,)}
+            grid = {"k": (2.5, 2.75, 3.0, 3.25), "block": (7, 11, 13), "step": (4,)}
             report("ridgelet", grid_search(pairs, "ridgelet", sigma, grid))
         if wanted("bandlet"):
-            grid = {"k": (2.5, 2.75, 3.0, 3.25), "cost": (0.5, 1.0, 2.0)}
+            grid = {"k": (2.25, 2.5, 2.75, 3.0, 3.25), "cost": (0.5, 1.0, 2.0, 4.0)}
             report("bandlet", grid_search(pairs, "bandlet", sigma, grid))
 
 

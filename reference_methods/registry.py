@@ -304,7 +304,6 @@ METHOD_MODULES = (
     "reference_methods.blind_deblur",
     "reference_methods.ncsr",
     "reference_methods.gsr",
-
     "reference_methods.twsc",
     "reference_methods.deep.methods",
     "reference_methods.generative.methods",
