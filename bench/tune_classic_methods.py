@@ -144,7 +144,9 @@ def tune_denoisers(clean: list[np.ndarray], sigmas: list[float], only: set[str] 
             grid = {"k": (2.5, 2.75, 3.0, 3.25), "block": (7, 11, 13), "step": (4,)}
             report("ridgelet", grid_search(pairs, "ridgelet", sigma, grid))
         if wanted("bandlet"):
-            grid = {"k": (2.25, 2.5, 2.75, 3.0, 3.25), "cost": (0.5, 1.0, 2.0, 4.0)}
+            grid = {"k": (2.5, 2.75, 3.0, 3.25), "cost": (0.5, 1.0, 2.0)}
+            if sigma >= 25:  # a second pass: k ended on the first grid's edge there
+                grid = {"k": (3.25, 3.5, 3.75), "cost": (1.0,)}
             report("bandlet", grid_search(pairs, "bandlet", sigma, grid))
 
 
