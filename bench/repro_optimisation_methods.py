@@ -49,7 +49,20 @@ from repro_classic_methods import DEBLUR_SETTINGS, INPAINT_SETTINGS, Table, mark
 from benchdata.degradations import degrade  # noqa: E402
 from reference_methods.registry import RestorationContext  # noqa: E402
 
-DENOISERS = ("bm3d", "wnnm", "nnm", "ksvd", "tv", "lssc", "octobos", "ncsr", "gsr", "twsc", "ridgelet", "bandlet")
+DENOISERS = (
+    "bm3d",
+    "wnnm",
+    "nnm",
+    "ksvd",
+    "tv",
+    "lssc",
+    "octobos",
+    "ncsr",
+    "gsr",
+    "twsc",
+    "ridgelet",
+    "bandlet",
+)
 DEBLURRERS = ("tv", "hyper_laplacian", "richardson_lucy", "ncsr", "gsr")
 INPAINTERS = ("tv", "ksvd", "lowrank_completion", "gsr")
 SR = ("bicubic", "scsr")
