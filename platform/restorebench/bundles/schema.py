@@ -53,6 +53,7 @@ from typing import Any
 
 from benchdata.tasks import TaskError, get_task, task_names
 from restorebench.bundles.source import FieldPath, Located, format_path
+from restorebench.challenges.track_specs import value_kind
 
 FORMAT = 1
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -164,7 +165,7 @@ class _Checker:
         self, value: Any, path: FieldPath, allowed: set[str], required: set[str] = frozenset()
     ) -> dict:
         if not isinstance(value, dict):
-            self.problem(path, f"must be a mapping of fields, got {_kind(value)}")
+            self.problem(path, f"must be a mapping of fields, got {value_kind(value)}")
             return {}
         for key in sorted(set(value) - allowed):
             self.problem((*path, key), f"unknown field; allowed here: {', '.join(sorted(allowed))}")
@@ -179,7 +180,7 @@ class _Checker:
             return ""  # `mapping` reported it when required
         value = data[key]
         if not isinstance(value, str) or (required and not value.strip()):
-            self.problem((*path, key), f"must be a non-empty text, got {_kind(value)}")
+            self.problem((*path, key), f"must be a non-empty text, got {value_kind(value)}")
             return ""
         if len(value) > max_length:
             self.problem((*path, key), f"is {len(value)} characters long; at most {max_length}")
@@ -195,7 +196,7 @@ class _Checker:
         if key not in data:
             return default
         if not isinstance(data[key], bool):
-            self.problem((*path, key), f"must be true or false, got {_kind(data[key])}")
+            self.problem((*path, key), f"must be true or false, got {value_kind(data[key])}")
             return default
         return data[key]
 
@@ -226,7 +227,7 @@ class _Checker:
         example = "e.g. 2026-01-01T00:00:00Z or 2026-01-01T09:00:00+09:00"
         if not isinstance(raw, str):
             self.problem(
-                (*path, key), f"must be a date and time with a time zone ({example}), got {_kind(raw)}"
+                (*path, key), f"must be a date and time with a time zone ({example}), got {value_kind(raw)}"
             )
             return None
         try:
@@ -238,16 +239,6 @@ class _Checker:
             self.problem((*path, key), f"{raw!r} has no time zone; write it explicitly ({example})")
             return None
         return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"
 
 
 def _dataset_splits(name: str) -> set[str] | None:
@@ -327,7 +318,7 @@ def _data_folder(check: _Checker, data: dict, key: str, path: FieldPath) -> tupl
     raw = data.get(key)
     where = (*path, key)
     if not isinstance(raw, str) or not raw.strip():
-        check.problem(where, f"must be a folder relative to the bundle file, got {_kind(raw)}")
+        check.problem(where, f"must be a folder relative to the bundle file, got {value_kind(raw)}")
         return None, ""
     text = raw.strip()
     relative = PurePosixPath(text.replace("\\", "/"))
@@ -424,7 +415,7 @@ def _phase(
     split = phase.get("split", data.get("split", "test"))
     split_path = (*path, "split") if "split" in phase else (path[0], path[1], "data", "split")
     if not isinstance(split, str):
-        check.problem(split_path, f"must be a split name, got {_kind(split)}")
+        check.problem(split_path, f"must be a split name, got {value_kind(split)}")
     elif "data" in phase or _is_pairs_form(data):
         pass  # organizer pairs: no dataset split
     elif not ground_truth:
@@ -537,7 +528,7 @@ def _track(check: _Checker, raw: Any, path: FieldPath) -> TrackDef | None:
     dataset = data.get("dataset", "")
     if "dataset" in data:
         if not isinstance(dataset, str) or not dataset:
-            check.problem((*data_path, "dataset"), f"must be a dataset name, got {_kind(dataset)}")
+            check.problem((*data_path, "dataset"), f"must be a dataset name, got {value_kind(dataset)}")
             dataset = ""
         else:
             splits = _dataset_splits(dataset)

@@ -51,7 +51,8 @@ def has_ground_truth(scoring_spec: Mapping | None) -> bool:
     return not (isinstance(scoring_spec, Mapping) and scoring_spec.get("ground_truth") is False)
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """How an error message names a wrong value: its kind, and the value where it is short."""
     if value is None:
         return "nothing (null)"
     if isinstance(value, dict):
@@ -84,7 +85,7 @@ def _degradation(task: str, raw: Any, required: bool, problems: list[SpecProblem
         return {}
     if not isinstance(raw, dict):
         problems.append(
-            SpecProblem(("degradation",), f"must be a mapping of degradation fields, got {_kind(raw)}")
+            SpecProblem(("degradation",), f"must be a mapping of degradation fields, got {value_kind(raw)}")
         )
         return {}
     if "task" in raw and raw["task"] != task:
@@ -110,7 +111,9 @@ def _scoring(task: str, raw: Any, degradation: dict, problems: list[SpecProblem]
     if raw is None:
         raw = {"task": task}
     elif not isinstance(raw, dict):
-        problems.append(SpecProblem(("scoring",), f"must be a mapping of scoring options, got {_kind(raw)}"))
+        problems.append(
+            SpecProblem(("scoring",), f"must be a mapping of scoring options, got {value_kind(raw)}")
+        )
         return {}
     raw = dict(raw)
     scale = degradation.get("scale")
