@@ -35,7 +35,7 @@ import scipy.fft as sfft
 from skimage.transform import resize
 
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.variational import hyper_laplacian, psf2otf
+from reference_methods.variational import difference_otfs, hyper_laplacian, pad_symmetric, psf2otf
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -52,24 +52,10 @@ def _dy(x: np.ndarray) -> np.ndarray:
     return np.roll(x, -1, axis=0) - x
 
 
-def _difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """OTFs of the periodic forward differences `_dx` and `_dy`."""
-    dx = np.zeros(shape)
-    dx[0, 0], dx[0, -1] = -1.0, 1.0
-    dy = np.zeros(shape)
-    dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    return sfft.rfft2(dx), sfft.rfft2(dy)
-
-
 def _otf_to_psf(otf: np.ndarray, shape: tuple[int, int], size: int) -> np.ndarray:
     """The size × size kernel centred on (0, 0) of the circular domain `shape` (inverse of psf2otf)."""
     full = sfft.irfft2(otf, s=shape)
     return np.roll(full, (size // 2, size // 2), axis=(0, 1))[:size, :size]
-
-
-def _pad(image: np.ndarray, margin: int) -> np.ndarray:
-    # Mirror padding: the FFT solvers assume a periodic image; the seam then lies in the margin.
-    return np.pad(image, margin, mode="symmetric")
 
 
 def l0_latent(
@@ -86,7 +72,7 @@ def l0_latent(
     al.'s, whose outer loop over the intensity weight β runs `pixel_steps` doublings."""
     shape = y.shape
     k_otf = psf2otf(kernel, shape)
-    ox, oy = _difference_otfs(shape)
+    oy, ox = difference_otfs(shape)
     data = np.conj(k_otf) * sfft.rfft2(y)
     k2 = np.abs(k_otf) ** 2
     d2 = np.abs(ox) ** 2 + np.abs(oy) ** 2
@@ -197,8 +183,8 @@ def estimate_kernel(
         y = resize(y_full, shape, order=1, anti_aliasing=ratio < 1)
         kernel = _resize_kernel(kernel, size)
         margin = size
-        yp = _pad(y, margin)
-        x = yp if latent is None else _pad(resize(latent, shape, order=1), margin)
+        yp = pad_symmetric(y, margin)
+        x = yp if latent is None else pad_symmetric(resize(latent, shape, order=1), margin)
         lam = lam_grad
         for _ in range(iterations):
             x = l0_latent(yp, kernel, lam, lam_pixel=lam_pixel, beta_max=1e5 if lam_pixel == 0 else 1e4)

@@ -166,7 +166,8 @@ def _pad_margin(kernel: np.ndarray) -> int:
     return int(2 * max(kernel.shape) + 8)
 
 
-def _pad(image: np.ndarray, margin: int) -> np.ndarray:
+def pad_symmetric(image: np.ndarray, margin: int) -> np.ndarray:
+    """Mirror-pad the two image axes by `margin` (the FFT solvers' periodic seam then lies in it)."""
     pad = [(margin, margin), (margin, margin)] + [(0, 0)] * (image.ndim - 2)
     return np.pad(image, pad, mode="symmetric")
 
@@ -197,7 +198,7 @@ def _expand(otf: np.ndarray, like: np.ndarray) -> np.ndarray:
     return otf[:, :, None] if like.ndim == 3 else otf
 
 
-def _difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """OTFs of the periodic forward differences along rows and columns (matching _grad_periodic)."""
     dy = np.zeros(shape)
     dy[0, 0], dy[-1, 0] = -1.0, 1.0
@@ -228,10 +229,10 @@ def tv_deconvolve(
     ρ is fixed (residual balancing, Boyd et al. §3.4.1, was tried and converged more slowly here).
     """
     margin = _pad_margin(kernel)
-    fp = _pad(f, margin)
+    fp = pad_symmetric(f, margin)
     shape = fp.shape[:2]
     k_otf = _expand(psf2otf(kernel, shape), fp)
-    oy, ox = _difference_otfs(shape)
+    oy, ox = difference_otfs(shape)
     lap = _expand(np.abs(oy) ** 2 + np.abs(ox) ** 2, fp)
     rhs_data = np.conj(k_otf) * _fft2(fp) / weight
     k2 = np.abs(k_otf) ** 2 / weight
@@ -409,10 +410,10 @@ def hyper_laplacian_deconvolve(
     u = F⁻¹[(K̄ F(f) + (β/λ)(D̄x F(wx) + D̄y F(wy))) / (|K|² + (β/λ)(|Dx|² + |Dy|²))].
     """
     margin = _pad_margin(kernel)
-    fp = _pad(f, margin)
+    fp = pad_symmetric(f, margin)
     shape = fp.shape[:2]
     k_otf = _expand(psf2otf(kernel, shape), fp)
-    oy, ox = (_expand(o, fp) for o in _difference_otfs(shape))
+    oy, ox = (_expand(o, fp) for o in difference_otfs(shape))
     num_data = np.conj(k_otf) * _fft2(fp)
     k2 = np.abs(k_otf) ** 2
     d2 = np.abs(oy) ** 2 + np.abs(ox) ** 2
@@ -592,7 +593,7 @@ def richardson_lucy_method(degraded: np.ndarray, context: RestorationContext) ->
 
     def run(channel: np.ndarray) -> np.ndarray:
         # RL needs a positive image; the reflected margin replaces the zero boundary.
-        f = np.clip(_pad(channel, margin), 1e-6, None)
+        f = np.clip(pad_symmetric(channel, margin), 1e-6, None)
         u, _ = richardson_lucy(f, kernel, max_iter, init=f, noise_var=noise_var, margin=margin)
         return _crop(u, margin)
 
