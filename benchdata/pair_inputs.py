@@ -27,6 +27,7 @@ from benchdata.pairs import (
     _by_stem,
     _copy_verified,
     _dump,
+    _public_items,
     _public_manifest,
     _Reader,
     _stem,
@@ -82,15 +83,6 @@ def install_inputs(pairs: PairSet, public_dir: Path, track: str | None) -> dict:
     says `"ground_truth": false`); return that manifest. `install_pairs` calls it for such a set."""
     with staged_folders(public_dir, prefix="pairs-public") as (stage,):
         _copy_verified(pairs.input_files, pairs.inputs_dir, stage / "inputs", "inputs")
-        items = [
-            {
-                "id": item.id,
-                "input": f"inputs/{item.input}",
-                "input_shape": item.input_shape,
-                "output_shape": item.output_shape,
-            }
-            for item in pairs.items
-        ]
-        public = _public_manifest(pairs, items, stage, track)
+        public = _public_manifest(pairs, _public_items(pairs), stage, track)
         (stage / MANIFEST).write_text(_dump(public), encoding="utf-8")
     return public

@@ -414,6 +414,20 @@ def _public_manifest(pairs: PairSet, items: list[dict], stage: Path, track: str 
     }
 
 
+def _public_items(pairs: PairSet) -> list[dict]:
+    """The public manifest's entry of each sample: its id, input (and frames), and shapes."""
+    return [
+        {
+            "id": item.id,
+            "input": f"inputs/{item.input}",
+            **({"frames": [f"inputs/{item.input}/{f}" for f in item.frames]} if item.frames else {}),
+            "input_shape": item.input_shape,
+            "output_shape": item.output_shape,
+        }
+        for item in pairs.items
+    ]
+
+
 def install_pairs(
     pairs: PairSet, public_dir: str | Path, hidden_dir: str | Path | None, *, track: str | None = None
 ) -> dict:
@@ -435,16 +449,7 @@ def install_pairs(
     with staged_folders(public_dir, hidden_dir, prefix="pairs") as (public_stage, hidden_stage):
         _copy_verified(pairs.input_files, pairs.inputs_dir, public_stage / "inputs", "inputs")
         _copy_verified(pairs.ground_truth_files, pairs.ground_truth_dir, hidden_stage / "gt", "ground truth")
-        items = [
-            {
-                "id": item.id,
-                "input": f"inputs/{item.input}",
-                **({"frames": [f"inputs/{item.input}/{f}" for f in item.frames]} if item.frames else {}),
-                "input_shape": item.input_shape,
-                "output_shape": item.output_shape,
-            }
-            for item in pairs.items
-        ]
+        items = _public_items(pairs)
         public = _public_manifest(pairs, items, public_stage, track)
         public_text = _dump(public)
         (public_stage / MANIFEST).write_text(public_text, encoding="utf-8")
