@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reference_methods.deep.training.gan import _IMAGENET_MEAN, _IMAGENET_STD, Discriminator
+from reference_methods.deep.training.gan import _IMAGENET_MEAN, _IMAGENET_STD, Discriminator, frozen_vgg16
 
 # Index of conv5_3 in torchvision's vgg16().features (its ReLU is 29): features[:29] ends before it.
 CONV5_3_BEFORE_RELU = 29
@@ -67,19 +67,7 @@ def _vgg16_trunk() -> nn.Sequential:
 
 def vgg16_features(end: int = CONV5_3_BEFORE_RELU) -> nn.Module:
     """VGG16 `features[:end]` with the provisioned ImageNet weights (frozen, eval mode)."""
-    from evaluator.weights import load_lpips_state_dict
-
-    state, _, _ = load_lpips_state_dict("vgg")
-    features = _vgg16_trunk()[:end]
-    own = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-    wanted = features.state_dict().keys()
-    missing = [k for k in wanted if k not in own]
-    if missing:
-        raise RuntimeError(f"VGG16 weights lack {missing}")
-    features.load_state_dict({k: own[k] for k in wanted})
-    for p in features.parameters():
-        p.requires_grad_(False)
-    return features.eval()
+    return frozen_vgg16(_vgg16_trunk()[:end])
 
 
 class ESRGANLoss:

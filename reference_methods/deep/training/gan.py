@@ -32,10 +32,17 @@ def vgg16_relu2_2() -> nn.Module:
     """VGG16 layers up to relu2_2 with the provisioned ImageNet weights (frozen, eval mode)."""
     from torchvision.models import vgg16
 
+    # Built through torchvision (its classifier's initialisation draws from the RNG the discriminator
+    # is then initialised from: the committed SRGAN weights depend on that order).
+    return frozen_vgg16(vgg16(weights=None).features[:RELU2_2])
+
+
+def frozen_vgg16(features: nn.Module) -> nn.Module:
+    """`features` (a prefix of torchvision's VGG16 `features`) loaded with the provisioned ImageNet
+    weights (the LPIPS VGG trunk), frozen, in eval mode."""
     from evaluator.weights import load_lpips_state_dict
 
     state, _, _ = load_lpips_state_dict("vgg")
-    features = vgg16(weights=None).features[:RELU2_2]
     own = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
     wanted = features.state_dict().keys()
     missing = [k for k in wanted if k not in own]
