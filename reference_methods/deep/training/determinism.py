@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform as std_platform
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +68,31 @@ def deterministic(seed: int, threads: int) -> Iterator[None]:
 def device_label(device: torch.device) -> str:
     """What the record and the weight file's metadata name as the training device."""
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def run_record(
+    net: torch.nn.Module,
+    *,
+    where: torch.device,
+    threads: int,
+    seconds: float,
+    steps: int,
+    seed: int,
+    history: list[Any],
+) -> dict[str, Any]:
+    """The part of a training record every recipe writes: budget, seed, device, machine, size, losses."""
+    return {
+        "seconds": round(seconds, 1),
+        "steps": steps,
+        "seed": seed,
+        "deterministic": True,
+        "device": str(where),
+        "device_name": device_label(where),
+        "cpu_threads": threads,
+        "machine": f"{std_platform.machine()}, torch {torch.__version__}",
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "loss_history": history,
+    }
 
 
 def save_weights(state: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:

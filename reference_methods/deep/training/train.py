@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform as std_platform
 import shlex
 import sys
 import time
@@ -42,7 +41,13 @@ import torch.nn.functional as F
 
 from reference_methods.deep.archs import IPT_TASKS, create_arch
 from reference_methods.deep.training.data import NoisyPatches, SRPatches, load_images, starter_train_images
-from reference_methods.deep.training.determinism import deterministic, device_label, pick_device, save_weights
+from reference_methods.deep.training.determinism import (
+    deterministic,
+    device_label,
+    pick_device,
+    run_record,
+    save_weights,
+)
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "Train400"
@@ -189,16 +194,9 @@ def train(
         "command": f"python -m {__spec__.name} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         if __name__ == "__main__"
         else None,
-        "seconds": round(seconds, 1),
-        "steps": steps,
-        "seed": seed,
-        "deterministic": True,
-        "device": str(where),
-        "device_name": device_label(where),
-        "cpu_threads": threads,
-        "machine": f"{std_platform.machine()}, torch {torch.__version__}",
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "loss_history": history,
+        **run_record(
+            net, where=where, threads=threads, seconds=seconds, steps=steps, seed=seed, history=history
+        ),
     }
     (out_dir / f"{name}.train.json").write_text(json.dumps(record, indent=1) + "\n")
     return record

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform as std_platform
 import shlex
 import sys
 import time
@@ -52,7 +51,13 @@ from safetensors.torch import load_file
 from torch import nn
 
 from reference_methods.deep.training.data import NoisyPatches, load_images
-from reference_methods.deep.training.determinism import deterministic, device_label, pick_device, save_weights
+from reference_methods.deep.training.determinism import (
+    deterministic,
+    device_label,
+    pick_device,
+    run_record,
+    save_weights,
+)
 from reference_methods.generative import pixelrnn  # noqa: F401  (registers its architecture)
 from reference_methods.generative.archs import DCGANDiscriminator, create_generative
 from reference_methods.generative.training import hierarchical as h2
@@ -402,16 +407,9 @@ def train(
             if __name__ == "__main__"
             else None
         ),
-        "seconds": round(seconds, 1),
-        "steps": steps,
-        "seed": seed,
-        "deterministic": True,
-        "device": str(where),
-        "device_name": device_label(where),
-        "cpu_threads": threads,
-        "machine": f"{std_platform.machine()}, torch {torch.__version__}",
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "loss_history": history,
+        **run_record(
+            net, where=where, threads=threads, seconds=seconds, steps=steps, seed=seed, history=history
+        ),
     }
     if held_metrics is not None:
         record["held_out"] = held_metrics
