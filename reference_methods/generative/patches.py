@@ -33,6 +33,12 @@ import torch.nn.functional as F
 from benchdata.resize import resize_weights
 
 
+def check_patches(x: torch.Tensor, size: int, name: str) -> None:
+    """Refuse anything but a (N, 1, size, size) batch of gray patches, naming the model."""
+    if x.dim() != 4 or x.shape[1:] != (1, size, size):
+        raise ValueError(f"{name} takes (N, 1, {size}, {size}) patches, got {tuple(x.shape)}")
+
+
 def sine_window(size: int) -> torch.Tensor:
     """(size, size) separable blending weights, all positive."""
     w = torch.sin(math.pi * (torch.arange(size, dtype=torch.float64) + 0.5) / size)
