@@ -39,9 +39,10 @@ import torch
 from skimage import data, restoration
 
 from benchdata.degradations import degrade
-from reference_methods.filtering import bilateral_filter, nl_means
+from reference_methods.filtering import nl_means
 from reference_methods.interpolation import fill_missing
 from reference_methods.registry import RestorationContext, list_methods, restore
+from reference_methods.smoothing import bilateral_filter
 from reference_methods.transforms import kernel_transfer, wavelet_shrink, wiener_deconvolve
 
 torch.set_num_threads(1)

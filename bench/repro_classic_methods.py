@@ -13,9 +13,10 @@
   tracks (Gaussian 15x15 σ=2 blur + σ=2.55 noise; random boxes 20%) and a second setting each
   (motion blur 15x15 + σ=2.55; random missing pixels 50%); PSNR / SSIM over RGB, uint8, no shave.
 
-Methods: by default those of `reference_methods.interpolation`, `.filtering` and `.transforms`
-(`--methods classic` adds every non-deep method). Runtime is the mean seconds per megapixel of
-output, measured in this run (torch single-threaded; see docs/benchmarks.md for the machine).
+Methods: by default those of `reference_methods.interpolation`, `.smoothing`, `.diffusion`,
+`.filtering` and `.transforms` (`--methods classic` adds every non-deep method). Runtime is the
+mean seconds per megapixel of output, measured in this run (torch single-threaded; see
+docs/benchmarks.md for the machine).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ torch.set_num_threads(1)
 
 OWN_MODULES = (
     "reference_methods.interpolation",
+    "reference_methods.smoothing",
+    "reference_methods.diffusion",
     "reference_methods.filtering",
     "reference_methods.transforms",
 )

@@ -12,8 +12,8 @@ Validation data (never Set12, BSD68, CSet14 or a starter test image):
 
 For each method and σ a small grid is searched; iterative diffusions are evaluated along their
 iterations (one run per other setting). The best mean PSNR per setting is printed with the grid
-values, to be written into the tables of `reference_methods/filtering.py`, `transforms.py`,
-`ridgelet.py` and `bandlet.py`.
+values, to be written into the tables of `reference_methods/smoothing.py`, `diffusion.py`,
+`filtering.py`, `transforms.py`, `ridgelet.py` and `bandlet.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import torch
 from classic_data import images, psnr_only
 
 from benchdata.degradations import degrade
-from reference_methods.filtering import edge_enhancing_diffusion_filter, perona_malik_diffusion
+from reference_methods.diffusion import edge_enhancing_diffusion_filter, perona_malik_diffusion
 from reference_methods.registry import RestorationContext, restore
 
 torch.set_num_threads(1)  # a shared 2-core machine: threads only contend

@@ -1,5 +1,6 @@
-"""Filtering baselines: Gaussian smoothing, nonlinear diffusion, bilateral, non-local means and the
-domain transform.
+"""Non-local means filtering: pixelwise non-local means denoising and non-local-means inpainting
+(family "filtering"; the local smoothing filters are in `smoothing`, the diffusions in `diffusion`,
+what they share in `filter_common`).
 
 Array convention (as everywhere in `reference_methods`): numpy float64, (H, W) gray or (H, W, 3) RGB,
 intensities on [0, 1]; the noise level `context.sigma` is on the 0-255 scale. Every filter here works
@@ -7,15 +8,10 @@ internally on an (H, W, C) view and returns the input's shape. Boundaries are ha
 symmetric extension (the edge pixel repeated: scipy's ``reflect``, numpy's ``symmetric``) unless a
 docstring says otherwise.
 
-Registered methods (denoising unless said):
+Registered methods:
 
-- ``gaussian`` — isotropic Gaussian smoothing.
-- ``perona_malik`` — Perona & Malik (1990) anisotropic diffusion, explicit 4-neighbour scheme.
-- ``edge_enhancing_diffusion`` — Weickert's tensor-driven edge-enhancing diffusion (1994/1998).
-- ``bilateral`` — Tomasi & Manduchi (1998).
 - ``nlm`` — pixelwise non-local means, Buades, Coll & Morel (2005), with the noise-variance-aware
   weights of their 2011 IPOL description.
-- ``domain_transform`` — Gastal & Oliveira (2011) edge-preserving filtering, recursive-filter variant.
 - ``nlm_inpaint`` (inpainting) — exemplar inpainting by iterated non-local means whose patch
   distances count only trusted pixels (in the spirit of Wong & Orchard 2008).
 
@@ -26,8 +22,6 @@ are interpolated linearly in σ (held constant beyond the last tuned σ).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -35,307 +29,17 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from reference_methods.filter_common import (
+    _as_hwc,
+    _check,
+    _like_input,
+    _noise01,
+    _parameters,
+    torch_device,
+    tuned,
+)
 from reference_methods.nlm_kernels import nl_means_kernel, nlm_inpaint_step
-from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-
-# ---------------------------------------------------------------------------------------------
-# Shared plumbing
-
-
-def _parameters(name: str, context: RestorationContext) -> dict[str, Any]:
-    return get_method(name).parameters(context)
-
-
-def _check(condition: bool, method: str, message: str) -> None:
-    if not condition:
-        raise MethodError(f"{method}: {message}")
-
-
-def tuned(sigma: float | None, table: Mapping[float, float]) -> float:
-    """A tuned parameter at noise level `sigma` (0-255): linear between the tuned σ, clamped outside."""
-    keys = sorted(table)
-    return float(np.interp(float(sigma or 0.0), keys, [table[k] for k in keys]))
-
-
-def _noise01(sigma: float | None) -> float:
-    """σ on the [0, 1] intensity scale, floored at 1/255 so that σ = 0 still gives valid strengths."""
-    return max(float(sigma or 0.0), 1.0) / 255.0
-
-
-def _as_hwc(image: np.ndarray) -> np.ndarray:
-    return image[:, :, None] if image.ndim == 2 else image
-
-
-def _like_input(result: np.ndarray, image: np.ndarray) -> np.ndarray:
-    return result[:, :, 0] if image.ndim == 2 else result
-
-
-def torch_device() -> torch.device:
-    """The device the torch-vectorised filters run on: CUDA when present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-# ---------------------------------------------------------------------------------------------
-# Gaussian smoothing
-
-GAUSSIAN_STD = {0: 0.0, 5: 0.4, 15: 0.6, 25: 0.8, 50: 1.6}  # pixels
-
-
-def gaussian_filter(image: np.ndarray, std: float) -> np.ndarray:
-    """Isotropic Gaussian smoothing of each channel; std in pixels, kernel truncated at 4 std."""
-    if std == 0:
-        return image.copy()
-    sig = (std, std) if image.ndim == 2 else (std, std, 0)
-    return ndimage.gaussian_filter(image, sig, mode="reflect", truncate=4.0)
-
-
-@register_method(
-    "gaussian",
-    family="filtering",
-    tasks=("denoise",),
-    citation="R. C. Gonzalez and R. E. Woods, Digital Image Processing, 4th ed., Pearson, 2018, "
-    "sec. 3.5 (Gaussian smoothing filters)",
-    defaults=lambda ctx: {"std": tuned(ctx.sigma, GAUSSIAN_STD)},
-)
-def gaussian(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Gaussian low-pass filtering with a noise-dependent standard deviation (pixels)."""
-    p = _parameters("gaussian", context)
-    _check(p["std"] >= 0, "gaussian", f"std must be >= 0 pixels, got {p['std']}")
-    return gaussian_filter(degraded, float(p["std"]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Perona–Malik anisotropic diffusion
-
-PM_KAPPA = {5: 3.0, 15: 2.5, 25: 2.5, 50: 2.0}  # edge-stopping contrast, in units of σ
-PM_ITERATIONS = {0: 0, 5: 4, 15: 7, 25: 8, 50: 16}  # explicit steps of size 0.1
-
-
-def _neumann_divergence(flux_x: np.ndarray, flux_y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Divergence of fluxes living on the edges between pixels, with zero flux across the border.
-
-    flux_x: (H, W-1, C), the flux between pixel (i, j) and (i, j+1); flux_y: (H-1, W, C) likewise.
-    """
-    div = np.zeros(shape)
-    div[:, :-1] += flux_x
-    div[:, 1:] -= flux_x
-    div[:-1] += flux_y
-    div[1:] -= flux_y
-    return div
-
-
-def perona_malik_diffusion(
-    image: np.ndarray,
-    kappa: float,
-    iterations: int,
-    step: float = 0.2,
-    conductance: str = "exponential",
-    presmooth: float = 0.0,
-) -> np.ndarray:
-    """Perona–Malik diffusion u_t = div(g(|∇u|) ∇u), explicit 4-neighbour scheme (their eq. 8).
-
-    image: (H, W) or (H, W, C) on [0, 1]. kappa: the edge-stopping contrast in intensity units;
-    g(s) = exp(-(s/kappa)^2) ("exponential") or 1 / (1 + (s/kappa)^2) ("rational"), Perona & Malik's
-    two conductances. For colour images g is driven by the channel-summed squared difference, so all
-    channels stop at the same edges. presmooth > 0 evaluates g on a Gaussian-smoothed image (Catté,
-    Lions, Morel & Coll 1992, which makes the problem well-posed). Zero flux across the image border.
-    The explicit scheme is stable (a maximum principle holds) for step <= 0.25.
-    """
-    u = _as_hwc(image).astype(np.float64, copy=True)
-    inv_k2 = 1.0 / (kappa * kappa)
-    for _ in range(iterations):
-        guide = ndimage.gaussian_filter(u, (presmooth, presmooth, 0), mode="reflect") if presmooth > 0 else u
-        sx = np.sum((guide[:, 1:] - guide[:, :-1]) ** 2, axis=2, keepdims=True) * inv_k2
-        sy = np.sum((guide[1:] - guide[:-1]) ** 2, axis=2, keepdims=True) * inv_k2
-        if conductance == "exponential":
-            gx, gy = np.exp(-sx), np.exp(-sy)
-        else:
-            gx, gy = 1.0 / (1.0 + sx), 1.0 / (1.0 + sy)
-        u += step * _neumann_divergence(gx * (u[:, 1:] - u[:, :-1]), gy * (u[1:] - u[:-1]), u.shape)
-    return _like_input(u, image)
-
-
-@register_method(
-    "perona_malik",
-    family="filtering",
-    tasks=("denoise",),
-    citation="P. Perona and J. Malik, Scale-space and edge detection using anisotropic diffusion, "
-    "IEEE TPAMI 12(7):629-639, 1990",
-    defaults=lambda ctx: {
-        "kappa": tuned(ctx.sigma, PM_KAPPA) * _noise01(ctx.sigma),
-        "iterations": int(round(tuned(ctx.sigma, PM_ITERATIONS))),
-        "step": 0.1,
-        "conductance": "exponential",
-        "presmooth": 0.0,
-    },
-)
-def perona_malik(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Perona–Malik nonlinear diffusion (explicit scheme, exponential conductance by default)."""
-    p = _parameters("perona_malik", context)
-    _check(p["kappa"] > 0, "perona_malik", f"kappa must be > 0 (intensity units), got {p['kappa']}")
-    _check(p["iterations"] >= 0, "perona_malik", f"iterations must be >= 0, got {p['iterations']}")
-    _check(0 < p["step"] <= 0.25, "perona_malik", f"step must be in (0, 0.25] for stability, got {p['step']}")
-    _check(p["presmooth"] >= 0, "perona_malik", f"presmooth must be >= 0 pixels, got {p['presmooth']}")
-    _check(
-        p["conductance"] in ("exponential", "rational"),
-        "perona_malik",
-        f"conductance must be 'exponential' or 'rational', got {p['conductance']!r}",
-    )
-    return perona_malik_diffusion(
-        degraded, p["kappa"], p["iterations"], p["step"], p["conductance"], p["presmooth"]
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Edge-enhancing diffusion (Weickert)
-
-EED_CONTRAST = {5: 0.7, 15: 0.7, 25: 0.7, 50: 0.3}  # λ, in units of σ
-EED_PRESMOOTH = {5: 0.7, 15: 0.5, 25: 0.5, 50: 0.5}  # pixels
-EED_ITERATIONS = {0: 0, 5: 1, 15: 5, 25: 7, 50: 36}  # explicit steps of size 0.1
-# Weickert's constant for m = 4: makes the flux g(s²)·s decrease for s > λ.
-_EED_C4 = 3.31488
-
-
-def _central(u: np.ndarray, axis: int) -> np.ndarray:
-    """Central difference (u[i+1] - u[i-1]) / 2 along `axis` with the edge pixel repeated outside."""
-    pad = [(0, 0)] * u.ndim
-    pad[axis] = (1, 1)
-    p = np.pad(u, pad, mode="edge")
-    n = u.shape[axis]
-    return 0.5 * (np.take(p, range(2, n + 2), axis=axis) - np.take(p, range(0, n), axis=axis))
-
-
-def _half(values: np.ndarray, axis: int) -> np.ndarray:
-    """Mean of neighbours along `axis`: values on the edges between pixels (one fewer entry)."""
-    return 0.5 * (values[1:] + values[:-1]) if axis == 0 else 0.5 * (values[:, 1:] + values[:, :-1])
-
-
-def edge_enhancing_diffusion_filter(
-    image: np.ndarray, contrast: float, presmooth: float, iterations: int, step: float = 0.2
-) -> np.ndarray:
-    """Weickert's edge-enhancing diffusion u_t = div(D(∇u_σ) ∇u), explicit scheme.
-
-    D has eigenvectors v1 ∥ ∇u_σ and v2 ⊥ ∇u_σ with eigenvalues λ1 = g(|∇u_σ|²) (across edges) and
-    λ2 = 1 (along edges), g(s²) = 1 - exp(-3.31488 / (s²/λ²)^4) (Weickert 1998, sec. 5.1). For colour
-    images |∇u_σ|² and the edge direction come from the summed structure tensor Σ_c ∇u_c ∇u_cᵀ (Di
-    Zenzo), so one tensor drives all channels. Discretisation in divergence form: the flux D∇u is
-    evaluated on the edges between pixels (the normal derivative by a forward difference, the
-    tangential one and the tensor entries averaged from the two pixels), and its divergence taken
-    with zero flux across the border, so the mean grey value is conserved exactly. contrast λ is in
-    intensity units, presmooth σ in pixels; step <= 0.25.
-    """
-    u = _as_hwc(image).astype(np.float64, copy=True)
-    lam2 = contrast * contrast
-    for _ in range(iterations):
-        us = ndimage.gaussian_filter(u, (presmooth, presmooth, 0), mode="reflect") if presmooth > 0 else u
-        gx, gy = _central(us, 1), _central(us, 0)
-        j11 = np.sum(gx * gx, axis=2)
-        j12 = np.sum(gx * gy, axis=2)
-        j22 = np.sum(gy * gy, axis=2)
-        mu1 = 0.5 * (j11 + j22) + np.sqrt(0.25 * (j11 - j22) ** 2 + j12 * j12)
-        theta = 0.5 * np.arctan2(2.0 * j12, j11 - j22)  # direction of v1 (across the edge)
-        cos, sin = np.cos(theta), np.sin(theta)
-        with np.errstate(divide="ignore", over="ignore"):
-            ratio = (mu1 / lam2) ** 4
-            lam_across = np.where(mu1 > 0, 1.0 - np.exp(-_EED_C4 / ratio), 1.0)
-        a = (lam_across * cos * cos + sin * sin)[:, :, None]
-        b = ((lam_across - 1.0) * cos * sin)[:, :, None]
-        c = (lam_across * sin * sin + cos * cos)[:, :, None]
-        # Fluxes j = D∇u on the edges between pixels: the normal derivative by a forward
-        # difference, the tangential one by averaging the two central differences beside the edge.
-        ux, uy = _central(u, 1), _central(u, 0)
-        flux_x = _half(a, 1) * (u[:, 1:] - u[:, :-1]) + _half(b, 1) * _half(uy, 1)
-        flux_y = _half(c, 0) * (u[1:] - u[:-1]) + _half(b, 0) * _half(ux, 0)
-        u += step * _neumann_divergence(flux_x, flux_y, u.shape)
-    return _like_input(u, image)
-
-
-@register_method(
-    "edge_enhancing_diffusion",
-    family="filtering",
-    tasks=("denoise",),
-    citation="J. Weickert, Anisotropic Diffusion in Image Processing, Teubner, 1998, sec. 5.1 "
-    "(edge-enhancing diffusion); J. Weickert, Theoretical foundations of anisotropic diffusion in "
-    "image processing, Computing Suppl. 11:221-236, 1996",
-    defaults=lambda ctx: {
-        "contrast": tuned(ctx.sigma, EED_CONTRAST) * _noise01(ctx.sigma),
-        "presmooth": tuned(ctx.sigma, EED_PRESMOOTH),
-        "iterations": int(round(tuned(ctx.sigma, EED_ITERATIONS))),
-        "step": 0.1,
-    },
-)
-def edge_enhancing_diffusion(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Weickert's tensor-driven edge-enhancing anisotropic diffusion."""
-    p = _parameters("edge_enhancing_diffusion", context)
-    m = "edge_enhancing_diffusion"
-    _check(p["contrast"] > 0, m, f"contrast must be > 0 (intensity units), got {p['contrast']}")
-    _check(p["presmooth"] >= 0, m, f"presmooth must be >= 0 pixels, got {p['presmooth']}")
-    _check(p["iterations"] >= 0, m, f"iterations must be >= 0, got {p['iterations']}")
-    _check(0 < p["step"] <= 0.25, m, f"step must be in (0, 0.25], got {p['step']}")
-    return edge_enhancing_diffusion_filter(
-        degraded, p["contrast"], p["presmooth"], p["iterations"], p["step"]
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Bilateral filter
-
-BILATERAL_SPATIAL = {5: 1.0, 15: 1.5, 25: 1.5, 50: 2.0}  # pixels
-BILATERAL_RANGE = {5: 2.0, 15: 2.5, 25: 2.5, 50: 4.0}  # in units of σ
-
-
-def bilateral_filter(
-    image: np.ndarray, sigma_spatial: float, sigma_range: float, radius: int | None = None
-) -> np.ndarray:
-    """Bilateral filter (Tomasi & Manduchi 1998), brute force over a square window.
-
-    out(x) = Σ_y w(x, y) I(y) / Σ_y w(x, y), w = exp(-|x-y|² / 2σs²) · exp(-‖I(x)-I(y)‖² / 2σr²),
-    y over the (2·radius+1)² window (radius defaults to ceil(3σs)), ‖·‖ the Euclidean distance over
-    channels, σs in pixels, σr in intensity units. Symmetric (edge-repeating) extension.
-    Vectorised over the image, one pass per window offset.
-    """
-    r = int(math.ceil(3.0 * sigma_spatial)) if radius is None else int(radius)
-    x = _as_hwc(image).astype(np.float64, copy=False)
-    h, w, _ = x.shape
-    xp = np.pad(x, ((r, r), (r, r), (0, 0)), mode="symmetric")
-    num = np.zeros_like(x)
-    den = np.zeros((h, w, 1))
-    inv_s = 1.0 / (2.0 * sigma_spatial * sigma_spatial)
-    inv_r = 1.0 / (2.0 * sigma_range * sigma_range)
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            shifted = xp[r + dy : r + dy + h, r + dx : r + dx + w]
-            d2 = np.sum((shifted - x) ** 2, axis=2, keepdims=True)
-            wt = np.exp(-(dy * dy + dx * dx) * inv_s - d2 * inv_r)
-            num += wt * shifted
-            den += wt
-    return _like_input(num / den, image)
-
-
-@register_method(
-    "bilateral",
-    family="filtering",
-    tasks=("denoise",),
-    citation="C. Tomasi and R. Manduchi, Bilateral filtering for gray and color images, ICCV 1998",
-    defaults=lambda ctx: {
-        "sigma_spatial": tuned(ctx.sigma, BILATERAL_SPATIAL),
-        "sigma_range": tuned(ctx.sigma, BILATERAL_RANGE) * _noise01(ctx.sigma),
-        "radius": None,
-    },
-)
-def bilateral(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Bilateral filtering: Gaussian in space times Gaussian in intensity."""
-    p = _parameters("bilateral", context)
-    _check(p["sigma_spatial"] > 0, "bilateral", f"sigma_spatial must be > 0 pixels, got {p['sigma_spatial']}")
-    _check(p["sigma_range"] > 0, "bilateral", f"sigma_range must be > 0 (intensity), got {p['sigma_range']}")
-    r = p["radius"]
-    _check(
-        r is None or (isinstance(r, int) and 0 <= r <= 50),
-        "bilateral",
-        f"radius must be an integer in [0, 50] or None, got {r!r}",
-    )
-    return bilateral_filter(degraded, p["sigma_spatial"], p["sigma_range"], r)
-
+from reference_methods.registry import RestorationContext, register_method
 
 # ---------------------------------------------------------------------------------------------
 # Non-local means
@@ -484,80 +188,6 @@ def nlm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     )
     noise = float(context.sigma) / 255.0
     return nl_means(degraded, p["h"], noise, p["patch_radius"], p["search_radius"], p["center_weight"])
-
-
-# ---------------------------------------------------------------------------------------------
-# Domain transform (Gastal & Oliveira 2011), recursive-filter variant
-
-DT_SIGMA_S = {5: 2.0, 15: 3.0, 25: 4.0, 50: 3.0}  # pixels
-DT_SIGMA_R = {5: 4.0, 15: 4.0, 25: 4.0, 50: 12.0}  # in units of σ
-
-
-def _recursive_pass(values: np.ndarray, feedback: np.ndarray) -> np.ndarray:
-    """One left-to-right then right-to-left first-order recursive filter along axis 1.
-
-    values: (H, W, C); feedback: (H, W-1, 1), a^d between column j and j+1.
-    J[j] = (1 - f[j]) I[j] + f[j] J[j-1], then backwards J[j] = (1 - f[j]) J[j] + f[j] J[j+1]
-    (Gastal & Oliveira 2011, eq. 21), vectorised over rows and channels.
-    """
-    out = values.copy()
-    w = out.shape[1]
-    for j in range(1, w):
-        fb = feedback[:, j - 1]
-        out[:, j] += fb * (out[:, j - 1] - out[:, j])
-    for j in range(w - 2, -1, -1):
-        fb = feedback[:, j]
-        out[:, j] += fb * (out[:, j + 1] - out[:, j])
-    return out
-
-
-def domain_transform_filter(
-    image: np.ndarray, sigma_s: float, sigma_r: float, iterations: int = 3, guide: np.ndarray | None = None
-) -> np.ndarray:
-    """Edge-preserving smoothing by the domain transform, recursive filtering (RF) variant.
-
-    Gastal & Oliveira, "Domain transform for edge-aware image and video processing", SIGGRAPH 2011:
-    the 1-D transform ct'(x) = 1 + (σs/σr) Σ_c |I'_c(x)| (eq. 11, discretised with the L1 norm of
-    the neighbour differences of the guide), filtered by the recursive filter with feedback
-    a^d, a = exp(-√2 / σ_Hi) (eq. 21); horizontal then vertical passes repeated `iterations` times
-    with σ_Hi = σs·√3·2^(N-i)/√(4^N - 1) (eq. 14), so the N iterations together have std σs.
-    σs in pixels, σr in intensity units; the guide (default: the image itself) sets the edges.
-    """
-    x = _as_hwc(image).astype(np.float64, copy=True)
-    g = _as_hwc(image if guide is None else guide).astype(np.float64, copy=False)
-    ratio = sigma_s / sigma_r
-    dh = 1.0 + ratio * np.sum(np.abs(np.diff(g, axis=1)), axis=2, keepdims=True)  # (H, W-1, 1)
-    dv = 1.0 + ratio * np.sum(np.abs(np.diff(g, axis=0)), axis=2, keepdims=True)  # (H-1, W, 1)
-    dv_t = np.transpose(dv, (1, 0, 2))  # rows become columns, so the same pass filters vertically
-    n = iterations
-    for i in range(n):
-        sigma_h = sigma_s * math.sqrt(3.0) * 2.0 ** (n - i - 1) / math.sqrt(4.0**n - 1.0)
-        a = math.exp(-math.sqrt(2.0) / sigma_h)
-        x = _recursive_pass(x, a**dh)
-        x = np.transpose(_recursive_pass(np.transpose(x, (1, 0, 2)), a**dv_t), (1, 0, 2))
-    return _like_input(np.ascontiguousarray(x), image)
-
-
-@register_method(
-    "domain_transform",
-    family="filtering",
-    tasks=("denoise",),
-    citation="E. S. L. Gastal and M. M. Oliveira, Domain transform for edge-aware image and video "
-    "processing, ACM TOG 30(4):69 (SIGGRAPH), 2011",
-    defaults=lambda ctx: {
-        "sigma_s": tuned(ctx.sigma, DT_SIGMA_S),
-        "sigma_r": tuned(ctx.sigma, DT_SIGMA_R) * _noise01(ctx.sigma),
-        "iterations": 3,
-    },
-)
-def domain_transform(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """Domain-transform edge-preserving filter (recursive filtering, 3 iterations)."""
-    p = _parameters("domain_transform", context)
-    m = "domain_transform"
-    _check(p["sigma_s"] > 0, m, f"sigma_s must be > 0 pixels, got {p['sigma_s']}")
-    _check(p["sigma_r"] > 0, m, f"sigma_r must be > 0 (intensity units), got {p['sigma_r']}")
-    _check(1 <= p["iterations"] <= 10, m, f"iterations must be in [1, 10], got {p['iterations']}")
-    return domain_transform_filter(degraded, p["sigma_s"], p["sigma_r"], p["iterations"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -291,6 +291,8 @@ METHOD_MODULES = (
     "reference_methods.interpolation",
     "reference_methods.multiframe",
     "reference_methods.deblocking",
+    "reference_methods.smoothing",
+    "reference_methods.diffusion",
     "reference_methods.filtering",
     "reference_methods.transforms",
     "reference_methods.ridgelet",

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from reference_methods.filtering import tuned
+from reference_methods.filter_common import tuned
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 
 

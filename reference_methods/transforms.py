@@ -32,7 +32,7 @@ import numpy as np
 import pywt
 
 from reference_methods.curvelet import CurveletFrame
-from reference_methods.filtering import tuned
+from reference_methods.filter_common import tuned
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 
 BOUNDARIES = ("symmetric", "periodic")

@@ -8,18 +8,12 @@ import numpy as np
 import pytest
 from skimage.restoration import denoise_bilateral, denoise_nl_means
 
-from reference_methods.filtering import (
-    bilateral_filter,
-    domain_transform_filter,
-    edge_enhancing_diffusion_filter,
-    gaussian_filter,
-    nl_means,
-    nlm_inpaint_filter,
-    perona_malik_diffusion,
-    tuned,
-)
+from reference_methods.diffusion import edge_enhancing_diffusion_filter, perona_malik_diffusion
+from reference_methods.filter_common import tuned
+from reference_methods.filtering import nl_means, nlm_inpaint_filter
 from reference_methods.interpolation import fill_missing
 from reference_methods.registry import MethodError, RestorationContext, get_method, restore
+from reference_methods.smoothing import bilateral_filter, domain_transform_filter, gaussian_filter
 
 
 def explicit_heat_steps(image: np.ndarray, steps: int, step: float) -> np.ndarray:
