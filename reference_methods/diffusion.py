@@ -1,20 +1,14 @@
 """Nonlinear diffusion filters: Perona–Malik and Weickert's edge-enhancing diffusion (family
 "filtering").
 
-Array convention (as everywhere in `reference_methods`): numpy float64, (H, W) gray or (H, W, 3) RGB,
-intensities on [0, 1]; the noise level `context.sigma` is on the 0-255 scale. Every filter here works
-internally on an (H, W, C) view and returns the input's shape. Boundaries are handled by half-sample
-symmetric extension (the edge pixel repeated: scipy's ``reflect``, numpy's ``symmetric``) unless a
-docstring says otherwise.
-
 Registered methods (denoising):
 
 - ``perona_malik`` — Perona & Malik (1990) anisotropic diffusion, explicit 4-neighbour scheme.
 - ``edge_enhancing_diffusion`` — Weickert's tensor-driven edge-enhancing diffusion (1994/1998).
 
-Default parameters are functions of σ, tuned on Train400 crops (validation data, never the test
-sets): `bench/tune_classic_methods.py` reproduces the tuning; the tables below record its result and
-are interpolated linearly in σ (held constant beyond the last tuned σ).
+Array convention, boundaries and tuned defaults: as `filter_common` says (float64 on [0, 1], (H, W)
+or (H, W, 3), σ on 0-255; the tables below are σ-interpolated results of
+`bench/tune_classic_methods.py` on validation data).
 """
 
 from __future__ import annotations

@@ -3,7 +3,14 @@ read `tuned` too): tuned-parameter tables, parameter checks, the (H, W, C) view 
 torch device.
 
 Array convention (as everywhere in `reference_methods`): numpy float64, (H, W) gray or (H, W, 3) RGB,
-intensities on [0, 1]; noise levels are on the 0-255 scale.
+intensities on [0, 1]; the noise level `context.sigma` is on the 0-255 scale. Every filter here works
+internally on an (H, W, C) view and returns the input's shape. Boundaries are handled by half-sample
+symmetric extension (the edge pixel repeated: scipy's ``reflect``, numpy's ``symmetric``) unless a
+docstring says otherwise.
+
+Default parameters are functions of σ, tuned on Train400 crops (validation data, never the test
+sets): `bench/tune_classic_methods.py` reproduces the tuning; the tables in each module record its
+result and are interpolated linearly in σ by `tuned` (held constant beyond the last tuned σ).
 """
 
 from __future__ import annotations
