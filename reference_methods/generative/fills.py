@@ -29,7 +29,7 @@ from reference_methods.generative.archs import PixelCNN
 from reference_methods.generative.hierarchical import VQVAE2, ConditionalPixelCNN
 from reference_methods.generative.patches import Masking
 from reference_methods.generative.pixelrnn import PixelRNN
-from reference_methods.generative.priors import _choose, local_cost, pixelcnn_conditional
+from reference_methods.generative.priors import _choose, local_cost, pixelcnn_conditional, raster_flips
 
 
 def _fill_rows(
@@ -68,13 +68,9 @@ def pixelrnn_fill(
     flipped images are filled as one batch. fill: "mean" (least squared error), "mode" or "sample"
     (seeded).
     """
-    if directions not in (1, 4):
-        raise ValueError(f"directions must be 1 or 4, got {directions}")
-    if fill not in ("mean", "mode", "sample"):
-        raise ValueError(f"fill must be 'mean', 'mode' or 'sample', got {fill!r}")
+    flips = raster_flips(directions, fill)
     generator = torch.Generator().manual_seed(seed)
     missing = torch.from_numpy(np.ascontiguousarray(mask, dtype=bool)).to(image.device)
-    flips = [(), (1,), (0,), (0, 1)][:directions]
     with torch.no_grad():
         xs = torch.stack([image.flip(dims) if dims else image for dims in flips])
         ms = torch.stack([missing.flip(dims) if dims else missing for dims in flips])

@@ -185,32 +185,46 @@ _CITE_VQVAE = (
 # PixelCNN
 
 
-def _pixelcnn_defaults(context: RestorationContext) -> dict[str, Any]:
+def _raster_fill_defaults(context: RestorationContext) -> dict[str, Any]:
     return {"directions": 4, "fill": "mean"}
 
 
-@register_method(
-    "pixelcnn", family="generative", tasks=("inpaint",), citation=_CITE_PIXELCNN, defaults=_pixelcnn_defaults
-)
-def pixelcnn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
-    """PixelCNN inpainting: missing pixels filled in raster order from the model's conditionals."""
-    params = {**_pixelcnn_defaults(context), **context.params}
+RasterFill = Callable[..., torch.Tensor]
+
+
+def _raster_fill_inpaint(
+    method: str, fill_fn: RasterFill, degraded: np.ndarray, context: RestorationContext
+) -> np.ndarray:
+    """Inpainting by a raster-order fill from an autoregressive model's conditionals (`pixelcnn`, and
+    `pixelrnn` in `methods_ar`): `method` names the model, `fill_fn` is its fill (`pixelcnn_fill`,
+    `fills.pixelrnn_fill`), the parameters `directions` and `fill` are checked here."""
+    params = {**_raster_fill_defaults(context), **context.params}
     if params["directions"] not in (1, 4) or isinstance(params["directions"], bool):
-        raise MethodError(f"pixelcnn: parameter 'directions' must be 1 or 4, got {params['directions']!r}")
+        raise MethodError(f"{method}: parameter 'directions' must be 1 or 4, got {params['directions']!r}")
     if params["fill"] not in ("mean", "mode", "sample"):
         raise MethodError(
-            f"pixelcnn: parameter 'fill' must be 'mean', 'mode' or 'sample', got {params['fill']!r}"
+            f"{method}: parameter 'fill' must be 'mean', 'mode' or 'sample', got {params['fill']!r}"
         )
 
     def gray(image: np.ndarray, ctx: RestorationContext) -> np.ndarray:
-        model = load_model("pixelcnn")
+        model = load_model(method)
         x = torch.from_numpy(image.astype(np.float32)).to(device())
-        out = pixelcnn_fill(
-            model, x, ctx.mask, directions=params["directions"], fill=params["fill"], seed=ctx.seed
-        )
+        out = fill_fn(model, x, ctx.mask, directions=params["directions"], fill=params["fill"], seed=ctx.seed)
         return _paste_known(_to_numpy(out), image, ctx)
 
-    return _run("pixelcnn", degraded, context, gray)
+    return _run(method, degraded, context, gray)
+
+
+@register_method(
+    "pixelcnn",
+    family="generative",
+    tasks=("inpaint",),
+    citation=_CITE_PIXELCNN,
+    defaults=_raster_fill_defaults,
+)
+def pixelcnn(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
+    """PixelCNN inpainting: missing pixels filled in raster order from the model's conditionals."""
+    return _raster_fill_inpaint("pixelcnn", pixelcnn_fill, degraded, context)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from reference_methods.generative.methods import (
     _counts,
     _paste_known,
     _positive,
+    _raster_fill_defaults,
+    _raster_fill_inpaint,
     _run,
     _start,
     _to_numpy,
@@ -44,32 +46,16 @@ _CITE_VQVAE2 = (
 )
 
 
-def _pixelrnn_defaults(context: RestorationContext) -> dict[str, Any]:
-    return {"directions": 4, "fill": "mean"}
-
-
 @register_method(
-    "pixelrnn", family="generative", tasks=("inpaint",), citation=_CITE_PIXELRNN, defaults=_pixelrnn_defaults
+    "pixelrnn",
+    family="generative",
+    tasks=("inpaint",),
+    citation=_CITE_PIXELRNN,
+    defaults=_raster_fill_defaults,
 )
 def pixelrnn_inpaint(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     """PixelRNN (Row LSTM) inpainting: missing pixels filled in raster order from its conditionals."""
-    params = {**_pixelrnn_defaults(context), **context.params}
-    if params["directions"] not in (1, 4) or isinstance(params["directions"], bool):
-        raise MethodError(f"pixelrnn: parameter 'directions' must be 1 or 4, got {params['directions']!r}")
-    if params["fill"] not in ("mean", "mode", "sample"):
-        raise MethodError(
-            f"pixelrnn: parameter 'fill' must be 'mean', 'mode' or 'sample', got {params['fill']!r}"
-        )
-
-    def gray(image: np.ndarray, ctx: RestorationContext) -> np.ndarray:
-        model = load_model("pixelrnn")
-        x = torch.from_numpy(image.astype(np.float32)).to(device())
-        out = pixelrnn_fill(
-            model, x, ctx.mask, directions=params["directions"], fill=params["fill"], seed=ctx.seed
-        )
-        return _paste_known(_to_numpy(out), image, ctx)
-
-    return _run("pixelrnn", degraded, context, gray)
+    return _raster_fill_inpaint("pixelrnn", pixelrnn_fill, degraded, context)
 
 
 def _vqvae2_defaults(context: RestorationContext) -> dict[str, Any]:

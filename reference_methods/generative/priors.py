@@ -141,6 +141,16 @@ def _choose(log_p: torch.Tensor, fill: str, generator: torch.Generator) -> torch
     return levels[k.clamp(max=log_p.shape[0] - 1)]
 
 
+def raster_flips(directions: int, fill: str) -> list[tuple[int, ...]]:
+    """The image flips a raster-order fill from `directions` corners (1 or 4) runs over, after checking
+    `fill` ("mean", "mode" or "sample"): shared by `pixelcnn_fill` and `fills.pixelrnn_fill`."""
+    if directions not in (1, 4):
+        raise ValueError(f"directions must be 1 or 4, got {directions}")
+    if fill not in ("mean", "mode", "sample"):
+        raise ValueError(f"fill must be 'mean', 'mode' or 'sample', got {fill!r}")
+    return [(), (1,), (0,), (0, 1)][:directions]
+
+
 def pixelcnn_fill(
     model: PixelCNN,
     image: torch.Tensor,
@@ -158,13 +168,9 @@ def pixelcnn_fill(
     the right of a hole, which is this method's main weakness; four directions halve it.
     fill: "mean" (expectation of the conditional: least squared error), "mode" or "sample".
     """
-    if directions not in (1, 4):
-        raise ValueError(f"directions must be 1 or 4, got {directions}")
-    if fill not in ("mean", "mode", "sample"):
-        raise ValueError(f"fill must be 'mean', 'mode' or 'sample', got {fill!r}")
+    flips = raster_flips(directions, fill)
     generator = torch.Generator().manual_seed(seed)
     missing = torch.from_numpy(np.asarray(mask, dtype=bool)).to(image.device)
-    flips = [(), (1,), (0,), (0, 1)][:directions]
     total = torch.zeros_like(image)
     with torch.no_grad():
         for dims in flips:
