@@ -36,7 +36,13 @@ from scipy import fft as sfft
 from scipy import ndimage, signal
 
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.tv_kernels import tv_inpaint_iterations
+from reference_methods.tv_kernels import (
+    admm_divergences_colour,
+    admm_divergences_gray,
+    admm_shrink_colour,
+    admm_shrink_gray,
+    tv_inpaint_iterations,
+)
 
 # --------------------------------------------------------------------------------------------------
 # Parameter checks shared by the methods of this module
@@ -235,22 +241,27 @@ def tv_deconvolve(
     oy, ox = difference_otfs(shape)
     lap = _expand(np.abs(oy) ** 2 + np.abs(ox) ** 2, fp)
     rhs_data = np.conj(k_otf) * _fft2(fp) / weight
-    k2 = np.abs(k_otf) ** 2 / weight
+    # The u-step's denominator does not change: formed once (the same values as formed each time).
+    den = np.abs(k_otf) ** 2 / weight + rho * lap
+    # The spatial steps run in compiled kernels (`tv_kernels`), in place.
     u = fp.copy()
     d = _grad_periodic(u)
     b = np.zeros_like(d)
+    e = np.zeros_like(d)  # d − d_previous
+    w = np.empty_like(u)  # −div(d − b), the u-step's right-hand side before its FFT
+    gray = fp.ndim == 2
+    shrink = admm_shrink_gray if gray else admm_shrink_colour
+    divergences = admm_divergences_gray if gray else admm_divergences_colour
+    divergences(d, b, e, w)
     n = np.sqrt(fp.size)
     for it in range(1, max_iter + 1):
-        # ∇ᵀ = −div
-        u = _ifft2((rhs_data + rho * _fft2(-_div_periodic(d - b))) / (k2 + rho * lap), shape)
-        gu = _grad_periodic(u)
-        v = gu + b
-        norm = _pointwise_norm(v)
-        d_old = d
-        d = v * np.maximum(1.0 - 1.0 / (rho * np.maximum(norm, 1e-300)), 0.0)
-        b = v - d
-        primal = np.linalg.norm(gu - d) / n
-        dual = rho * np.linalg.norm(_div_periodic(d - d_old)) / n
+        spectrum = _fft2(w)
+        spectrum *= rho
+        spectrum += rhs_data
+        spectrum /= den
+        u = _ifft2(spectrum, shape)
+        primal = np.sqrt(shrink(u, d, b, e, rho)) / n
+        dual = rho * np.sqrt(divergences(d, b, e, w)) / n
         if primal < tol and dual < tol:
             return _crop(u, margin), it
     return _crop(u, margin), max_iter

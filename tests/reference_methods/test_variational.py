@@ -13,6 +13,7 @@ from benchdata.degradations import degrade
 from reference_methods import variational as V
 from reference_methods.registry import MethodError, RestorationContext, restore
 
+from . import slow_variational
 from .conftest import gray_image, rgb_image
 
 
@@ -124,6 +125,18 @@ def test_tv_deconvolution_lowers_its_objective_and_improves_psnr():
     assert objective(u) < objective(f)
     assert _psnr(u, case.ground_truth) > _psnr(f, case.ground_truth) + 1.0
     assert iterations < 300
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_tv_deconvolution_kernels_are_bit_identical_to_the_numpy_iterations(colour):
+    case = _blurred(rgb_image(40) if colour else gray_image(40))
+    for max_iter in (7, 300):  # stopped by the iteration cap, then by the residual test
+        fast, fast_it = V.tv_deconvolve(case.image, case.kernel, 3e-3, max_iter=max_iter)
+        reference, reference_it = slow_variational.tv_deconvolve(
+            case.image, case.kernel, 3e-3, max_iter=max_iter
+        )
+        assert fast_it == reference_it
+        assert np.array_equal(fast, reference)
 
 
 def _tv_inpaint_numpy(f, mask, tol, max_iter):
