@@ -42,6 +42,7 @@ from reference_methods.tv_kernels import (
     admm_shrink_colour,
     admm_shrink_gray,
     tv_inpaint_iterations,
+    tv_inpaint_iterations_gray,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -320,12 +321,14 @@ def tv_inpaint(
     # The iterations run in the compiled kernel (bit-identical to the numpy formulation in
     # `grad_neumann` / `div_neumann` / `_pointwise_norm`), in blocks up to the next convergence check.
     gray = f.ndim == 2
-    views = (u[..., None], u_bar[..., None], y[..., None]) if gray else (u, u_bar, y)
-    data = np.ascontiguousarray(f[..., None] if gray else f, dtype=np.float64)
+    data = np.ascontiguousarray(f, dtype=np.float64)
     it = 0
     while it < max_iter:
         count = min(10 - it % 10, max_iter - it)
-        tv_inpaint_iterations(*views, data, known, tau, sigma, count, not gray)
+        if gray:
+            tv_inpaint_iterations_gray(u, u_bar, y, data, known, tau, sigma, count)
+        else:
+            tv_inpaint_iterations(u, u_bar, y, data, known, tau, sigma, count, True)
         it += count
         if it % 10 == 0:
             change = np.sqrt(np.mean((u - check_from) ** 2)) / 10.0

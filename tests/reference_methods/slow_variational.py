@@ -1,8 +1,9 @@
-"""The previous numpy TV deconvolution (ADMM), kept as a test-only reference.
+"""TV deconvolution (ADMM) and TV inpainting (primal–dual) written with the numpy operators, as
+before the compiled kernels, kept as test-only references.
 
-`reference_methods.variational.tv_deconvolve` now runs the spatial steps in compiled kernels
-(`reference_methods.tv_kernels`); tests compare it with this verbatim copy of the previous code,
-and bench/bench_speedups.py times the two back to back.
+`reference_methods.variational.tv_deconvolve` and `.tv_inpaint` now run their iterations in
+compiled kernels (`reference_methods.tv_kernels`); tests check them bit for bit against these, and
+bench/bench_speedups.py times the two back to back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from reference_methods.variational import (
     _pad_margin,
     _pointwise_norm,
     difference_otfs,
+    div_neumann,
+    grad_neumann,
+    normalized_convolution_fill,
     pad_symmetric,
     psf2otf,
 )
@@ -67,3 +71,25 @@ def tv_deconvolve(
         if primal < tol and dual < tol:
             return _crop(u, margin), it
     return _crop(u, margin), max_iter
+
+
+def tv_inpaint(f: np.ndarray, mask: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+    """Chambolle–Pock TV inpainting written with the numpy operators (the code the compiled kernel
+    replaced), for the bit-for-bit comparison."""
+    known = ~mask
+    u = normalized_convolution_fill(f, mask)
+    u_bar, y = u.copy(), np.zeros((2, *f.shape))
+    tau = sigma = 1.0 / np.sqrt(8.0)
+    check_from = u.copy()
+    for it in range(1, max_iter + 1):
+        y += sigma * grad_neumann(u_bar)
+        y /= np.maximum(1.0, _pointwise_norm(y))
+        u_old = u
+        u = u + tau * div_neumann(y)
+        u[known] = f[known]
+        u_bar = 2.0 * u - u_old
+        if it % 10 == 0:
+            if np.sqrt(np.mean((u - check_from) ** 2)) / 10.0 < tol:
+                return u, it
+            check_from = u.copy()
+    return u, max_iter
