@@ -112,51 +112,89 @@ _box_mean_compiled = _compile(_box_mean)
 nl_means_kernel = _compile(_nl_means)
 
 
+def _difference_row(up, cp, row_a, col_a, row_b, col_b, inv_c, e_row):
+    """e_row[j] = cp[row_b, col_b + j] · mean over channels of (up[:, row_a, col_a + j] −
+    up[:, row_b, col_b + j])²: one row of the confidence-weighted squared differences."""
+    for j in range(e_row.size):
+        d = 0.0
+        for c in range(up.shape[0]):
+            diff = up[c, row_a, col_a + j] - up[c, row_b, col_b + j]
+            d += diff * diff
+        e_row[j] = cp[row_b, col_b + j] * d * inv_c
+
+
+def _difference_row_gray(a, b, conf, e_row):
+    """`_difference_row` for one channel, on row views (a loop the compiler vectorises)."""
+    for j in range(e_row.size):
+        diff = a[j] - b[j]
+        e_row[j] = conf[j] * (diff * diff)
+
+
 def _nlm_inpaint_step(up, cp, c_patch, missing_ys, missing_xs, f, t, inv_h2, out):
     """One iteration of `filtering.nlm_inpaint_filter`, evaluated at the missing pixels only.
 
     up (C, H + 2p, W + 2p) the current estimate rounded to float32 values, cp (H + 2p, W + 2p) the
     confidences, both reflect-padded by p = f + t; c_patch (H + 2t, W + 2t) the confidence sums of
-    every patch (the torch code's box filter of cp). For each search offset, the confidence-weighted
-    squared differences are box-summed over the whole image with running sums (as the torch code
-    does), and the weights are then formed for the missing pixels only. Writes the new value of each
-    missing pixel into out (C, H, W); a pixel with no usable exemplar keeps its value.
+    every patch (the torch code's box filter of cp); the missing pixels in row-major order (as
+    np.nonzero gives them). For each search offset, one sweep over the rows that the missing
+    pixels' patches cover forms the confidence-weighted squared differences row by row (a ring
+    of k rows) and keeps their vertical k-row sums per column up to date; each missing pixel then
+    adds its k column sums. (The previous kernel box-filtered the whole image in three passes; the
+    sums differ from it only in rounding order.) Writes the new value of each missing pixel into
+    out (C, H, W); a pixel with no usable exemplar keeps its value.
     """
     n_ch = up.shape[0]
-    hh, ww = out.shape[1], out.shape[2]
+    width = out.shape[2] + 2 * f
     k = 2 * f + 1
     inv_k2 = 1.0 / (k * k)
     inv_c = 1.0 / n_ch
     n_missing = missing_ys.shape[0]
+    if n_missing == 0:
+        return
     num = np.zeros((n_missing, n_ch))
     den = np.zeros(n_missing)
-    e = np.empty((hh + 2 * f, ww + 2 * f))
-    box = np.empty((hh, ww))
-    column = np.empty(ww + 2 * f)
+    ring = np.empty((k, width))
+    column = np.empty(width)
+    e_row = np.empty(width)
+    first, last = missing_ys[0], missing_ys[n_missing - 1] + k - 1
     for dy in range(-t, t + 1):
         for dx in range(-t, t + 1):
             if dy == 0 and dx == 0:
                 continue  # x is not its own exemplar
-            for i in range(hh + 2 * f):
-                for j in range(ww + 2 * f):
-                    d = 0.0
+            column[:] = 0.0
+            nxt = 0  # the next missing pixel to weigh
+            for i in range(first, last + 1):
+                ring_row = ring[(i - first) % k]
+                if n_ch == 1:
+                    _difference_row_gray(up[0, t + dy + i, t + dx :], up[0, t + i, t:], cp[t + i, t:], e_row)
+                else:
+                    _difference_row(up, cp, t + dy + i, t + dx, t + i, t, inv_c, e_row)
+                if i - first >= k:  # the ring row leaving the window
+                    for j in range(width):
+                        column[j] += e_row[j] - ring_row[j]
+                else:
+                    for j in range(width):
+                        column[j] += e_row[j]
+                ring_row[:] = e_row
+                y = i - (k - 1)  # the output row whose patches the column sums now cover
+                while nxt < n_missing and missing_ys[nxt] == y:
+                    x = missing_xs[nxt]
+                    box = 0.0
+                    for b in range(k):
+                        box += column[x + b]
+                    d2 = box * inv_k2 * (k * k) / c_patch[t + y, t + x]
+                    trust = c_patch[t + y + dy, t + x + dx] * inv_k2  # the exemplar's confidence
+                    w = np.float64(np.float32(np.exp(-d2 * inv_h2))) * trust
                     for c in range(n_ch):
-                        diff = up[c, t + dy + i, t + dx + j] - up[c, t + i, t + j]
-                        d += diff * diff
-                    e[i, j] = cp[t + i, t + j] * d * inv_c
-            _box_mean_compiled(e, k, box, column)  # patch means: × k² gives the sums
-            for idx in range(n_missing):
-                y = missing_ys[idx]
-                x = missing_xs[idx]
-                d2 = box[y, x] * (k * k) / c_patch[t + y, t + x]
-                w = np.float64(np.float32(np.exp(-d2 * inv_h2))) * (c_patch[t + y + dy, t + x + dx] * inv_k2)
-                for c in range(n_ch):
-                    num[idx, c] += w * up[c, f + t + y + dy, f + t + x + dx]
-                den[idx] += w
+                        num[nxt, c] += w * up[c, f + t + y + dy, f + t + x + dx]
+                    den[nxt] += w
+                    nxt += 1
     for idx in range(n_missing):
         if den[idx] > 1e-300:
             for c in range(n_ch):
                 out[c, missing_ys[idx], missing_xs[idx]] = num[idx, c] / den[idx]
 
 
+_difference_row = _compile(_difference_row)
+_difference_row_gray = _compile(_difference_row_gray)
 nlm_inpaint_step = _compile(_nlm_inpaint_step)
