@@ -112,22 +112,34 @@ _box_mean_compiled = _compile(_box_mean)
 nl_means_kernel = _compile(_nl_means)
 
 
-def _difference_row(up, cp, row_a, col_a, row_b, col_b, inv_c, e_row):
-    """e_row[j] = cp[row_b, col_b + j] · mean over channels of (up[:, row_a, col_a + j] −
-    up[:, row_b, col_b + j])²: one row of the confidence-weighted squared differences."""
-    for j in range(e_row.size):
+def _difference_row(up, cp, row_a, col_a, row_b, col_b, inv_c, ring_row, column, full):
+    """One row of the confidence-weighted squared differences, e[j] = cp[row_b, col_b + j] · mean
+    over channels of (up[:, row_a, col_a + j] − up[:, row_b, col_b + j])², added to the running
+    column sums (minus the ring row it replaces when the ring is full) and stored in the ring."""
+    for j in range(column.size):
         d = 0.0
         for c in range(up.shape[0]):
             diff = up[c, row_a, col_a + j] - up[c, row_b, col_b + j]
             d += diff * diff
-        e_row[j] = cp[row_b, col_b + j] * d * inv_c
+        e = cp[row_b, col_b + j] * d * inv_c
+        column[j] += e - ring_row[j] if full else e
+        ring_row[j] = e
 
 
-def _difference_row_gray(a, b, conf, e_row):
+def _difference_row_gray(a, b, conf, ring_row, column, full):
     """`_difference_row` for one channel, on row views (a loop the compiler vectorises)."""
-    for j in range(e_row.size):
-        diff = a[j] - b[j]
-        e_row[j] = conf[j] * (diff * diff)
+    if full:
+        for j in range(column.size):
+            diff = a[j] - b[j]
+            e = conf[j] * (diff * diff)
+            column[j] += e - ring_row[j]
+            ring_row[j] = e
+    else:
+        for j in range(column.size):
+            diff = a[j] - b[j]
+            e = conf[j] * (diff * diff)
+            column[j] += e
+            ring_row[j] = e
 
 
 def _nlm_inpaint_step(up, cp, c_patch, missing_ys, missing_xs, f, t, inv_h2, out):
@@ -155,7 +167,6 @@ def _nlm_inpaint_step(up, cp, c_patch, missing_ys, missing_xs, f, t, inv_h2, out
     den = np.zeros(n_missing)
     ring = np.empty((k, width))
     column = np.empty(width)
-    e_row = np.empty(width)
     first, last = missing_ys[0], missing_ys[n_missing - 1] + k - 1
     for dy in range(-t, t + 1):
         for dx in range(-t, t + 1):
@@ -165,17 +176,12 @@ def _nlm_inpaint_step(up, cp, c_patch, missing_ys, missing_xs, f, t, inv_h2, out
             nxt = 0  # the next missing pixel to weigh
             for i in range(first, last + 1):
                 ring_row = ring[(i - first) % k]
+                full = i - first >= k  # the ring row is then the one leaving the window
                 if n_ch == 1:
-                    _difference_row_gray(up[0, t + dy + i, t + dx :], up[0, t + i, t:], cp[t + i, t:], e_row)
+                    a, b = up[0, t + dy + i, t + dx :], up[0, t + i, t:]
+                    _difference_row_gray(a, b, cp[t + i, t:], ring_row, column, full)
                 else:
-                    _difference_row(up, cp, t + dy + i, t + dx, t + i, t, inv_c, e_row)
-                if i - first >= k:  # the ring row leaving the window
-                    for j in range(width):
-                        column[j] += e_row[j] - ring_row[j]
-                else:
-                    for j in range(width):
-                        column[j] += e_row[j]
-                ring_row[:] = e_row
+                    _difference_row(up, cp, t + dy + i, t + dx, t + i, t, inv_c, ring_row, column, full)
                 y = i - (k - 1)  # the output row whose patches the column sums now cover
                 while nxt < n_missing and missing_ys[nxt] == y:
                     x = missing_xs[nxt]
