@@ -43,6 +43,7 @@ def _lars_lasso(corr, gram, sets, lam, rank):
     valid = np.zeros(smax, np.bool_)
     beta = np.zeros(smax)
     work = np.empty((smax, smax + 1))  # G_AA | sign(c_A), then the direction d in the last column
+    rows = np.empty((smax, size))  # per slot, its atom's Gram row over the working set
     in_set = np.zeros(size, np.bool_)
     for i in range(n_sig):
         big_c = 0.0
@@ -54,10 +55,11 @@ def _lars_lasso(corr, gram, sets, lam, rank):
         valid[:] = False
         beta[:] = 0.0
         slots[0] = np.argmax(np.abs(c))
+        _gather_row(gram, sets[i], slots[0], rows[0])
         valid[0] = True
         for _ in range(8 * smax + 8):
             finish, gamma = _lars_step_compiled(
-                c, a, gram, sets[i], slots, valid, beta, big_c, lam, work, in_set
+                c, a, gram, sets[i], slots, valid, beta, big_c, lam, work, in_set, rows
             )
             big_c -= gamma
             if finish:
@@ -101,7 +103,14 @@ def _solve_in_place(work, n):
         work[k, n] = acc / work[k, k]
 
 
-def _lars_step(c, a, gram, atoms, slots, valid, beta, big_c, lam, work, in_set):
+def _gather_row(gram, atoms, atom, row):
+    """row = G[atoms[atom], atoms]: gathered once when the atom joins, not at every step."""
+    src = gram[atoms[atom]]
+    for j in range(row.size):
+        row[j] = src[atoms[j]]
+
+
+def _lars_step(c, a, gram, atoms, slots, valid, beta, big_c, lam, work, in_set, rows):
     """One homotopy step in place (c, a, slots, valid, beta); returns (finished, step length γ).
 
     Direction d = G_AA⁻¹ sign(c_A); a = d G_A· is the rate of change of every correlation; γ is the
@@ -117,7 +126,7 @@ def _lars_step(c, a, gram, atoms, slots, valid, beta, big_c, lam, work, in_set):
         work[s, used] = np.sign(c[slots[s]]) if valid[s] else 0.0
         for t in range(used):
             if valid[s] and valid[t]:
-                work[s, t] = gram[atoms[slots[s]], atoms[slots[t]]]
+                work[s, t] = rows[s, slots[t]]
             else:  # unused slots: identity rows, decoupled
                 work[s, t] = 1.0 if s == t else 0.0
     _solve_in_place(work, used)
@@ -127,9 +136,9 @@ def _lars_step(c, a, gram, atoms, slots, valid, beta, big_c, lam, work, in_set):
         if not valid[s]:
             d[s] = 0.0
             continue
-        row = gram[atoms[slots[s]]]
+        row = rows[s]
         for j in range(size):
-            a[j] += d[s] * row[atoms[j]]
+            a[j] += d[s] * row[j]
     in_set[:] = False  # active atoms cannot join again
     for s in range(used):
         in_set[slots[s]] = valid[s] or in_set[slots[s]]
@@ -163,11 +172,13 @@ def _lars_step(c, a, gram, atoms, slots, valid, beta, big_c, lam, work, in_set):
     for s in range(valid.size):
         if not valid[s]:
             slots[s] = j_add
+            _gather_row(gram, atoms, j_add, rows[s])
             valid[s] = True
             return False, gamma
     return True, gamma  # the active set is full (rank reached)
 
 
+_gather_row = _compile(_gather_row)
 _solve_in_place = _compile(_solve_in_place)
 _lars_step_compiled = _compile(_lars_step)
 lars_lasso = _compile(_lars_lasso)
