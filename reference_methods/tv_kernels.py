@@ -3,9 +3,10 @@ and the spatial half of TV deconvolution's ADMM iterations (`variational.tv_deco
 
 Why compiled: each Chambolle–Pock iteration written with numpy makes about twenty passes over the
 image (gradient, squares, sums, norm, division, divergence, masked reset, extrapolation), each
-allocating a temporary, and TV inpainting runs up to 2000 iterations. Here an iteration is two
-passes: the dual ascent with its projection, then the primal descent with the data reset and the
-extrapolation.
+allocating a temporary, and TV inpainting runs up to 2000 iterations. Here an iteration is one
+dual row step (ascent and projection) and one primal row step (descent, data reset, extrapolation)
+per row, and a block of iterations sweeps the image once, as a wavefront (see
+`_tv_inpaint_iterations_gray`).
 
 Bit-identical to the numpy code: the same floating-point operations in the same order per pixel
 (no fastmath, so no reassociation or fused multiply-adds), including the divergence's boundary
@@ -26,50 +27,58 @@ def _compile(fn):
         return numba.njit(cache=False, nogil=True, error_model="numpy")(fn)
 
 
-def _tv_inpaint_iterations(u, u_bar, y, f, known, tau, sigma, count, vectorial):
-    """`count` iterations in place. u, u_bar, f (H, W, C); y (2, H, W, C); known (H, W) bool.
-    vectorial: the norm sums over channels (colour), else per channel value (C = 1, gray)."""
+def _tv_dual_row_colour(u_bar, y, sigma, i):
+    """Colour dual step of row i (u_bar (H, W, C), y (2, H, W, C)): y += σ ∇ū, then y /= max(1, |y|)
+    with |y| summed over the directions and the channels (vectorial TV), channels in order."""
+    hh, ww, n_ch = u_bar.shape
+    for j in range(ww):
+        sq = 0.0
+        for c in range(n_ch):
+            g0 = u_bar[i + 1, j, c] - u_bar[i, j, c] if i < hh - 1 else 0.0
+            g1 = u_bar[i, j + 1, c] - u_bar[i, j, c] if j < ww - 1 else 0.0
+            y[0, i, j, c] += sigma * g0
+            y[1, i, j, c] += sigma * g1
+            a = y[0, i, j, c]
+            b = y[1, i, j, c]
+            term = a * a + b * b
+            sq = term if c == 0 else sq + term
+        scale = max(1.0, np.sqrt(sq))
+        for c in range(n_ch):
+            y[0, i, j, c] /= scale
+            y[1, i, j, c] /= scale
+
+
+def _tv_primal_row_colour(u, u_bar, y, f, known, tau, r):
+    """Colour primal step of row r: u ← u + τ div y (known pixels reset to f), ū ← 2u − u_old."""
     hh, ww, n_ch = u.shape
-    for _ in range(count):
-        # Dual: y += σ ∇ū (forward differences, zero across the last row / column), y /= max(1, |y|).
-        for i in range(hh):
-            for j in range(ww):
-                sq = 0.0
-                for c in range(n_ch):
-                    g0 = u_bar[i + 1, j, c] - u_bar[i, j, c] if i < hh - 1 else 0.0
-                    g1 = u_bar[i, j + 1, c] - u_bar[i, j, c] if j < ww - 1 else 0.0
-                    y[0, i, j, c] += sigma * g0
-                    y[1, i, j, c] += sigma * g1
-                    a = y[0, i, j, c]
-                    b = y[1, i, j, c]
-                    term = a * a + b * b
-                    sq = term if c == 0 else sq + term
-                    if not vectorial:
-                        scale = max(1.0, np.sqrt(term))
-                        y[0, i, j, c] /= scale
-                        y[1, i, j, c] /= scale
-                if vectorial:
-                    scale = max(1.0, np.sqrt(sq))
-                    for c in range(n_ch):
-                        y[0, i, j, c] /= scale
-                        y[1, i, j, c] /= scale
-        # Primal: u ← u + τ div y, known pixels reset, ū ← 2u − u_old.
-        for i in range(hh):
-            for j in range(ww):
-                for c in range(n_ch):
-                    d = 0.0
-                    if i < hh - 1:
-                        d += y[0, i, j, c]
-                    if i > 0:
-                        d -= y[0, i - 1, j, c]
-                    if j < ww - 1:
-                        d += y[1, i, j, c]
-                    if j > 0:
-                        d -= y[1, i, j - 1, c]
-                    old = u[i, j, c]
-                    new = f[i, j, c] if known[i, j] else old + tau * d
-                    u[i, j, c] = new
-                    u_bar[i, j, c] = 2.0 * new - old
+    for j in range(ww):
+        for c in range(n_ch):
+            d = 0.0
+            if r < hh - 1:
+                d += y[0, r, j, c]
+            if r > 0:
+                d -= y[0, r - 1, j, c]
+            if j < ww - 1:
+                d += y[1, r, j, c]
+            if j > 0:
+                d -= y[1, r, j - 1, c]
+            old = u[r, j, c]
+            new = f[r, j, c] if known[r, j] else old + tau * d
+            u[r, j, c] = new
+            u_bar[r, j, c] = 2.0 * new - old
+
+
+def _tv_inpaint_iterations_colour(u, u_bar, y, f, known, tau, sigma, count):
+    """`count` iterations in place for (H, W, C) images (y (2, H, W, C), known (H, W)), as the
+    wavefront of `_tv_inpaint_iterations_gray`."""
+    hh = u.shape[0]
+    for front in range(hh + 2 * count):
+        for k in range(count):
+            r = front - 2 * k
+            if 0 <= r < hh:
+                _tv_dual_row_colour_compiled(u_bar, y, sigma, r)
+            if 0 <= r - 1 < hh:
+                _tv_primal_row_colour_compiled(u, u_bar, y, f, known, tau, r - 1)
 
 
 def _tv_dual_row(u_bar, y, sigma, i):
@@ -105,13 +114,13 @@ def _tv_primal_row(u, u_bar, y, f, known, tau, r):
 
 
 def _tv_inpaint_iterations_gray(u, u_bar, y, f, known, tau, sigma, count):
-    """`_tv_inpaint_iterations` for one channel (u, u_bar, f, known (H, W); y (2, H, W)): the same
-    operations per pixel, in another order. Iteration k's dual step of row r needs ū rows r and
-    r + 1 of iteration k − 1, and its primal step of row r the dual rows r and r − 1, so all
-    `count` iterations advance together as a wavefront, iteration k two rows behind iteration
-    k − 1. The rows in flight stay in cache and the image is read from memory once per `count`
-    iterations instead of twice per iteration (it does not fit in cache at 512×512, and the
-    iterations were memory-bound)."""
+    """`count` TV inpainting iterations in place, one channel (u, u_bar, f, known (H, W); y
+    (2, H, W)): the numpy iterations' operations per pixel, in another order. Iteration k's dual
+    step of row r needs ū rows r and r + 1 of iteration k − 1, and its primal step of row r the
+    dual rows r and r − 1, so all `count` iterations advance together as a wavefront, iteration k
+    two rows behind iteration k − 1. The rows in flight stay in cache and the image is read from
+    memory once per `count` iterations instead of twice per iteration (it does not fit in cache
+    at 512×512, and the iterations were memory-bound)."""
     hh = u.shape[0]
     for front in range(hh + 2 * count):
         for k in range(count):
@@ -124,8 +133,10 @@ def _tv_inpaint_iterations_gray(u, u_bar, y, f, known, tau, sigma, count):
 
 _tv_dual_row_compiled = _compile(_tv_dual_row)
 _tv_primal_row_compiled = _compile(_tv_primal_row)
-tv_inpaint_iterations = _compile(_tv_inpaint_iterations)
+_tv_dual_row_colour_compiled = _compile(_tv_dual_row_colour)
+_tv_primal_row_colour_compiled = _compile(_tv_primal_row_colour)
 tv_inpaint_iterations_gray = _compile(_tv_inpaint_iterations_gray)
+tv_inpaint_iterations_colour = _compile(_tv_inpaint_iterations_colour)
 
 # TV deconvolution (ADMM with d = ∇u, periodic differences). Written with numpy, the spatial part of
 # an iteration (gradient, shrinkage, multiplier update, two divergences, two norms) made about

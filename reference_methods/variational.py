@@ -41,7 +41,7 @@ from reference_methods.tv_kernels import (
     admm_divergences_gray,
     admm_shrink_colour,
     admm_shrink_gray,
-    tv_inpaint_iterations,
+    tv_inpaint_iterations_colour,
     tv_inpaint_iterations_gray,
 )
 
@@ -328,7 +328,7 @@ def tv_inpaint(
         if gray:
             tv_inpaint_iterations_gray(u, u_bar, y, data, known, tau, sigma, count)
         else:
-            tv_inpaint_iterations(u, u_bar, y, data, known, tau, sigma, count, True)
+            tv_inpaint_iterations_colour(u, u_bar, y, data, known, tau, sigma, count)
         it += count
         if it % 10 == 0:
             change = np.sqrt(np.mean((u - check_from) ** 2)) / 10.0
