@@ -6,14 +6,12 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import F, Lookup
 
 from evaluator.ranking import Board, Entry, FormulaBoard, MetricsBoard, rank_boards
 from evaluator.ranking.rules import RankingRule
 from restorebench.challenges.models import Phase
-from restorebench.leaderboards.board_sql import board_order_by
+from restorebench.leaderboards.picks import compile_picked_statement
 from restorebench.submissions.models import ImageScore, Submission, SubmissionStatus
 
 FIELDS = (
@@ -37,23 +35,12 @@ FIELDS = (
 )
 
 
-class _EqualsAny(Lookup):
-    """`lhs = ANY(rhs)`, rhs an array (Django's `__in` compiles to `IN (subquery)`)."""
-
-    lookup_name = "equals_any"
-
-    def as_sql(self, compiler, connection) -> tuple[str, tuple]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
-
-
 def leaderboard_entries(phase: Phase, board: MetricsBoard | FormulaBoard) -> tuple[list[dict], list[dict]]:
     """(each team's representative, the latest scored entry of each reference method).
 
-    On PostgreSQL this is one statement: `DISTINCT ON` subqueries that pick ids only (sorting narrow
-    rows: the sort of every scored submission by its JSON-extracted metrics is the cold leaderboard's
-    main cost), then the picked rows with their team names."""
+    On PostgreSQL this is one statement over the kept picks (`leaderboards.picks`): it re-picks the
+    teams whose submissions changed since their pick, then reads the picked rows with their team names
+    and the references."""
     if connection.vendor != "postgresql":
         return _team_candidates(phase, board), _references(phase)
     sql, params = _statement(phase.pk, board)
@@ -81,35 +68,11 @@ def _statement(phase_id: int, board: MetricsBoard | FormulaBoard) -> tuple[str, 
     key = (phase_id, json.dumps(board.to_data(), sort_keys=True))
     compiled = _STATEMENTS.get(key)
     if compiled is None:
-        compiled = _compile_statement(phase_id, board)
+        compiled = compile_picked_statement(phase_id, board, FIELDS)
         if len(_STATEMENTS) >= _STATEMENTS_MAX:
             _STATEMENTS.pop(next(iter(_STATEMENTS)))
         _STATEMENTS[key] = compiled
     return compiled
-
-
-def _compile_statement(phase_id: int, board: MetricsBoard | FormulaBoard) -> tuple[str, tuple]:
-    scored = Submission.objects.filter(phase_id=phase_id, status=SubmissionStatus.SCORED, disqualified=False)
-    team_winners = (
-        scored.filter(is_reference=False)
-        .order_by("team_id", F("is_chosen").desc(), *board_order_by(board), "created_at", "id")
-        .distinct("team_id")
-        .values("id")
-    )
-    latest_references = (
-        scored.filter(is_reference=True)
-        .order_by("method_name", "-created_at", "-id")
-        .distinct("method_name")
-        .values("id")
-    )
-    # `id = ANY(ARRAY(... UNION ALL ...))`: PostgreSQL runs the subqueries once and fetches the ~500
-    # picked rows by primary key, rather than hashing them and scanning the table against the hash.
-    ids = ArraySubquery(team_winners.union(latest_references, all=True))
-    picked = (
-        Submission.objects.filter(_EqualsAny(F("id"), ids)).order_by().values_list(*FIELDS, "is_reference")
-    )
-    sql, params = picked.query.sql_with_params()
-    return sql, tuple(params)
 
 
 def _team_candidates(phase: Phase, board: MetricsBoard | FormulaBoard) -> list[dict]:

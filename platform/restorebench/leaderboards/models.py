@@ -52,3 +52,43 @@ class TeamDocuments(models.Model):
 
     def __str__(self) -> str:
         return f"documents of {self.team} for {self.phase}"
+
+
+class TeamChanges(models.Model):
+    """How many writes a team's submissions in a phase have had: bumped by a PostgreSQL trigger on
+    every insert, update and delete of a submission (migration 0002), whatever code makes it (services,
+    the admin, `QuerySet.update`, `bulk_create`, raw SQL). `TeamPick` rows older than this count are
+    stale. Not kept on SQLite (the embedded demo), where the leaderboard picks from scratch."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    changes = models.BigIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["phase", "team"], name="team_changes_once_per_phase")]
+
+
+class TeamPick(models.Model):
+    """A team's representative submission in a phase as the picking board `board_key` chooses it (its
+    chosen submission, else its best scored one), as of `changes` writes of the team's submissions:
+    kept so that a cold leaderboard reads ~500 picks instead of sorting every submission of the phase.
+    Derived data, rebuilt on read where stale (`leaderboards.picks`); the submissions stay the source
+    of truth. `submission` is null when the team has no scored submission; a deleted submission's pick
+    is stale (its team's count moved), hence no constraint."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    board_key = models.CharField(max_length=64, help_text="SHA-256 of the picking board's definition.")
+    submission = models.ForeignKey(
+        "submissions.Submission",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    changes = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "board_key", "team"], name="team_pick_once_per_board")
+        ]
