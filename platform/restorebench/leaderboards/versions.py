@@ -6,33 +6,55 @@ import hashlib
 import json
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Count, Max
 
 from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import user_is_organizer
 from restorebench.leaderboards.documents import documents_state
+from restorebench.leaderboards.models import TeamChanges
 from restorebench.submissions.models import Submission
 
 User = AbstractBaseUser | AnonymousUser
 
 # A computed leaderboard is cached under a key that changes with any write to the phase's submissions
-# (their count: inserts and deletions; the newest `updated_at`: every update) or to the ranking rule;
-# the timeout bounds how stale it can be if clocks of two hosts disagree about "newest" (and after an
-# edit the key does not see, such as a team renamed in the admin). Both numbers come from an
-# index-only scan of the (phase, updated_at) index. Every cache of the phase's boards (the boards,
-# rank confidence, what each class of viewer sees, the pages' rendered rows) starts with this key.
+# or to the ranking rule; the timeout bounds how stale it can be after an edit the key does not see
+# (a team renamed in the admin; on SQLite, a clock that disagrees about "newest"). Every cache of the
+# phase's boards (the boards, rank confidence, what each class of viewer sees, the pages' rendered
+# rows) starts with this key.
 LEADERBOARD_CACHE_SECONDS = 30
+
+# On PostgreSQL, teams' submissions are versioned by the trigger's write counts (`TeamChanges`: every
+# insert, update and delete, whatever code makes it; ~500 rows of a phase rather than an index scan of
+# its 10,000 submissions): (rows, sum of counts, newest row id) changes with every write, and cannot
+# come back to an earlier value — counts only grow, and a team's row, once deleted, never returns
+# with its id. References (no team) by their number and newest `updated_at`. Elsewhere: every
+# submission's number and newest `updated_at`.
+_STATE_SQL = f"""SELECT
+    (SELECT count(*) || '/' || coalesce(sum(changes), 0) || '/' || coalesce(max(id), 0)
+     FROM {TeamChanges._meta.db_table} WHERE phase_id = %s),
+    (SELECT count(*) || '/' || coalesce(max(updated_at)::text, '')
+     FROM {Submission._meta.db_table} WHERE phase_id = %s AND is_reference)"""
+
+
+def _submissions_state(phase: Phase) -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_STATE_SQL, (phase.pk, phase.pk))
+            teams, references = cursor.fetchone()
+        return f"{teams}|{references}"
+    state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
+    return f"{state['n']}|{state['last']}"
 
 
 def leaderboard_cache_key(phase: Phase) -> str:
     """The phase's version: changes with every write to the phase's submissions, its ranking rule or
     its requirements."""
-    state = Submission.objects.filter(phase=phase).aggregate(n=Count("*"), last=Max("updated_at"))
     rule = json.dumps(
         [phase.track.ranking_method, phase.track.ranking_metrics, phase.track.leaderboards], sort_keys=True
     )
     needs = (phase.requires_factsheet, phase.requires_code, phase.max_team_size, documents_state(phase=phase))
-    raw = f"{phase.pk}|{state['n']}|{state['last']}|{rule}|{needs}"
+    raw = f"{phase.pk}|{_submissions_state(phase)}|{rule}|{needs}"
     return "restorebench:leaderboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -200,3 +200,38 @@ def test_a_read_re_picks_only_the_teams_whose_submissions_changed(make_arena, ma
     assert _kept(phase)[0][teams[0].pk] == better.pk
     after = {p.team_id: p.changes for p in TeamPick.objects.filter(phase=phase)}
     assert after == {**before, teams[0].pk: counted}
+
+
+def test_the_phase_version_moves_with_every_write_to_its_submissions(make_arena, make_participant):
+    from restorebench.leaderboards.versions import leaderboard_cache_key
+
+    arena = make_arena(images=1)
+    phase = arena.phase
+    _, a = make_participant(arena)
+    _, b = make_participant(arena)
+    seen = [leaderboard_cache_key(phase)]
+
+    def moved() -> None:
+        version = leaderboard_cache_key(phase)
+        assert version not in seen
+        seen.append(version)
+
+    first = scored_submission(phase, a, {"psnr": 27.0, "ssim": 0.8})
+    moved()
+    assert leaderboard_cache_key(phase) == seen[-1]  # no write, no change
+    # An update that leaves `updated_at` alone, as `QuerySet.update` may.
+    Submission.objects.filter(pk=first.pk).update(scores={"psnr": 28.0, "ssim": 0.8})
+    moved()
+    rescored = seen[-1]
+    scored_submission(phase, b, {"psnr": 26.0, "ssim": 0.8})
+    moved()
+    b.delete()  # exactly what was there before b's submission: that version again
+    assert leaderboard_cache_key(phase) == rescored
+    reference = scored_submission(phase, None, {"psnr": 25.0, "ssim": 0.7}, method_name="bicubic")
+    moved()
+    reference.delete()  # the same again
+    assert leaderboard_cache_key(phase) == rescored
+    Submission.objects.filter(pk=first.pk).update(is_chosen=True)
+    moved()
+    first.delete()
+    moved()
