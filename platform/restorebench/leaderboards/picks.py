@@ -78,6 +78,7 @@ def compile_picked_statement(
     ), best AS ({best_sql}), stored AS (
         INSERT INTO {picks} (phase_id, team_id, board_key, submission_id, changes)
         SELECT %s, stale.team_id, %s, best.id, stale.changes FROM stale LEFT JOIN best USING (team_id)
+        ORDER BY stale.team_id  -- concurrent reads lock the picks they store in one order: no deadlock
         ON CONFLICT (phase_id, board_key, team_id) DO UPDATE
         SET submission_id = EXCLUDED.submission_id, changes = EXCLUDED.changes
         WHERE {picks}.changes < EXCLUDED.changes
