@@ -5,6 +5,7 @@ inserts, references, changes of the ranking rule) each team's representative is 
 pick chooses (sorting every submission of the phase, as the leaderboard did before), and every board
 equals the board made after dropping every kept pick."""
 
+import io
 import random
 
 import pytest
@@ -235,3 +236,18 @@ def test_the_phase_version_moves_with_every_write_to_its_submissions(make_arena,
     moved()
     first.delete()
     moved()
+
+
+def test_the_rebuild_command_restores_a_lost_count_and_the_team_comes_back(make_arena, make_participant):
+    from django.core.management import call_command
+
+    arena = make_arena(images=1)
+    _, team = make_participant(arena)
+    entry = scored_submission(arena.phase, team, {"psnr": 27.0, "ssim": 0.8})
+    phase = Phase.objects.select_related("track").get(pk=arena.phase.pk)
+    assert _kept(phase)[0] == {team.pk: entry.pk}
+    TeamChanges.objects.filter(phase=phase).delete()  # a manual edit gone wrong
+    TeamPick.objects.filter(phase=phase).delete()
+    assert _kept(phase)[0] == {}
+    call_command("leaderboard_picks_rebuild", "--phase", str(phase.pk), stdout=io.StringIO())
+    assert _kept(phase) == _from_scratch(phase) and _kept(phase)[0] == {team.pk: entry.pk}
