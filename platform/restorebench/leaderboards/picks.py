@@ -54,11 +54,12 @@ def compile_picked_statement(
     key = board_key(board)
     changes, picks = TeamChanges._meta.db_table, TeamPick._meta.db_table
     scored = Submission.objects.filter(phase_id=phase_id, status=SubmissionStatus.SCORED, disqualified=False)
+    # Per stale team, its best submission through the (team, phase, created_at) index: after one
+    # write that is one team's ~20 submissions, not a scan of the phase's 10,000.
     best_sql, best_params = _sql(
-        scored.filter(is_reference=False, team_id__in=RawSQL("SELECT team_id FROM stale", ()))
-        .order_by("team_id", F("is_chosen").desc(), *board_order_by(board), "created_at", "id")
-        .distinct("team_id")
-        .values("team_id", "id")
+        scored.filter(is_reference=False, team_id=RawSQL("stale.team_id", ()))
+        .order_by(F("is_chosen").desc(), *board_order_by(board), "created_at", "id")
+        .values("id")[:1]
     )
     refs_sql, refs_params = _sql(
         scored.filter(is_reference=True)
@@ -75,7 +76,9 @@ def compile_picked_statement(
         SELECT c.team_id, c.changes FROM {changes} c
         LEFT JOIN {picks} p ON p.phase_id = c.phase_id AND p.board_key = %s AND p.team_id = c.team_id
         WHERE c.phase_id = %s AND (p.id IS NULL OR p.changes < c.changes)
-    ), best AS ({best_sql}), stored AS (
+    ), best AS (
+        SELECT stale.team_id, team_best.id FROM stale CROSS JOIN LATERAL ({best_sql}) team_best
+    ), stored AS (
         INSERT INTO {picks} (phase_id, team_id, board_key, submission_id, changes)
         SELECT %s, stale.team_id, %s, best.id, stale.changes FROM stale LEFT JOIN best USING (team_id)
         ORDER BY stale.team_id  -- concurrent reads lock the picks they store in one order: no deadlock
