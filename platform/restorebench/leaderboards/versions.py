@@ -26,10 +26,11 @@ LEADERBOARD_CACHE_SECONDS = 30
 
 # On PostgreSQL, teams' submissions are versioned by the trigger's write counts (`TeamChanges`: every
 # insert, update and delete, whatever code makes it; ~500 rows of a phase rather than an index scan of
-# its 10,000 submissions): (rows, sum of counts, newest row id) changes with every write, and cannot
-# come back to an earlier value — counts only grow, and a team's row, once deleted, never returns
-# with its id. References (no team) by their number and newest `updated_at`. Elsewhere: every
-# submission's number and newest `updated_at`.
+# its 10,000 submissions): (rows, sum of counts, newest row id) moves with every write. It comes back
+# to an earlier value only with the same content: counts only grow, and a deleted team's row never
+# returns with its id (so the newest team deleted with its submissions gives back the version from
+# before its first one). References (no team) by their number and newest `updated_at`. Elsewhere:
+# every submission's number and newest `updated_at`.
 _STATE_SQL = f"""SELECT
     (SELECT count(*) || '/' || coalesce(sum(changes), 0) || '/' || coalesce(max(id), 0)
      FROM {TeamChanges._meta.db_table} WHERE phase_id = %s),
