@@ -190,16 +190,20 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tuple[str, list]:
+def start_stack(
+    work: Path, env: dict, *, web_workers: int, threads: int, conn_max_age: str, worker_nice: int
+) -> tuple[str, list]:
     """gunicorn (keep-alive 30 s, as behind a proxy: gunicorn's default 2 s closes idle connections
-    while users think, and a request sent on one as it closes is reset) and two Celery workers."""
+    while users think, and a request sent on one as it closes is reset; database connections kept
+    `conn_max_age` seconds, as docs/deployment.md advises for web processes) and two Celery workers
+    (`worker_nice` below the web processes, as docs/deployment.md advises where they share cores)."""
     from django.conf import settings
 
     port = _free_port()
     web_env = {
         **env, "RESTOREBENCH_DEBUG": "0", "RESTOREBENCH_ALLOWED_HOSTS": "127.0.0.1",
         "RESTOREBENCH_SSL_REDIRECT": "0", "RESTOREBENCH_SECURE_COOKIES": "0",
-        "RESTOREBENCH_HSTS_SECONDS": "0",
+        "RESTOREBENCH_HSTS_SECONDS": "0", "RESTOREBENCH_DB_CONN_MAX_AGE": conn_max_age,
     }  # fmt: skip
     processes = [
         _start(
@@ -213,8 +217,9 @@ def start_stack(work: Path, env: dict, *, web_workers: int, threads: int) -> tup
     for n in (1, 2):
         processes.append(
             _start(
-                [sys.executable, "-m", "celery", "-A", "restorebench.celery_app", "worker", "-Q", queue,
-                 "--pool=solo", "-n", f"load{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+                ["nice", "-n", str(worker_nice), sys.executable, "-m", "celery", "-A",
+                 "restorebench.celery_app", "worker", "-Q", queue, "--pool=solo", "-n",
+                 f"load{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
                  "--loglevel=WARNING"],
                 env, work / f"worker{n}.log",
             )
@@ -347,6 +352,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=120, help="load duration")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--db-conn-max-age", default="600", help="web's RESTOREBENCH_DB_CONN_MAX_AGE (0: connect per request)"
+    )
+    parser.add_argument("--worker-nice", type=int, default=10, help="workers' niceness above the web's")
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument(
         "--cache-url",
@@ -374,7 +383,10 @@ def main() -> None:
         env = _setup_environment(work, db_name)
         submitters = max(1, round(args.users * args.submitters / 100))
         plan = seed(work, users=args.users, submitters=submitters, entries=args.entries)
-        url, processes = start_stack(work, env, web_workers=args.web_workers, threads=args.threads)
+        url, processes = start_stack(
+            work, env, web_workers=args.web_workers, threads=args.threads,
+            conn_max_age=args.db_conn_max_age, worker_nice=args.worker_nice,
+        )  # fmt: skip
         print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
         warm_up(url, plan, rounds=5 * args.web_workers)
         web_cpu_before, locust_cpu_before = _web_cpu_s(processes[0].pid), _children_cpu_s()

@@ -7,9 +7,12 @@ teams' signed-in members and as an anonymous visitor. For each page: the queries
 and the CPU time per warm request of this process (Django) and of the PostgreSQL backend
 (/proc/<pid>/schedstat). CPU time, unlike wall time, hardly depends on what else the machine runs, so
 these numbers can be compared across runs on a shared machine. `--profile NAME` also prints cProfile's
-top functions for that page.
+top functions for that page. `--connect-per-request` opens a new database connection for each
+request, as a web process with RESTOREBENCH_DB_CONN_MAX_AGE=0 does, and counts the PostgreSQL CPU of
+the ended backends (the postmaster's reaped children, so other clients' closed connections count too).
 
 Usage: .venv/bin/python bench/profile_pages.py [--entries 500] [--requests 100] [--profile leaderboard]
+       [--connect-per-request]
 Results are recorded in docs/benchmarks.md (the load section).
 """
 
@@ -47,7 +50,23 @@ def pages(plan: dict) -> dict[str, str]:
     }
 
 
-def measure(client, url: str, requests: int, backend: int) -> dict:
+def _ended_backends_cpu_ms(postmaster: int) -> float | None:
+    """CPU time of the PostgreSQL server's ended (reaped) backends, from its postmaster's /proc stat:
+    what connections closed since cost the server (other clients' closed connections count too)."""
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[13]) + int(fields[14])) * 1000 / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+
+
+def _postmaster_pid(backend: int) -> int:
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def measure(client, url: str, requests: int, backend: int, *, connect: bool = False) -> dict:
+    """`connect`: each timed request on a new database connection (what RESTOREBENCH_DB_CONN_MAX_AGE=0
+    does in a web process); the PostgreSQL CPU is then that of the ended backends."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -56,11 +75,19 @@ def measure(client, url: str, requests: int, backend: int) -> dict:
     with CaptureQueriesContext(connection) as queries:
         status = client.get(url).status_code
     captured = list(queries.captured_queries)  # later requests reset the connection's query log
-    cpu, db_cpu, wall = time.process_time(), _on_cpu_ms(backend), time.perf_counter()
+    server = _postmaster_pid(backend) if connect else None
+    db_cpu_now = (lambda: _ended_backends_cpu_ms(server)) if connect else (lambda: _on_cpu_ms(backend))
+    if connect:
+        connection.close()
+    cpu, db_cpu, wall = time.process_time(), db_cpu_now(), time.perf_counter()
     for _ in range(requests):
         client.get(url)
+        if connect:
+            connection.close()
     cpu_ms = (time.process_time() - cpu) * 1000 / requests
-    db_ms = (_on_cpu_ms(backend) - db_cpu) / requests if db_cpu is not None else None
+    if connect:
+        time.sleep(0.5)  # the last backend exits and is reaped
+    db_ms = (db_cpu_now() - db_cpu) / requests if db_cpu is not None else None
     return {
         "status": status,
         "queries": len(captured),
@@ -77,6 +104,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--profile", help="print cProfile's top functions for pages whose name has this")
     parser.add_argument("--sql", action="store_true", help="print each page's queries")
+    parser.add_argument(
+        "--connect-per-request",
+        action="store_true",
+        help="a new database connection for each request (RESTOREBENCH_DB_CONN_MAX_AGE=0)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -97,7 +129,9 @@ def main() -> None:
         backend = _backend_pid()
         for who, client in (("signed in", signed_in), ("anonymous", Client())):
             for name, url in pages(plan).items():
-                row = measure(client, url, args.requests, backend)
+                row = measure(client, url, args.requests, backend, connect=args.connect_per_request)
+                if args.connect_per_request:
+                    backend = _backend_pid()
                 results[f"{who}: {name}"] = row
                 print(
                     f"{who:9s}  {name:24s} {row['status']}  {row['queries']:2d} queries  "
@@ -115,7 +149,8 @@ def main() -> None:
                         client.get(url)
                     profiler.disable()
                     pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        assert _backend_pid() == backend, "the client changed database connections; backend CPU is wrong"
+        if not args.connect_per_request:
+            assert _backend_pid() == backend, "the client changed database connections; backend CPU is wrong"
     finally:
         _drop_database(db_name)
         shutil.rmtree(work, ignore_errors=True)

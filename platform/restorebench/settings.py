@@ -116,6 +116,17 @@ TEMPLATES = [
 ]
 
 
+def _conn_max_age() -> int | None:
+    value = os.environ.get("RESTOREBENCH_DB_CONN_MAX_AGE", "0").strip().lower() or "0"
+    if value == "none":
+        return None  # unlimited: kept for the life of the process
+    if not value.isdigit():
+        raise ImproperlyConfigured(
+            f"RESTOREBENCH_DB_CONN_MAX_AGE={value!r}: use seconds (0: a new connection per request) or none"
+        )
+    return int(value)
+
+
 def _database_from_url(url: str) -> dict:
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
@@ -126,7 +137,13 @@ def _database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "127.0.0.1",
             "PORT": str(parsed.port or 5432),
-            "CONN_MAX_AGE": 0,
+            # Web processes should keep their connections (RESTOREBENCH_DB_CONN_MAX_AGE, e.g. 600):
+            # a new one per request cost PostgreSQL ~8 ms of CPU (a forked backend, its catalog
+            # caches filled again) and Django ~2 ms, more than most pages themselves
+            # (docs/benchmarks.md, "Per-request cost of each page"). Health checks make a
+            # kept connection that the server dropped (a restart) reconnect instead of failing.
+            "CONN_MAX_AGE": _conn_max_age(),
+            "CONN_HEALTH_CHECKS": True,
             "TEST": {"NAME": os.environ.get("RESTOREBENCH_TEST_DATABASE_NAME") or None},
         }
     if parsed.scheme == "sqlite":
