@@ -120,3 +120,27 @@ def test_a_failing_page_shows_the_sites_own_500_page_without_internal_details(se
     assert b"Something went wrong on our side" in page.content
     assert b"secret internal detail" not in page.content
     assert b"Traceback" not in page.content
+
+
+_PRINT_CONNECTION = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "d = settings.DATABASES['default']; print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS']]))"
+)
+
+
+@pytest.mark.parametrize(("value", "kept"), [(None, 0), ("600", 600), ("none", None), ("0", 0)])
+def test_web_processes_keep_their_database_connection_as_long_as_configured(tmp_path, value, kept):
+    env = {**PRODUCTION, "RESTOREBENCH_DATABASE_URL": "postgres://u@db.example.org:5432/rb"}
+    if value is not None:
+        env["RESTOREBENCH_DB_CONN_MAX_AGE"] = value
+    done = _django(["shell", "-c", _PRINT_CONNECTION], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    # A kept connection is checked before reuse, so a server restart costs one reconnect, not an error.
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [kept, True]
+
+
+def test_a_malformed_connection_age_is_refused_with_its_name(tmp_path):
+    env = {**PRODUCTION, "RESTOREBENCH_DATABASE_URL": "postgres://u@db.example.org:5432/rb"}
+    done = _django(["check"], {**env, "RESTOREBENCH_DB_CONN_MAX_AGE": "10m"}, tmp_path)
+    assert done.returncode != 0
+    assert "RESTOREBENCH_DB_CONN_MAX_AGE='10m'" in done.stderr
