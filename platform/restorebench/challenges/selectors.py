@@ -26,12 +26,26 @@ def challenge_list(*, user: User) -> QuerySet[Challenge]:
     if user.is_authenticated and user.is_superuser:
         return qs
     if user.is_authenticated:
-        return qs.filter(Q(is_public=True) | Q(organizers__user=user)).distinct()
+        # A subquery, not a join through the organizers: no row repeats, so no DISTINCT to build or run.
+        organizing = ChallengeOrganizer.objects.filter(user=user).values("challenge_id")
+        return qs.filter(Q(is_public=True) | Q(pk__in=organizing))
     return qs.filter(is_public=True)
 
 
+def challenge_visible(*, user: User, challenge: Challenge) -> bool:
+    """What `challenge_list` decides, for one challenge already read: public, or organized by the user
+    (a superuser organizes every challenge)."""
+    return challenge.is_public or user_is_organizer(user=user, challenge=challenge)
+
+
+# The gets below read one row by key and decide visibility on it: filtering by `challenge_list`
+# instead (a subquery with an OR over the organizers and DISTINCT) cost Django more to build than the
+# rest of a leaderboard read, and a public challenge needs no organizer query at all.
+
+
 def challenge_get(*, user: User, slug: str) -> Challenge | None:
-    return challenge_list(user=user).filter(slug=slug).first()
+    challenge = Challenge.objects.filter(slug=slug).first()
+    return challenge if challenge is not None and challenge_visible(user=user, challenge=challenge) else None
 
 
 def track_list(*, challenge: Challenge) -> QuerySet[Track]:
@@ -39,8 +53,8 @@ def track_list(*, challenge: Challenge) -> QuerySet[Track]:
 
 
 def track_get(*, user: User, track_id: int) -> Track | None:
-    challenges = challenge_list(user=user)
-    return Track.objects.select_related("challenge").filter(pk=track_id, challenge__in=challenges).first()
+    track = Track.objects.select_related("challenge").filter(pk=track_id).first()
+    return track if track is not None and challenge_visible(user=user, challenge=track.challenge) else None
 
 
 def phase_list(*, track: Track) -> QuerySet[Phase]:
@@ -48,12 +62,10 @@ def phase_list(*, track: Track) -> QuerySet[Phase]:
 
 
 def phase_get(*, user: User, phase_id: int) -> Phase | None:
-    challenges = challenge_list(user=user)
-    return (
-        Phase.objects.select_related("track", "track__challenge")
-        .filter(pk=phase_id, track__challenge__in=challenges)
-        .first()
-    )
+    phase = Phase.objects.select_related("track", "track__challenge").filter(pk=phase_id).first()
+    if phase is None or not challenge_visible(user=user, challenge=phase.track.challenge):
+        return None
+    return phase
 
 
 def phase_is_open(*, phase: Phase, now: dt.datetime | None = None) -> bool:
