@@ -10,8 +10,13 @@ submission list and a submission page; `--submitters` percent of them also post 
 The web processes share a Redis cache (`--cache-url`, as docs/deployment.md asks of production: it
 holds the sessions, read through to the database, and the leaderboards' rendered views).
 
+The web processes keep their database connections (`--db-conn-max-age`, as docs/deployment.md
+advises; 0 opens one per request) and the workers run niced (`--worker-nice`), as there advised for
+workers that share cores with the web.
+
 Reports throughput, p50/p95/p99 per page and the error rate, the CPU milliseconds per request of the
-web processes and of Locust itself (which shares the machine), then waits for every accepted
+web processes, of PostgreSQL (this run's backends, plus every ended backend of the server) and of
+Locust itself (which shares the machine), then waits for every accepted
 submission to be scored and checks that no job was lost or doubled (one job per submission, done in
 one attempt, one score row per image and metric, nothing accepted that was not reported). Exits
 non-zero if a check fails. Everything it started is stopped and its database dropped at the end.
@@ -159,6 +164,31 @@ def _web_cpu_s(master_pid: int) -> float:
         except (OSError, ValueError, IndexError):
             continue
     return sum(_process_cpu_s(pid) or 0.0 for pid in pids)
+
+
+def _database_cpu_s(db_name: str) -> float:
+    """CPU seconds of PostgreSQL's work for this run: its live backends connected to `db_name` (their
+    process titles name it) plus every ended backend (the postmaster's reaped children, so other
+    databases' closed connections count too: an upper bound on a shared server)."""
+    live, postmasters = 0.0, set()
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if f" {db_name} ".encode() not in (stat.parent / "cmdline").read_bytes():
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        live += (int(fields[11]) + int(fields[12])) / tick
+        postmasters.add(int(fields[1]))
+    ended = 0.0
+    for pid in postmasters:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ended += (int(fields[13]) + int(fields[14])) / tick
+    return live + ended
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -390,8 +420,10 @@ def main() -> None:
         print(f"stack up at {url}; {args.users} users ({submitters} submit), {args.seconds} s", flush=True)
         warm_up(url, plan, rounds=5 * args.web_workers)
         web_cpu_before, locust_cpu_before = _web_cpu_s(processes[0].pid), _children_cpu_s()
+        db_cpu_before = _database_cpu_s(db_name)
         pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
         web_cpu = _web_cpu_s(processes[0].pid) - web_cpu_before
+        db_cpu = _database_cpu_s(db_name) - db_cpu_before
         locust_cpu = _children_cpu_s() - locust_cpu_before
         results["pages"], results["failures"] = pages, failures
         requests = pages.get("Aggregated", {}).get("requests") or 1
@@ -400,6 +432,7 @@ def main() -> None:
         # share is the load generator's cost on the same cores, which a real site would not carry.
         results["web_cpu_ms_per_request"] = round(1000 * web_cpu / requests, 1)
         results["locust_cpu_ms_per_request"] = round(1000 * locust_cpu / requests, 1)
+        results["postgres_cpu_ms_per_request"] = round(1000 * db_cpu / requests, 1)
         results["jobs"] = check_jobs(outcome, plan, args.drain_timeout)
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
