@@ -138,8 +138,8 @@ def _database_from_url(url: str) -> dict:
             "HOST": parsed.hostname or "127.0.0.1",
             "PORT": str(parsed.port or 5432),
             # Web processes should keep their connections (RESTOREBENCH_DB_CONN_MAX_AGE, e.g. 600):
-            # a new one per request cost PostgreSQL ~8 ms of CPU (a forked backend, its catalog
-            # caches filled again) and Django ~2 ms, more than most pages themselves
+            # a new one per request cost PostgreSQL ~8–13 ms of CPU (a forked backend, its catalog
+            # caches filled again) and Django 2–4 ms, more than most pages themselves
             # (docs/benchmarks.md, "Per-request cost of each page"). Health checks make a
             # kept connection that the server dropped (a restart) reconnect instead of failing.
             "CONN_MAX_AGE": _conn_max_age(),
