@@ -421,6 +421,8 @@ def main() -> None:
         warm_up(url, plan, rounds=5 * args.web_workers)
         web_cpu_before, locust_cpu_before = _web_cpu_s(processes[0].pid), _children_cpu_s()
         db_cpu_before = _database_cpu_s(db_name)
+        workers_cpu_before = sum(_process_cpu_s(p.pid) or 0.0 for p in processes[1:])
+        workers_since = time.monotonic()
         pages, failures, outcome = run_locust(work, url, plan, users=args.users, seconds=args.seconds)
         web_cpu = _web_cpu_s(processes[0].pid) - web_cpu_before
         db_cpu = _database_cpu_s(db_name) - db_cpu_before
@@ -434,6 +436,10 @@ def main() -> None:
         results["locust_cpu_ms_per_request"] = round(1000 * locust_cpu / requests, 1)
         results["postgres_cpu_ms_per_request"] = round(1000 * db_cpu / requests, 1)
         results["jobs"] = check_jobs(outcome, plan, args.drain_timeout)
+        # What the Celery workers took from the shared cores, in cores, from the load's start until
+        # every job was done (their idle polling and heartbeats included, not only the scoring).
+        workers_cpu = sum(_process_cpu_s(p.pid) or 0.0 for p in processes[1:]) - workers_cpu_before
+        results["workers_cpu_cores"] = round(workers_cpu / (time.monotonic() - workers_since), 2)
         results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     finally:
         for process in processes:

@@ -264,6 +264,21 @@ def test_record_says_how_every_number_was_made(make_pairs):
     assert record["libraries"]["torch"] and record["ground_truth"]["files"] == 1
 
 
+def test_recorded_library_versions_are_the_installed_ones_and_each_record_owns_its_copy(make_pairs):
+    from importlib import metadata
+
+    pred, gt, _ = make_pairs(1)
+    spec = ScoringSpec(metrics=("psnr",))
+    first = score(pred, gt, spec).record["libraries"]
+    for name, version in first.items():
+        try:
+            assert version == metadata.version(name), name
+        except metadata.PackageNotFoundError:
+            assert version == "not installed", name
+    first["numpy"] = "changed by a caller"
+    assert score(pred, gt, spec).record["libraries"]["numpy"] == metadata.version("numpy")
+
+
 def test_oversized_files_are_refused_without_reading_them(make_pairs):
     pred, gt, _ = make_pairs(1)
     size = (pred / "img00.png").stat().st_size
