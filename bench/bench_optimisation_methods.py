@@ -4,10 +4,11 @@ scikit-image.
     OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/bench_optimisation_methods.py [--repeat 3]
         [--methods NAME,...]
 
-Part 1: each method of `reference_methods.variational`, `.ksvd`, `.scsr` and `.low_rank`, with its defaults,
-on each task it serves, on scikit-image's 512×512 gray `camera` degraded as in bench/bench_methods.py
-(denoise σ = 25; deblur Gaussian 15×15 σ = 2 + noise σ = 2.55; inpaint random boxes 20%; SR ×4 from
-the 128×128 bicubic LR). The median of `--repeat` runs (a single run for methods slower than 20 s).
+Part 1: each method of `reference_methods.variational`, `.ksvd`, `.scsr`, `.wnnm`, `.matrix_completion`
+and `.bm3d_wrapper` (the former `.low_rank`), with its defaults, on each task it serves, on
+scikit-image's 512×512 gray `camera` degraded as in bench/bench_methods.py (denoise σ = 25; deblur
+Gaussian 15×15 σ = 2 + noise σ = 2.55; inpaint random boxes 20%; SR ×4 from the 128×128 bicubic LR).
+The median of `--repeat` runs (a single run for methods slower than 20 s).
 
 Part 2: against scikit-image, same input, same process, runs alternated:
 - ROF / TV Chambolle at equal accuracy: the reference is our solver run to an RMS certificate of
@@ -42,7 +43,9 @@ OWN_MODULES = (
     "reference_methods.variational",
     "reference_methods.ksvd",
     "reference_methods.scsr",
-    "reference_methods.low_rank",
+    "reference_methods.wnnm",
+    "reference_methods.matrix_completion",
+    "reference_methods.bm3d_wrapper",
 )
 SPECS = {
     "denoise": {"task": "denoise", "sigma": 25},

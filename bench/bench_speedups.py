@@ -28,7 +28,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchdata.degradations import degrade  # noqa: E402
-from reference_methods import filtering, ksvd, low_rank, scsr, variational  # noqa: E402
+from reference_methods import filtering, ksvd, matrix_completion, scsr, variational, wnnm  # noqa: E402
 from reference_methods.registry import RestorationContext, restore  # noqa: E402
 from tests.reference_methods import slow_low_rank, slow_scsr, slow_sparse, slow_variational  # noqa: E402
 
@@ -143,21 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     clean = data.camera()[c0 : c0 + args.size, c0 : c0 + args.size].astype(np.float64) / 255.0
     noisy = degrade(clean, {"task": "denoise", "sigma": 25}, 1).image
     case = degrade(clean, {"task": "inpaint", "mask": {"type": "boxes", "coverage": 0.2}}, 1)
-    schedule = low_rank.wnnm_schedule(25.0)
+    schedule = wnnm.wnnm_schedule(25.0)
     pairs = {
         "wnnm (σ = 25)": (
             lambda: slow_low_rank.group_denoise(noisy * 255, 25.0, schedule, weighted=True) / 255,
-            lambda: low_rank.group_denoise(noisy * 255, 25.0, schedule, weighted=True) / 255,
+            lambda: wnnm.group_denoise(noisy * 255, 25.0, schedule, weighted=True) / 255,
         ),
         "nnm (σ = 25, λ = 0.3)": (
             lambda: (
                 slow_low_rank.group_denoise(noisy * 255, 25.0, schedule, weighted=False, nnm_lambda=0.3) / 255
             ),
-            lambda: low_rank.group_denoise(noisy * 255, 25.0, schedule, weighted=False, nnm_lambda=0.3) / 255,
+            lambda: wnnm.group_denoise(noisy * 255, 25.0, schedule, weighted=False, nnm_lambda=0.3) / 255,
         ),
         "lowrank_completion (boxes 20%)": (
             lambda: slow_low_rank.lowrank_complete(case.image * 255, case.mask) / 255,
-            lambda: low_rank.lowrank_complete(case.image * 255, case.mask) / 255,
+            lambda: matrix_completion.lowrank_complete(case.image * 255, case.mask) / 255,
         ),
         "ksvd denoise (σ = 25)": (
             _previous(ksvd, "omp", slow_sparse.omp, lambda: ksvd.ksvd_denoise_channel(noisy, 25.0)),
@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs = {k: v for k, v in pairs.items() if k.startswith(tuple(args.methods.split(",")))}
     # Warm-up: load (or compile) the numba kernels on a tiny crop.
     small = noisy[:24, :24] * 255
-    low_rank.group_denoise(small, 25.0, low_rank.GroupSchedule(6, 20, 1, 0.5, 2, window=5), weighted=True)
-    low_rank.lowrank_complete(small, case.mask[:24, :24], outer=1, inner=1)
+    wnnm.group_denoise(small, 25.0, wnnm.GroupSchedule(6, 20, 1, 0.5, 2, window=5), weighted=True)
+    matrix_completion.lowrank_complete(small, case.mask[:24, :24], outer=1, inner=1)
     ksvd.ksvd_denoise_channel(noisy[:24, :24], 25.0, iterations=1, training_patches=256)
     for _, current in _method_cases(clean[:48, :48]).values():
         current()

@@ -28,7 +28,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchdata.degradations import degrade  # noqa: E402
-from reference_methods import low_rank  # noqa: E402
+from reference_methods import matrix_completion, wnnm  # noqa: E402
 from reference_methods import spectral_kernels as K  # noqa: E402
 
 
@@ -37,19 +37,19 @@ def _method_runs(size: int) -> dict[str, Callable[[], np.ndarray]]:
     clean = data.camera()[c0 : c0 + size, c0 : c0 + size].astype(np.float64) / 255.0
     noisy = degrade(clean, {"task": "denoise", "sigma": 25}, 1).image * 255.0
     case = degrade(clean, {"task": "inpaint", "mask": {"type": "boxes", "coverage": 0.2}}, 1)
-    schedule = low_rank.wnnm_schedule(25.0)
+    schedule = wnnm.wnnm_schedule(25.0)
     return {
-        "wnnm": lambda: low_rank.group_denoise(noisy, 25.0, schedule, weighted=True),
-        "nnm": lambda: low_rank.group_denoise(noisy, 25.0, schedule, weighted=False, nnm_lambda=0.3),
-        "lowrank_completion": lambda: low_rank.lowrank_complete(case.image * 255.0, case.mask),
+        "wnnm": lambda: wnnm.group_denoise(noisy, 25.0, schedule, weighted=True),
+        "nnm": lambda: wnnm.group_denoise(noisy, 25.0, schedule, weighted=False, nnm_lambda=0.3),
+        "lowrank_completion": lambda: matrix_completion.lowrank_complete(case.image * 255.0, case.mask),
     }
 
 
 def profile_methods(size: int, methods: list[str]) -> None:
     runs = _method_runs(size)
     warm = np.random.default_rng(0).random((24, 24)) * 255.0
-    low_rank.group_denoise(warm, 25.0, low_rank.GroupSchedule(6, 20, 1, 0.5, 2, window=5), weighted=True)
-    low_rank.lowrank_complete(warm, warm > 200, outer=1, inner=1)
+    wnnm.group_denoise(warm, 25.0, wnnm.GroupSchedule(6, 20, 1, 0.5, 2, window=5), weighted=True)
+    matrix_completion.lowrank_complete(warm, warm > 200, outer=1, inner=1)
     for name in methods:
         profiler = cProfile.Profile()
         start = time.perf_counter()

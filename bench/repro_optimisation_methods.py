@@ -168,7 +168,7 @@ def run_denoise(
                     continue
                 noisy = degrade(clean, {"task": "denoise", "sigma": sigma}, 100 * sigma + index).image
                 for name in wanted:
-                    # "bm3d/PROFILE": BM3D with another profile of low_rank._BM3D_PROFILES (e.g. 2007)
+                    # "bm3d/PROFILE": BM3D with another profile of bm3d_wrapper._BM3D_PROFILES (e.g. 2007)
                     method, _, profile = name.partition("/")
                     params = {"profile": profile} if profile else {}
                     context = RestorationContext("denoise", sigma=sigma, params=params)

@@ -43,7 +43,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.linalg import lapack
 
-from reference_methods.low_rank import wnnm_grid
+from reference_methods.patch_groups import wnnm_grid
 from reference_methods.patch_match import aggregate, all_patches, match_patches
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.variational import _check_count, _check_positive, normalized_convolution_fill, psf2otf

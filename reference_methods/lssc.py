@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from reference_methods.low_rank import block_match
+from reference_methods.patch_groups import block_match
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.sparse import grid_positions, overcomplete_dct
 

@@ -3,7 +3,7 @@
 Block matching: for each reference patch, the k most similar patches (sum of squared differences over
 the p × p patch) whose top-left corner lies within ±window of the reference's, the reference itself
 first. Why compiled: the methods re-match several times per image, and the numpy matcher in
-`low_rank.block_match` spends its time building a distance table per band; here, for each displacement
+`patch_groups.block_match` spends its time building a distance table per band; here, for each displacement
 (dy, dx) of the window, one pass builds the integral image of the squared differences between the image
 and its shifted copy, and every reference reads its SSD from it in four look-ups (cost per displacement
 ~ 2 H W + R, independent of the patch size), keeping a running top-k per reference. Exact: float64

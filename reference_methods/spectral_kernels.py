@@ -2,7 +2,7 @@
 
 Each group Y (a × b) becomes X = Y V diag(f(σ)/σ) Vᵀ (tall, a ≥ b) or V diag(f(σ)/σ) Vᵀ Y (wide),
 where V Σ² Vᵀ is the eigen-decomposition of the smaller Gram matrix (YᵀY or YYᵀ) — the same
-formula as `low_rank.shrink_singular_values`. Why a kernel: the shrinkages used here (singular
+formula as `patch_groups.shrink_singular_values`. Why a kernel: the shrinkages used here (singular
 value soft-thresholding, WNNM's weighted shrinkage) set every σ below a known threshold to zero, and
 WNNM keeps only a handful of the p² directions. So instead of the full eigen-decomposition (numpy's
 `eigh`, LAPACK dsyevd, which dominated WNNM's profile), each Gram matrix is reduced to tridiagonal

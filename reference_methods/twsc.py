@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reference_methods.low_rank import block_match, wnnm_grid
+from reference_methods.patch_groups import block_match, wnnm_grid
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 
 

@@ -12,9 +12,9 @@ Validation data (never Set12, BSD68, CSet14 or a starter test image):
 - super-resolution (`scsr`): the val split at ×2, PSNR on BT.601 Y, shave 2.
 
 Each function searches a small grid and prints the mean PSNR per setting; the chosen values are
-written by hand into the defaults of `reference_methods/{variational,ksvd,scsr,low_rank}.py` and the
-numbers into docs/reference_methods.md. The datasets come in through `bench/classic_data.py`
-(checksummed import of ../shared/data, the starter benchmark build).
+written by hand into the defaults of `reference_methods/{variational,ksvd,scsr}.py`, `wnnm.py` and
+`matrix_completion.py`, and the numbers into docs/reference_methods.md. The datasets come in through
+`bench/classic_data.py` (checksummed import of ../shared/data, the starter benchmark build).
 """
 
 from __future__ import annotations

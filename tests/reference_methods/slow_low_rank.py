@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference_methods.low_rank import GroupSchedule, shrink_singular_values, svt, weighted_svt, wnnm_grid
+from reference_methods.patch_groups import shrink_singular_values, svt, weighted_svt, wnnm_grid
 from reference_methods.patches import extract_patches, grid_positions
 from reference_methods.registry import MethodError
 from reference_methods.variational import normalized_convolution_fill
+from reference_methods.wnnm import GroupSchedule
 
 
 def block_match(

@@ -1,5 +1,6 @@
-"""Tests for reference_methods.low_rank: block matching, singular-value shrinkages, NNM/WNNM
-denoising, low-rank completion and the BM3D wrapper, each against an independent computation."""
+"""Tests for the low-rank family: block matching and singular-value shrinkages (`patch_groups`),
+NNM/WNNM denoising (`wnnm`), low-rank completion (`matrix_completion`) and the BM3D wrapper
+(`bm3d_wrapper`), each against an independent computation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 
 from benchdata.degradations import degrade
-from reference_methods import low_rank as L
+from reference_methods import matrix_completion as C
+from reference_methods import patch_groups as G
 from reference_methods import spectral_kernels as K
+from reference_methods import wnnm as W
 from reference_methods.registry import MethodError, RestorationContext, restore
 
 from . import slow_low_rank as slow
@@ -28,7 +31,7 @@ def test_block_matching_finds_the_nearest_patches_within_the_window():
     image = rng.random((40, 37))
     p, window, k = 5, 6, 12
     ref_ys, ref_xs = np.arange(0, 36, 3), np.arange(0, 33, 4)
-    groups = L.block_match(image, p, ref_ys, ref_xs, window, k)
+    groups = G.block_match(image, p, ref_ys, ref_xs, window, k)
     hp, wp = 40 - p + 1, 37 - p + 1
     patches = np.array([[image[y : y + p, x : x + p].ravel() for x in range(wp)] for y in range(hp)])
     flat = patches.reshape(hp * wp, -1)
@@ -50,14 +53,14 @@ def test_block_matching_finds_the_nearest_patches_within_the_window():
 def test_compiled_block_matching_equals_the_integral_image_reference(channels):
     rng = np.random.default_rng(3)
     image = rng.random((45, 38) if channels == 1 else (45, 38, 3))
-    ref_ys, ref_xs = L.wnnm_grid(45, 6, 2), L.wnnm_grid(38, 6, 2)
-    fast = L.block_match(image, 6, ref_ys, ref_xs, 9, 25)
+    ref_ys, ref_xs = G.wnnm_grid(45, 6, 2), G.wnnm_grid(38, 6, 2)
+    fast = G.block_match(image, 6, ref_ys, ref_xs, 9, 25)
     assert np.array_equal(fast, slow.block_match(image, 6, ref_ys, ref_xs, 9, 25))
 
 
 def test_wnnm_grid_covers_the_tail_densely():
-    assert L.wnnm_grid(20, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
-    assert L.wnnm_grid(21, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14, 15]
+    assert G.wnnm_grid(20, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert G.wnnm_grid(21, 6, 2).tolist() == [0, 2, 4, 6, 8, 10, 12, 14, 15]
 
 
 # --- shrinkage ----------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ def test_shrink_singular_values_equals_the_svd_formula(shape):
     y = np.random.default_rng(1).standard_normal(shape)
     u, s, vt = np.linalg.svd(y, full_matrices=False)
     expected = (u * np.maximum(s - 1.0, 0.0)[:, None, :]) @ vt
-    assert np.allclose(L.shrink_singular_values(y, lambda sv: L.svt(sv, 1.0)), expected, atol=1e-9)
+    assert np.allclose(G.shrink_singular_values(y, lambda sv: G.svt(sv, 1.0)), expected, atol=1e-9)
 
 
 @pytest.mark.parametrize("shape", [(30, 40, 16), (30, 9, 16)])
@@ -84,7 +87,7 @@ def test_compiled_group_shrinkage_equals_the_svd_formula(shape, level):
     soft = (u * np.maximum(s - tau[:, None], 0.0)[:, None, :]) @ vt
     assert np.allclose(K.shrink_groups(y, K.SOFT, tau), soft, atol=1e-9)
     c = level * rng.uniform(1.0, 9.0, r)
-    weighted = (u * L.weighted_svt(s, c)[:, None, :]) @ vt
+    weighted = (u * G.weighted_svt(s, c)[:, None, :]) @ vt
     assert np.allclose(K.shrink_groups(y, K.WEIGHTED, c), weighted, atol=1e-9)
 
 
@@ -109,7 +112,7 @@ def test_singular_value_thresholding_is_the_nuclear_norm_prox():
     rng = np.random.default_rng(2)
     y = rng.standard_normal((1, 7, 5))
     tau = 0.8
-    x = L.shrink_singular_values(y, lambda sv: L.svt(sv, tau))[0]
+    x = G.shrink_singular_values(y, lambda sv: G.svt(sv, tau))[0]
 
     def objective(z):
         return 0.5 * np.sum((z - y[0]) ** 2) + tau * np.linalg.svd(z, compute_uv=False).sum()
@@ -121,7 +124,7 @@ def test_singular_value_thresholding_is_the_nuclear_norm_prox():
 def test_weighted_shrinkage_is_the_fixed_point_of_the_reweighting():
     sy = np.array([[10.0, 6.0, 4.1, 3.9, 1.0]])
     c = np.array([4.0])
-    sx = L.weighted_svt(sy, c)
+    sx = G.weighted_svt(sy, c)
     kept = sy[0] ** 2 > 4 * c[0]
     assert np.array_equal(sx[0] > 0, kept)
     # σx = σy − w(σx)·1 with w = C/σx: the WNNM weights evaluated at the solution itself.
@@ -132,14 +135,14 @@ def test_weighted_shrinkage_is_the_fixed_point_of_the_reweighting():
 
 
 def test_wnnm_schedule_follows_the_authors_noise_ranges():
-    assert (L.wnnm_schedule(15).patch, L.wnnm_schedule(15).patches, L.wnnm_schedule(15).iterations) == (
+    assert (W.wnnm_schedule(15).patch, W.wnnm_schedule(15).patches, W.wnnm_schedule(15).iterations) == (
         6,
         70,
         8,
     )
-    assert (L.wnnm_schedule(25).patch, L.wnnm_schedule(25).step) == (7, 2)
-    assert (L.wnnm_schedule(50).patch, L.wnnm_schedule(50).patches) == (8, 120)
-    assert L.wnnm_schedule(75).patch == 9
+    assert (W.wnnm_schedule(25).patch, W.wnnm_schedule(25).step) == (7, 2)
+    assert (W.wnnm_schedule(50).patch, W.wnnm_schedule(50).patches) == (8, 120)
+    assert W.wnnm_schedule(75).patch == 9
 
 
 # --- denoising ----------------------------------------------------------------------------------
@@ -159,15 +162,15 @@ def test_group_denoising_fast_path_equals_the_reference_loop(weighted):
     # The compiled kernels change summation order only: far below the 0.01 dB the speed-up may cost.
     clean = gray_image(40)
     noisy = degrade(clean, {"task": "denoise", "sigma": 25}, 5).image * 255.0
-    schedule = L.GroupSchedule(patch=6, patches=40, iterations=4, noise_gain=0.56, step=2, window=10)
-    fast = L.group_denoise(noisy, 25.0, schedule, weighted=weighted, nnm_lambda=0.3)
+    schedule = W.GroupSchedule(patch=6, patches=40, iterations=4, noise_gain=0.56, step=2, window=10)
+    fast = W.group_denoise(noisy, 25.0, schedule, weighted=weighted, nnm_lambda=0.3)
     reference = slow.group_denoise(noisy, 25.0, schedule, weighted=weighted, nnm_lambda=0.3)
     assert np.abs(fast - reference).max() < 1e-6
 
 
 def test_group_denoising_leaves_a_noise_free_flat_image_unchanged():
     flat = np.full((24, 24), 100.0)
-    out = L.group_denoise(flat, 20.0, L.wnnm_schedule(20.0), weighted=True)
+    out = W.group_denoise(flat, 20.0, W.wnnm_schedule(20.0), weighted=True)
     assert np.allclose(out, flat)
 
 
@@ -223,7 +226,7 @@ def test_low_rank_completion_fast_path_equals_the_reference_loop(channels):
     clean = gray_image(36) if channels == 1 else rgb_image(36)
     case = degrade(clean, {"task": "inpaint", "mask": {"type": "pixels", "coverage": 0.4}}, 9)
     args = {"patch": 6, "patches": 20, "window": 8, "step": 3, "outer": 3, "inner": 2}
-    fast = L.lowrank_complete(case.image * 255.0, case.mask, **args)
+    fast = C.lowrank_complete(case.image * 255.0, case.mask, **args)
     reference = slow.lowrank_complete(case.image * 255.0, case.mask, **args)
     assert np.abs(fast - reference).max() < 1e-6
 
