@@ -15,6 +15,7 @@ from PIL import Image
 from rb_test_helpers import psnr_uint8, wait_for_submission
 from restorebench import storage
 from restorebench.baselines import services as baselines
+from restorebench.baselines.services import planning
 from restorebench.challenges.models import Phase
 from restorebench.leaderboards.selectors import leaderboard_compute
 from restorebench.submissions.models import Submission
@@ -70,10 +71,11 @@ def test_methods_are_entered_once_per_code_version(phase, monkeypatch):
     assert "entered 0, skipped 2, failed 0" in again and "already entered at code version" in again
     assert entered.count() == 2
 
-    # A changed module is a new code version: the method is entered again.
+    # A changed module is a new code version: the method is entered again (patched where the plan
+    # looks it up).
     real = baselines.method_code_version
     monkeypatch.setattr(
-        baselines, "method_code_version", lambda name: "0123456789ab" if name == "identity" else real(name)
+        planning, "method_code_version", lambda name: "0123456789ab" if name == "identity" else real(name)
     )
     assert "entered 1, skipped 1" in _run("--methods", "identity,gaussian")
     assert "entered 2, skipped 0" in _run("--methods", "identity,gaussian", "--force")
