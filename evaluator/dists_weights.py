@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import pickle
-import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +32,13 @@ from evaluator.weights import (
     lpips_provisioned,
     pip_download_pinned,
     provision_lpips,
-    resolve_source,
+    provision_pinned,
+    read_manifest_file,
     save_converted,
     sha256_file,
+    verified_file,
     verified_torch_load,
     weights_dir,
-    write_manifest,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +53,6 @@ DISTS_FILE = "dists_alpha_beta.safetensors"
 # Channels of the six compared representations: the input image and VGG16's relu1_2 … relu5_3.
 DISTS_CHANNELS = (3, 64, 128, 256, 512, 512)
 PYIQA_DISTS_FILE = "DISTS_weights-f5e65c96.pth"
-MANIFEST_NAME = "manifest.json"
 NOT_INSTALLED_HINT = "run `python -m evaluator provision-dists`"
 
 
@@ -62,10 +61,8 @@ def dists_dir(root: Path | None = None) -> Path:
 
 
 def read_dists_manifest(root: Path | None = None) -> dict[str, Any] | None:
-    try:
-        return json.loads((dists_dir(root) / MANIFEST_NAME).read_text())
-    except (OSError, ValueError):
-        return None
+    """The DISTS manifest, or None when absent or unreadable."""
+    return read_manifest_file(dists_dir(root))
 
 
 def dists_provisioned(root: Path | None = None) -> bool:
@@ -123,21 +120,34 @@ def provision_dists(
     Idempotent unless `force`. `source`: the DISTS-pytorch 0.1 wheel or a folder holding its weights.pt;
     None downloads the wheel with pip (setup time only). Returns the manifest.
     """
-    import torch
-
-    say = log or (lambda msg: None)
+    say = log or (lambda _msg: None)
     if not lpips_provisioned(root):
         say("DISTS uses the LPIPS VGG16 trunk: provisioning the LPIPS weights first")
         provision_lpips(root=root, log=log)
     folder = dists_dir(root)
-    if not force and source is None and dists_provisioned(root):
-        say(f"DISTS weights already provisioned in {folder}")
-        manifest = read_dists_manifest(root)
-        assert manifest is not None
-        return manifest
-    with tempfile.TemporaryDirectory(prefix="dists-provision-") as tmp:
-        wheel, origin = resolve_source(source, Path(tmp), DISTS_PACKAGE, _pip_download, say)
-        raw = _read_weights_member(wheel)
+
+    def install(wheel: Path, _tmp: Path, say: Callable[[str], None]) -> dict[str, Any]:
+        return _install_alpha_beta(_read_weights_member(wheel), folder, say)
+
+    return provision_pinned(
+        "dists",
+        folder,
+        source,
+        force=force,
+        log=say,
+        provisioned=lambda: dists_provisioned(root),
+        kept=f"DISTS weights already provisioned in {folder}",
+        requirement=DISTS_PACKAGE,
+        download=_pip_download,
+        install=install,
+    )
+
+
+def _install_alpha_beta(raw: bytes, folder: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Check weights.pt against its pinned SHA-256, load it as plain tensors, check them and write them
+    as safetensors into `folder`; returns the manifest entry."""
+    import torch
+
     digest = hashlib.sha256(raw).hexdigest()
     if digest != DISTS_WEIGHTS_SHA256:
         raise ProvisioningError(f"weights.pt: SHA-256 {digest} is not the pinned {DISTS_WEIGHTS_SHA256}")
@@ -157,7 +167,7 @@ def provision_dists(
         }
     }
     say(f"wrote {folder / DISTS_FILE}")
-    return write_manifest(folder, origin, files)
+    return files
 
 
 def _load_alpha_beta(root: Path | None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -165,18 +175,11 @@ def _load_alpha_beta(root: Path | None) -> tuple[dict[str, torch.Tensor], dict[s
     import torch
     from safetensors.torch import load_file
 
-    path = dists_dir(root) / DISTS_FILE
-    missing = f"DISTS weights not installed: {NOT_INSTALLED_HINT} (looked for {path})"
     manifest = read_dists_manifest(root)
     if manifest is not None:
-        if DISTS_FILE not in manifest.get("files", {}) or not path.is_file():
-            raise WeightsNotInstalled(missing)
-        digest = sha256_file(path)
-        if digest != manifest["files"][DISTS_FILE]["sha256"]:
-            raise WeightsNotInstalled(
-                f"DISTS weights at {path} fail their checksum (SHA-256 {digest}, manifest says "
-                f"{manifest['files'][DISTS_FILE]['sha256']}): {NOT_INSTALLED_HINT} again"
-            )
+        path, digest = verified_file(
+            dists_dir(root), manifest, DISTS_FILE, "DISTS weights", NOT_INSTALLED_HINT
+        )
         return load_file(str(path)), {path.name: digest}
     cached = Path(torch.hub.get_dir()) / "pyiqa" / PYIQA_DISTS_FILE
     if cached.is_file():
@@ -185,7 +188,9 @@ def _load_alpha_beta(root: Path | None) -> tuple[dict[str, torch.Tensor], dict[s
             return check_alpha_beta(state, str(cached)), {cached.name: digest}
         except ProvisioningError as exc:
             raise WeightsNotInstalled(str(exc)) from None
-    raise WeightsNotInstalled(missing)
+    raise WeightsNotInstalled(
+        f"DISTS weights not installed: {NOT_INSTALLED_HINT} (looked for {dists_dir(root) / DISTS_FILE})"
+    )
 
 
 def load_dists_weights(root: Path | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

