@@ -205,6 +205,20 @@ def _expand(otf: np.ndarray, like: np.ndarray) -> np.ndarray:
     return otf[:, :, None] if like.ndim == 3 else otf
 
 
+def _rfft2_into(x: np.ndarray, out: np.ndarray) -> None:
+    """rfft2 over axes (0, 1) into the preallocated `out`, without temporaries: numpy's FFTs take
+    `out` (scipy's allocate a fresh multi-megabyte result, and its page faults cost as much as
+    a transform). Rows first, then columns in place."""
+    np.fft.rfft(x, axis=1, out=out)
+    np.fft.fft(out, axis=0, out=out)
+
+
+def _irfft2_into(spectrum: np.ndarray, out: np.ndarray) -> None:
+    """Inverse of `_rfft2_into` into `out` (real, the full width); `spectrum` is overwritten."""
+    np.fft.ifft(spectrum, axis=0, out=spectrum)
+    np.fft.irfft(spectrum, n=out.shape[1], axis=1, out=out)
+
+
 def difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """OTFs of the periodic forward differences along rows and columns (matching _grad_periodic)."""
     dy = np.zeros(shape)
@@ -236,36 +250,41 @@ def tv_deconvolve(
     ρ is fixed (residual balancing, Boyd et al. §3.4.1, was tried and converged more slowly here).
     """
     margin = _pad_margin(kernel)
+    height, width = f.shape[:2]
     fp = pad_symmetric(f, margin)
     shape = fp.shape[:2]
     k_otf = _expand(psf2otf(kernel, shape), fp)
     oy, ox = difference_otfs(shape)
     lap = _expand(np.abs(oy) ** 2 + np.abs(ox) ** 2, fp)
-    rhs_data = np.conj(k_otf) * _fft2(fp) / weight
-    # The u-step's denominator does not change: formed once (the same values as formed each time).
+    # The u-step F⁻¹[(ρ F(w) + Kᵀf/λ) / den] is applied as F(w) · (ρ / den) + (Kᵀf/λ) / den: both
+    # factors formed once, the real one applied to the real and imaginary parts through a float view
+    # (materialised at that view's full shape: a broadcast over a last axis of 2 is five times slower).
     den = np.abs(k_otf) ** 2 / weight + rho * lap
+    data_term = np.conj(k_otf) * _fft2(fp) / weight / den
     # The spatial steps run in compiled kernels (`tv_kernels`), in place.
     u = fp.copy()
     d = _grad_periodic(u)
     b = np.zeros_like(d)
     e = np.zeros_like(d)  # d − d_previous
     w = np.empty_like(u)  # −div(d − b), the u-step's right-hand side before its FFT
+    spectrum = np.empty(data_term.shape, dtype=np.complex128)
+    spectrum_parts = spectrum.view(np.float64).reshape(*spectrum.shape, 2)
+    gain = np.ascontiguousarray(np.broadcast_to((rho / den)[..., None], spectrum_parts.shape))
     gray = fp.ndim == 2
     shrink = admm_shrink_gray if gray else admm_shrink_colour
     divergences = admm_divergences_gray if gray else admm_divergences_colour
     divergences(d, b, e, w)
     n = np.sqrt(fp.size)
     for it in range(1, max_iter + 1):
-        spectrum = _fft2(w)
-        spectrum *= rho
-        spectrum += rhs_data
-        spectrum /= den
-        u = _ifft2(spectrum, shape)
+        _rfft2_into(w, spectrum)
+        spectrum_parts *= gain
+        spectrum += data_term
+        _irfft2_into(spectrum, u)
         primal = np.sqrt(shrink(u, d, b, e, rho)) / n
         dual = rho * np.sqrt(divergences(d, b, e, w)) / n
         if primal < tol and dual < tol:
-            return _crop(u, margin), it
-    return _crop(u, margin), max_iter
+            return u[margin : margin + height, margin : margin + width].copy(), it
+    return u[margin : margin + height, margin : margin + width].copy(), max_iter
 
 
 # --------------------------------------------------------------------------------------------------

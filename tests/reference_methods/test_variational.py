@@ -128,15 +128,21 @@ def test_tv_deconvolution_lowers_its_objective_and_improves_psnr():
 
 
 @pytest.mark.parametrize("colour", [False, True])
-def test_tv_deconvolution_kernels_are_bit_identical_to_the_numpy_iterations(colour):
+def test_tv_deconvolution_matches_the_numpy_iterations_within_issue_15_tolerance(colour):
+    # The fast path reorders the u-step's arithmetic (and uses numpy's FFTs with preallocated
+    # outputs), so it is no longer bit-identical; issue #15 allows 0.01 dB.
     case = _blurred(rgb_image(40) if colour else gray_image(40))
     for max_iter in (7, 300):  # stopped by the iteration cap, then by the residual test
         fast, fast_it = V.tv_deconvolve(case.image, case.kernel, 3e-3, max_iter=max_iter)
         reference, reference_it = slow_variational.tv_deconvolve(
             case.image, case.kernel, 3e-3, max_iter=max_iter
         )
-        assert fast_it == reference_it
-        assert np.array_equal(fast, reference)
+        assert (
+            abs(fast_it - reference_it) <= 0.1 * reference_it
+        )  # the residual test crosses its tolerance nearby
+        assert np.abs(fast - reference).max() < 1e-9
+        psnr_fast, psnr_reference = _psnr(fast, case.ground_truth), _psnr(reference, case.ground_truth)
+        assert abs(psnr_fast - psnr_reference) <= 0.01
 
 
 @pytest.mark.parametrize("colour", [False, True])
