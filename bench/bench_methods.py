@@ -103,7 +103,8 @@ def part_one(
 
 
 def part_two(clean: np.ndarray, repeat: int, only: set[str] | None = None) -> None:
-    from reference_methods.variational import richardson_lucy, rof_denoise
+    from reference_methods.richardson_lucy import richardson_lucy
+    from reference_methods.tv_denoising import rof_denoise
 
     sigma = 25 / 255
     noisy = degrade(clean, SPECS["denoise"], 1).image

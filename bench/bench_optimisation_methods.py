@@ -37,7 +37,8 @@ from skimage import data, restoration  # noqa: E402
 
 from benchdata.degradations import degrade  # noqa: E402
 from reference_methods.registry import RestorationContext, list_methods, restore  # noqa: E402
-from reference_methods.variational import richardson_lucy, rof_denoise  # noqa: E402
+from reference_methods.richardson_lucy import richardson_lucy  # noqa: E402
+from reference_methods.tv_denoising import rof_denoise  # noqa: E402
 
 OWN_MODULES = (
     "reference_methods.variational",

@@ -35,7 +35,8 @@ import scipy.fft as sfft
 from skimage.transform import resize
 
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.variational import difference_otfs, hyper_laplacian, pad_symmetric, psf2otf
+from reference_methods.variational import hyper_laplacian
+from reference_methods.variational_operators import difference_otfs, pad_symmetric, psf2otf
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 

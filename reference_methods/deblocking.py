@@ -5,7 +5,7 @@
 TCSVT 1992; with a total-variation prior: Alter, Durand & Froment, "Adapted total variation for
 artifact free decompression of JPEG images", JMIV 2005):
 
-1. ROF denoising of the current estimate (`variational.rof_denoise`, weight λ) smooths block edges
+1. ROF denoising of the current estimate (`tv_denoising.rof_denoise`, weight λ) smooths block edges
    and ringing;
 2. projection of the luma onto the quantisation constraint set: every 8 × 8 block DCT coefficient of
    the estimate's luma is clamped into [c − Q/2, c + Q/2] around the decoded image's coefficient c,
@@ -27,7 +27,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from reference_methods.registry import RestorationContext, get_method, register_method
-from reference_methods.variational import rof_denoise
+from reference_methods.tv_denoising import rof_denoise
 
 # ITU-T T.81 Annex K, Table K.1: the baseline luminance quantisation table (natural order).
 LUMINANCE_TABLE = np.array(

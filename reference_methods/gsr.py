@@ -46,7 +46,8 @@ from scipy.linalg import lapack
 from reference_methods.patch_groups import wnnm_grid
 from reference_methods.patch_match import aggregate, all_patches, match_patches
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.variational import _check_count, _check_positive, normalized_convolution_fill, psf2otf
+from reference_methods.tv_inpainting import normalized_convolution_fill
+from reference_methods.variational_operators import _check_count, _check_positive, psf2otf
 
 COEFFICIENTS_PER_PIXEL = 240.0  # K/N in τ = λ K / (μ N), as the authors' code fixes it
 

@@ -33,7 +33,7 @@ from reference_methods.patches import (
     grid_positions,
 )
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.variational import normalized_convolution_fill
+from reference_methods.tv_inpainting import normalized_convolution_fill
 
 # Orthogonal matching pursuit, vectorised over signals
 

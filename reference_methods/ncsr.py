@@ -48,7 +48,7 @@ from scipy import ndimage
 from reference_methods.patch_groups import wnnm_grid
 from reference_methods.patch_match import aggregate, all_patches, match_patches
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
-from reference_methods.variational import _check_count, _check_positive, psf2otf
+from reference_methods.variational_operators import _check_count, _check_positive, psf2otf
 
 _EPS = np.finfo(np.float64).eps
 _MIN_CLUSTERS = 40  # the released code never merges below 40 clusters

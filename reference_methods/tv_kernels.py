@@ -1,5 +1,5 @@
-"""Compiled CPU kernels (numba) for TV inpainting's primal–dual iterations (`variational.tv_inpaint`)
-and the spatial half of TV deconvolution's ADMM iterations (`variational.tv_deconvolve`).
+"""Compiled CPU kernels (numba) for TV inpainting's primal–dual iterations (`tv_inpainting.tv_inpaint`)
+and the spatial half of TV deconvolution's ADMM iterations (`tv_deblurring.tv_deconvolve`).
 
 Why compiled: each Chambolle–Pock iteration written with numpy makes about twenty passes over the
 image (gradient, squares, sums, norm, division, divergence, masked reset, extrapolation), each

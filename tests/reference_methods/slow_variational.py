@@ -1,7 +1,7 @@
 """TV deconvolution (ADMM) and TV inpainting (primal–dual) written with the numpy operators, as
 before the compiled kernels, kept as test-only references.
 
-`reference_methods.variational.tv_deconvolve` and `.tv_inpaint` now run their iterations in
+`reference_methods.tv_deblurring.tv_deconvolve` and `.tv_inpainting.tv_inpaint` now run their iterations in
 compiled kernels (`reference_methods.tv_kernels`); tests check them bit for bit against these, and
 bench/bench_speedups.py times the two back to back.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference_methods.variational import (
+from reference_methods.tv_inpainting import normalized_convolution_fill
+from reference_methods.variational_operators import (
     _crop,
     _div_periodic,
     _expand,
@@ -22,7 +23,6 @@ from reference_methods.variational import (
     difference_otfs,
     div_neumann,
     grad_neumann,
-    normalized_convolution_fill,
     pad_symmetric,
     psf2otf,
 )

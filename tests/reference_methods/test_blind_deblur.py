@@ -11,7 +11,7 @@ from benchdata.degradations import degrade
 from benchdata.degradations.kernels import motion_kernel
 from reference_methods.blind_deblur import estimate_kernel, kernel_error, kernel_step, l0_latent
 from reference_methods.registry import RestorationContext, context_from_spec, get_method, restore, serves
-from reference_methods.variational import psf2otf
+from reference_methods.variational_operators import psf2otf
 
 
 def _circular_blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

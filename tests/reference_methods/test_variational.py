@@ -1,16 +1,23 @@
-"""Tests for reference_methods.variational: TV (ROF, deconvolution, inpainting), hyper-Laplacian
-deconvolution and Richardson–Lucy, each against an independent computation."""
+"""Tests for the optimisation methods registered by reference_methods.variational: TV (ROF,
+deconvolution, inpainting: `tv_denoising`, `tv_deblurring`, `tv_inpainting`), hyper-Laplacian
+deconvolution (`hyper_laplacian_deconv`) and Richardson–Lucy (`richardson_lucy`), with their shared
+operators (`variational_operators`), each against an independent computation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from scipy import ndimage, signal
 from skimage.restoration import denoise_tv_chambolle
 from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
 from benchdata.degradations import degrade
-from reference_methods import variational as V
+from reference_methods import hyper_laplacian_deconv as HL
+from reference_methods import richardson_lucy as RL
+from reference_methods import tv_deblurring as TVB
+from reference_methods import tv_denoising as TVD
+from reference_methods import tv_inpainting as TVI
+from reference_methods import variational_operators as OPS
 from reference_methods.registry import MethodError, RestorationContext, restore
 
 from . import slow_variational
@@ -38,17 +45,17 @@ def test_divergence_is_minus_the_adjoint_of_the_gradient(shape):
     rng = np.random.default_rng(0)
     u = rng.standard_normal(shape)
     p = rng.standard_normal((2, *shape))
-    assert np.isclose((V.grad_neumann(u) * p).sum(), -(u * V.div_neumann(p)).sum())
-    assert np.isclose((V._grad_periodic(u) * p).sum(), -(u * V._div_periodic(p)).sum())
+    assert np.isclose((OPS.grad_neumann(u) * p).sum(), -(u * OPS.div_neumann(p)).sum())
+    assert np.isclose((OPS._grad_periodic(u) * p).sum(), -(u * OPS._div_periodic(p)).sum())
 
 
 def test_difference_otfs_match_the_periodic_gradient():
     rng = np.random.default_rng(1)
     u = rng.standard_normal((8, 10))
-    oy, ox = V.difference_otfs(u.shape)
-    g = V._grad_periodic(u)
-    assert np.allclose(V._ifft2(oy * V._fft2(u), u.shape), g[0])
-    assert np.allclose(V._ifft2(ox * V._fft2(u), u.shape), g[1])
+    oy, ox = OPS.difference_otfs(u.shape)
+    g = OPS._grad_periodic(u)
+    assert np.allclose(OPS._ifft2(oy * OPS._fft2(u), u.shape), g[0])
+    assert np.allclose(OPS._ifft2(ox * OPS._fft2(u), u.shape), g[1])
 
 
 def test_psf2otf_is_circular_convolution_with_the_centred_kernel():
@@ -56,7 +63,7 @@ def test_psf2otf_is_circular_convolution_with_the_centred_kernel():
     u = rng.standard_normal((12, 11))
     k = rng.random((3, 5))
     k /= k.sum()
-    via_fft = V._ifft2(V.psf2otf(k, u.shape) * V._fft2(u), u.shape)
+    via_fft = OPS._ifft2(OPS.psf2otf(k, u.shape) * OPS._fft2(u), u.shape)
     assert np.allclose(via_fft, ndimage.convolve(u, k, mode="wrap"))
 
 
@@ -66,7 +73,7 @@ def test_psf2otf_is_circular_convolution_with_the_centred_kernel():
 def test_rof_matches_scikit_image_chambolle_for_the_same_weight():
     clean = gray_image(32)
     noisy = _noisy(clean, 25)
-    ours, _ = V.rof_denoise(noisy, 0.1, rmse_tol=1e-5, max_iter=20000)
+    ours, _ = TVD.rof_denoise(noisy, 0.1, rmse_tol=1e-5, max_iter=20000)
     theirs = denoise_tv_chambolle(noisy, weight=0.1, eps=1e-10, max_num_iter=20000)
     assert np.sqrt(np.mean((ours - theirs) ** 2)) < 1e-3
     assert np.abs(ours - theirs).max() < 1e-2
@@ -74,19 +81,19 @@ def test_rof_matches_scikit_image_chambolle_for_the_same_weight():
 
 def test_rof_result_minimises_the_rof_energy():
     noisy = _noisy(gray_image(32), 25)
-    u, _ = V.rof_denoise(noisy, 0.1, rmse_tol=1e-5, max_iter=20000)
-    e = V.rof_energy(u, noisy, 0.1)
+    u, _ = TVD.rof_denoise(noisy, 0.1, rmse_tol=1e-5, max_iter=20000)
+    e = TVD.rof_energy(u, noisy, 0.1)
     rng = np.random.default_rng(4)
     for _ in range(5):
-        assert e <= V.rof_energy(u + 1e-3 * rng.standard_normal(u.shape), noisy, 0.1) + 1e-9
-    assert e < V.rof_energy(noisy, noisy, 0.1)
-    assert e <= V.rof_energy(denoise_tv_chambolle(noisy, weight=0.1), noisy, 0.1) + 1e-6
+        assert e <= TVD.rof_energy(u + 1e-3 * rng.standard_normal(u.shape), noisy, 0.1) + 1e-9
+    assert e < TVD.rof_energy(noisy, noisy, 0.1)
+    assert e <= TVD.rof_energy(denoise_tv_chambolle(noisy, weight=0.1), noisy, 0.1) + 1e-6
 
 
 def test_rof_energy_decreases_as_the_solver_runs():
     noisy = _noisy(gray_image(32), 25)
     energies = [
-        V.rof_energy(V.rof_denoise(noisy, 0.1, rmse_tol=1e-12, max_iter=n)[0], noisy, 0.1)
+        TVD.rof_energy(TVD.rof_denoise(noisy, 0.1, rmse_tol=1e-12, max_iter=n)[0], noisy, 0.1)
         for n in (5, 20, 80)
     ]
     assert energies[0] > energies[1] > energies[2]
@@ -94,9 +101,9 @@ def test_rof_energy_decreases_as_the_solver_runs():
 
 def test_rof_stopping_rule_bounds_the_distance_to_the_minimiser():
     noisy = _noisy(gray_image(32), 25)
-    exact, _ = V.rof_denoise(noisy, 0.1, rmse_tol=1e-7, max_iter=50000)
+    exact, _ = TVD.rof_denoise(noisy, 0.1, rmse_tol=1e-7, max_iter=50000)
     for tol in (3e-3, 1e-3):
-        u, iterations = V.rof_denoise(noisy, 0.1, rmse_tol=tol, max_iter=50000)
+        u, iterations = TVD.rof_denoise(noisy, 0.1, rmse_tol=tol, max_iter=50000)
         assert np.sqrt(np.mean((u - exact) ** 2)) <= tol
         assert iterations < 50000
 
@@ -105,8 +112,8 @@ def test_vectorial_tv_couples_channels_and_reduces_to_gray_tv_for_equal_channels
     clean = gray_image(24)
     noisy = _noisy(clean, 25)
     stacked = np.repeat(noisy[..., None], 3, axis=2)
-    u3, _ = V.rof_denoise(stacked, 0.1 * np.sqrt(3), rmse_tol=1e-6, max_iter=20000)
-    u1, _ = V.rof_denoise(noisy, 0.1, rmse_tol=1e-6, max_iter=20000)
+    u3, _ = TVD.rof_denoise(stacked, 0.1 * np.sqrt(3), rmse_tol=1e-6, max_iter=20000)
+    u1, _ = TVD.rof_denoise(noisy, 0.1, rmse_tol=1e-6, max_iter=20000)
     # TV of three equal channels is sqrt(3) times the gray TV, so weight·sqrt(3) gives the same minimiser.
     assert np.abs(u3 - u1[..., None]).max() < 5e-3
 
@@ -117,10 +124,10 @@ def test_vectorial_tv_couples_channels_and_reduces_to_gray_tv_for_equal_channels
 def test_tv_deconvolution_lowers_its_objective_and_improves_psnr():
     case = _blurred(gray_image(48))
     f, k = case.image, case.kernel
-    u, iterations = V.tv_deconvolve(f, k, 3e-3)
+    u, iterations = TVB.tv_deconvolve(f, k, 3e-3)
 
     def objective(x):
-        return V.total_variation(x) + ((ndimage.convolve(x, k, mode="mirror") - f) ** 2).sum() / (2 * 3e-3)
+        return OPS.total_variation(x) + ((ndimage.convolve(x, k, mode="mirror") - f) ** 2).sum() / (2 * 3e-3)
 
     assert objective(u) < objective(f)
     assert _psnr(u, case.ground_truth) > _psnr(f, case.ground_truth) + 1.0
@@ -133,7 +140,7 @@ def test_tv_deconvolution_matches_the_numpy_iterations_within_issue_15_tolerance
     # outputs), so it is no longer bit-identical; issue #15 allows 0.01 dB.
     case = _blurred(rgb_image(40) if colour else gray_image(40))
     for max_iter in (7, 300):  # stopped by the iteration cap, then by the residual test
-        fast, fast_it = V.tv_deconvolve(case.image, case.kernel, 3e-3, max_iter=max_iter)
+        fast, fast_it = TVB.tv_deconvolve(case.image, case.kernel, 3e-3, max_iter=max_iter)
         reference, reference_it = slow_variational.tv_deconvolve(
             case.image, case.kernel, 3e-3, max_iter=max_iter
         )
@@ -149,7 +156,7 @@ def test_tv_deconvolution_matches_the_numpy_iterations_within_issue_15_tolerance
 def test_tv_inpainting_kernel_is_bit_identical_to_the_numpy_iterations(colour):
     image = rgb_image(30) if colour else gray_image(30)
     case = degrade(image, {"task": "inpaint", "mask": {"type": "pixels", "coverage": 0.4}}, 6)
-    fast, fast_it = V.tv_inpaint(case.image, case.mask, tol=1e-4, max_iter=137)
+    fast, fast_it = TVI.tv_inpaint(case.image, case.mask, tol=1e-4, max_iter=137)
     reference, reference_it = slow_variational.tv_inpaint(case.image, case.mask, 1e-4, 137)
     assert fast_it == reference_it
     assert np.array_equal(fast, reference)
@@ -162,7 +169,7 @@ def test_tv_inpainting_keeps_known_pixels_and_fills_a_hole_in_a_flat_region_exac
     mask[10:18, 2:9] = True  # a hole inside the dark half
     mask[5:9, 20:26] = True  # and one inside the bright half
     observed = np.where(mask, 0.5, image)
-    u, _ = V.tv_inpaint(observed, mask)
+    u, _ = TVI.tv_inpaint(observed, mask)
     assert np.array_equal(u[~mask], image[~mask])
     assert np.abs(u - image).max() < 1e-3
 
@@ -172,7 +179,7 @@ def test_tv_inpainting_interpolates_a_straight_edge_through_a_gap():
     image[12:] = 1.0
     mask = np.zeros_like(image, dtype=bool)
     mask[6:18, 9:15] = True  # cuts the horizontal edge
-    u, _ = V.tv_inpaint(np.where(mask, 0.0, image), mask, tol=1e-7, max_iter=20000)
+    u, _ = TVI.tv_inpaint(np.where(mask, 0.0, image), mask, tol=1e-7, max_iter=20000)
     # The minimal-TV completion continues the edge straight: error only in the transition rows.
     assert np.abs(u - image)[mask].mean() < 0.05
 
@@ -181,11 +188,11 @@ def test_normalized_convolution_fill_keeps_known_pixels_and_covers_everything():
     clean = gray_image(32)
     mask = np.zeros(clean.shape, dtype=bool)
     mask[5:25, 5:25] = True
-    filled = V.normalized_convolution_fill(np.where(mask, 0, clean), mask)
+    filled = TVI.normalized_convolution_fill(np.where(mask, 0, clean), mask)
     assert np.array_equal(filled[~mask], clean[~mask])
     assert filled.min() >= clean.min() - 1e-12 and filled.max() <= clean.max() + 1e-12
     with pytest.raises(MethodError, match="every pixel missing"):
-        V.normalized_convolution_fill(clean, np.ones(clean.shape, dtype=bool))
+        TVI.normalized_convolution_fill(clean, np.ones(clean.shape, dtype=bool))
 
 
 # --- hyper-Laplacian ----------------------------------------------------------------------------
@@ -203,27 +210,27 @@ def _brute_force_shrink(v: np.ndarray, beta: float, alpha: float) -> np.ndarray:
 @pytest.mark.parametrize("beta", [1.0, 2.0 * np.sqrt(2.0), 64.0])
 def test_closed_form_half_shrinkage_is_the_minimiser(beta):
     v = np.linspace(-1.5, 1.5, 41) + 0.0123  # off the grid points where 0 and the root tie
-    assert np.allclose(V._shrink_half_analytic(v, beta), _brute_force_shrink(v, beta, 0.5), atol=3e-5)
+    assert np.allclose(HL._shrink_half_analytic(v, beta), _brute_force_shrink(v, beta, 0.5), atol=3e-5)
 
 
 @pytest.mark.parametrize("alpha", [0.5, 2.0 / 3.0, 0.8])
 @pytest.mark.parametrize("beta", [1.0, 16.0, 181.0])
 def test_lookup_table_shrinkage_is_the_minimiser(alpha, beta):
     v = np.linspace(-1.2, 1.2, 37) + 0.0123
-    table = V.HyperLaplacianShrinkage(alpha)
+    table = HL.HyperLaplacianShrinkage(alpha)
     assert np.allclose(table(v, beta), _brute_force_shrink(v, beta, alpha), atol=3e-4)
 
 
 def test_lookup_table_agrees_with_the_closed_form_for_alpha_one_half():
     v = np.random.default_rng(0).uniform(-2, 2, 500)
-    table = V.HyperLaplacianShrinkage(0.5)
+    table = HL.HyperLaplacianShrinkage(0.5)
     for beta in (1.0, 8.0, 256.0):
-        assert np.allclose(table(v, beta), V._shrink_half_analytic(v, beta), atol=1e-3)
+        assert np.allclose(table(v, beta), HL._shrink_half_analytic(v, beta), atol=1e-3)
 
 
 def test_hyper_laplacian_deconvolution_improves_psnr():
     case = _blurred(gray_image(48))
-    u = V.hyper_laplacian_deconvolve(case.image, case.kernel, 2000.0)
+    u = HL.hyper_laplacian_deconvolve(case.image, case.kernel, 2000.0)
     assert _psnr(u, case.ground_truth) > _psnr(case.image, case.ground_truth) + 1.0
 
 
@@ -235,7 +242,7 @@ def test_richardson_lucy_matches_scikit_image():
     k = np.outer(np.hanning(7)[1:-1], np.hanning(7)[1:-1])
     k /= k.sum()
     observed = ndimage.convolve(clean, k, mode="constant")
-    ours, n = V.richardson_lucy(observed, k, 30)
+    ours, n = RL.richardson_lucy(observed, k, 30)
     theirs = skimage_richardson_lucy(observed, k, num_iter=30, clip=False)
     assert n == 30
     assert np.allclose(ours, theirs, rtol=1e-7, atol=1e-9)
@@ -246,16 +253,16 @@ def test_richardson_lucy_discrepancy_principle_stops_earlier_for_more_noise():
     m = 12
     f = np.pad(np.clip(case.image, 1e-6, None), m, mode="symmetric")
     stops = [
-        V.richardson_lucy(f, case.kernel, 500, init=f, noise_var=(s / 255) ** 2, margin=m)[1]
+        RL.richardson_lucy(f, case.kernel, 500, init=f, noise_var=(s / 255) ** 2, margin=m)[1]
         for s in (4, 1, 0.3)
     ]
     assert stops[0] <= stops[1] <= stops[2]
-    u, n = V.richardson_lucy(f, case.kernel, 500, init=f, noise_var=(1 / 255) ** 2, margin=m)
-    resid = (V.signal.fftconvolve(u, case.kernel, mode="same") - f)[m:-m, m:-m]
+    u, n = RL.richardson_lucy(f, case.kernel, 500, init=f, noise_var=(1 / 255) ** 2, margin=m)
+    resid = (signal.fftconvolve(u, case.kernel, mode="same") - f)[m:-m, m:-m]
     assert np.mean(resid**2) <= (1 / 255) ** 2 and n < 500
     if n > 1:  # and the iterate before did not yet meet it
-        prev, _ = V.richardson_lucy(f, case.kernel, n - 1, init=f)
-        resid = (V.signal.fftconvolve(prev, case.kernel, mode="same") - f)[m:-m, m:-m]
+        prev, _ = RL.richardson_lucy(f, case.kernel, n - 1, init=f)
+        resid = (signal.fftconvolve(prev, case.kernel, mode="same") - f)[m:-m, m:-m]
         assert np.mean(resid**2) > (1 / 255) ** 2
 
 
