@@ -5,7 +5,6 @@ every board, each at `phases/<id>/leaderboards/<slug>/`, with `.csv` and `.json`
 
 import json
 
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -25,6 +24,7 @@ from restorebench.leaderboards.report import FORMATS, challenge_report, report_a
 from restorebench.leaderboards.reveal import reveal_changes
 from restorebench.leaderboards.selectors import leaderboard_csv_rows, leaderboard_for_viewer
 from restorebench.leaderboards.services import phase_reveal
+from restorebench.leaderboards.single_flight import cache_get_or_compute
 from restorebench.leaderboards.versions import (
     LEADERBOARD_CACHE_SECONDS,
     leaderboard_cache_key,
@@ -142,18 +142,19 @@ def _board_json(request, phase, slug: str | None) -> bytes:
     key = leaderboard_view_key(
         phase=phase, user=request.user, board=slug, version=version, organizer=organizer
     )
-    body = cache.get(f"{key}:json") if key is not None else None
-    if body is None:
+
+    def rendered() -> bytes:
         try:
             shown = leaderboard_for_viewer(
                 phase=phase, user=request.user, board=slug, version=version, organizer=organizer
             )
         except KeyError:
             raise Http404 from None
-        body = JSONRenderer().render(shown.as_dict())
-        if key is not None:
-            cache.set(f"{key}:json", body, LEADERBOARD_CACHE_SECONDS)
-    return body
+        return JSONRenderer().render(shown.as_dict())
+
+    if key is None:  # the viewer's own view: nothing to share
+        return rendered()
+    return cache_get_or_compute(f"{key}:json", rendered, LEADERBOARD_CACHE_SECONDS)
 
 
 class LeaderboardBoardApi(LeaderboardApi):

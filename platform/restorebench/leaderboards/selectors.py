@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
 
 from evaluator.ranking import Board, CombinedBoard, FormulaBoard, MetricsBoard, Placement, rank_boards
 from evaluator.ranking.boards import describe
@@ -39,6 +38,7 @@ from restorebench.leaderboards.entries import (
     per_image_scores,
     representative_board,
 )
+from restorebench.leaderboards.single_flight import cache_get_or_compute
 from restorebench.leaderboards.versions import LEADERBOARD_CACHE_SECONDS, leaderboard_cache_key
 from restorebench.submissions.models import Rescore, Submission
 
@@ -196,11 +196,9 @@ def leaderboard_compute(
     if not use_cache:
         return _leaderboards_build(phase, slug)[slug]
     key = f"{version or leaderboard_cache_key(phase)}:{slug}"
-    result = cache.get(key)
-    if result is None:
-        result = _leaderboards_build(phase, slug)[slug]
-        cache.set(key, result, LEADERBOARD_CACHE_SECONDS)
-    return result
+    return cache_get_or_compute(
+        key, lambda: _leaderboards_build(phase, slug)[slug], LEADERBOARD_CACHE_SECONDS
+    )
 
 
 def _needed(boards: Sequence[Board], slug: str) -> list[Board]:

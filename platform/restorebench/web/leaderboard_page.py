@@ -8,7 +8,6 @@ where that row is when it is on another page. A board that is not public (each t
 only) is rendered per request.
 """
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import get_template
@@ -19,6 +18,7 @@ from restorebench.challenges.models import Phase
 from restorebench.challenges.selectors import phase_get, user_is_organizer
 from restorebench.leaderboards.confidence import board_confidence_if_cheap, confidence_cached
 from restorebench.leaderboards.selectors import Leaderboard, LeaderboardRow, leaderboard_for_viewer
+from restorebench.leaderboards.single_flight import cache_get_or_compute
 from restorebench.leaderboards.versions import (
     LEADERBOARD_CACHE_SECONDS,
     leaderboard_cache_key,
@@ -141,10 +141,11 @@ def leaderboard(request: HttpRequest, phase_id: int) -> HttpResponse:
     else:
         # Whether rank confidence is ready changes the rows without changing the phase's version.
         key = f"{view_key}:page:{page}:{confidence_cached(phase=phase, version=version)}"
-        done = cache.get(key)
-        if done is None:
-            done = _rendered(phase, board_shown(), page, organizer=organizer, version=version, mine=None)
-            cache.set(key, done, LEADERBOARD_CACHE_SECONDS)
+        done = cache_get_or_compute(
+            key,
+            lambda: _rendered(phase, board_shown(), page, organizer=organizer, version=version, mine=None),
+            LEADERBOARD_CACHE_SECONDS,
+        )
         if mine in done["team_rows"]:
             done = _with_my_row(done, mine)
     return render(request, "web/leaderboard.html", _context(request, phase, done, mine, organizer))
