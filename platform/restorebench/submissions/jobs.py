@@ -119,7 +119,10 @@ def evaluation_job_claim(*, job_id: int, worker: str, redelivered: bool = False)
     stale_before = now - dt.timedelta(seconds=settings.RESTOREBENCH_HEARTBEAT_TIMEOUT_S)
     with transaction.atomic():
         job = (
-            EvaluationJob.objects.select_for_update()
+            # Only the job and its submission: locking the joined phase and track rows too would
+            # block every insert into the phase (its foreign-key check) and, with the per-team write
+            # counter the submission's update bumps, let a concurrent submit deadlock against us.
+            EvaluationJob.objects.select_for_update(of=("self", "submission"))
             .select_related("submission", "submission__phase", "submission__phase__track")
             .filter(pk=job_id)
             .first()
