@@ -47,6 +47,7 @@ from scipy import ndimage
 
 from reference_methods.patch_groups import wnnm_grid
 from reference_methods.patch_match import aggregate, all_patches, match_patches
+from reference_methods.patches import per_channel
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.variational_operators import _check_count, _check_positive, psf2otf
 
@@ -348,12 +349,6 @@ def ncsr_deblur(
 # Registration
 
 
-def _per_channel(image: np.ndarray, fn: Any) -> np.ndarray:
-    if image.ndim == 2:
-        return fn(image)
-    return np.stack([fn(image[..., c]) for c in range(image.shape[2])], axis=-1)
-
-
 def _ncsr_defaults(context: RestorationContext) -> dict[str, Any]:
     if context.task == "deblur":
         return {"iterations": 120, "eps2": 0.3}
@@ -381,7 +376,7 @@ def ncsr(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
         eps2 = _check_positive("ncsr", "eps2", p["eps2"])
         kernel = np.asarray(context.kernel, dtype=np.float64)
         seed = context.seed
-        return _per_channel(
+        return per_channel(
             degraded,
             lambda ch: (
                 ncsr_deblur(ch * 255.0, kernel, sigma, iterations=iterations, eps2=eps2, seed=seed) / 255.0
@@ -398,4 +393,4 @@ def ncsr(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
         raise MethodError(f"ncsr: parameter 'step' ({s.step}) must not exceed the patch size ({s.patch})")
     if sigma == 0:
         return degraded.copy()
-    return _per_channel(degraded, lambda ch: ncsr_denoise(ch * 255.0, sigma, s, seed=context.seed) / 255.0)
+    return per_channel(degraded, lambda ch: ncsr_denoise(ch * 255.0, sigma, s, seed=context.seed) / 255.0)

@@ -6,6 +6,7 @@ an (N, p²) matrix (row-major within the patch). Also the parameter checks these
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,3 +69,10 @@ def aggregate_patches(
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def per_channel(image: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`fn` on a gray (H, W) image, or on each channel of an (H, W, C) image, stacked back."""
+    if image.ndim == 2:
+        return fn(image)
+    return np.stack([fn(image[..., c]) for c in range(image.shape[2])], axis=-1)

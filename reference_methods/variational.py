@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from reference_methods.hyper_laplacian_deconv import hyper_laplacian_deconvolve
+from reference_methods.patches import per_channel
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.richardson_lucy import richardson_lucy
 from reference_methods.tv_deblurring import tv_deconvolve
@@ -90,12 +91,6 @@ def _tv_defaults(context: RestorationContext) -> dict[str, Any]:
         s = max(sigma, _SIGMA_FLOOR)
         return {"weight": tuned(s, _TV_DEBLUR_FACTOR) * s / 255.0, "rho": 10.0, "tol": 3e-4, "max_iter": 300}
     return {"tol": 1e-5, "max_iter": 2000}
-
-
-def _per_channel(image: np.ndarray, fn: Any) -> np.ndarray:
-    if image.ndim == 2:
-        return fn(image)
-    return np.stack([fn(image[..., c]) for c in range(image.shape[2])], axis=-1)
 
 
 @register_method(
@@ -187,4 +182,4 @@ def richardson_lucy_method(degraded: np.ndarray, context: RestorationContext) ->
         u, _ = richardson_lucy(f, kernel, max_iter, init=f, noise_var=noise_var, margin=margin)
         return _crop(u, margin)
 
-    return _per_channel(degraded, run)
+    return per_channel(degraded, run)

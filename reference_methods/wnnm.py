@@ -32,7 +32,7 @@ import numpy as np
 
 from reference_methods.group_kernels import gather_groups, patch_mean_sq, scatter_groups
 from reference_methods.patch_groups import block_match, wnnm_grid
-from reference_methods.patches import check_count, check_positive
+from reference_methods.patches import check_count, check_positive, per_channel
 from reference_methods.registry import MethodError, RestorationContext, get_method, register_method
 from reference_methods.spectral_kernels import SOFT, WEIGHTED, shrink_groups
 
@@ -113,12 +113,6 @@ def group_denoise(
     return estimate
 
 
-def _per_channel(image: np.ndarray, fn: Any) -> np.ndarray:
-    if image.ndim == 2:
-        return fn(image)
-    return np.stack([fn(image[..., c]) for c in range(image.shape[2])], axis=-1)
-
-
 def _group_defaults(context: RestorationContext) -> dict[str, Any]:
     s = wnnm_schedule(float(context.sigma or 0.0))
     return {
@@ -159,9 +153,7 @@ def wnnm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     sigma = float(context.sigma)
     if sigma == 0:
         return degraded.copy()
-    return _per_channel(
-        degraded, lambda ch: group_denoise(ch * 255.0, sigma, schedule, weighted=True) / 255.0
-    )
+    return per_channel(degraded, lambda ch: group_denoise(ch * 255.0, sigma, schedule, weighted=True) / 255.0)
 
 
 def _nnm_defaults(context: RestorationContext) -> dict[str, Any]:
@@ -188,7 +180,7 @@ def nnm(degraded: np.ndarray, context: RestorationContext) -> np.ndarray:
     sigma = float(context.sigma)
     if sigma == 0:
         return degraded.copy()
-    return _per_channel(
+    return per_channel(
         degraded,
         lambda ch: group_denoise(ch * 255.0, sigma, schedule, weighted=False, nnm_lambda=lam) / 255.0,
     )
